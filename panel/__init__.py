@@ -1,0 +1,115 @@
+"""The customer management control panel: create_app() builds the Flask application."""
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from panel import config
+from panel.extensions import csrf, db, htmx, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("PANEL_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from panel import models  # noqa: F401  (every model, so migrations and mappers see them)
+    from panel.audit import recorder
+
+    recorder.install()
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+    from panel import access, errors
+
+    app.before_request(access.require_staff_session)
+    errors.register(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from panel import cli
+
+    cli.register(app)
+
+    @app.get("/health")
+    def health():
+        return {"ok": True}
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from panel.api import bp as api_bp
+    from panel.audit import bp as audit_bp
+    from panel.auth import bp as auth_bp
+    from panel.contacts import bp as contacts_bp
+    from panel.customers import bp as customers_bp
+    from panel.settings import bp as settings_bp
+
+    for bp in (auth_bp, customers_bp, contacts_bp, audit_bp, settings_bp, api_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
+
+
+def _tune_sqlite(engine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for writes, so two writers wait instead of failing."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        from flask import has_request_context, request
+
+        reading = has_request_context() and request.method in ("GET", "HEAD")
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from panel.auth.forms import EmptyForm
+
+    @app.context_processor
+    def helpers():
+        return {"empty_form": EmptyForm}
+
+    @app.template_filter("money")
+    def money(value, currency: str = "") -> str:
+        if value is None:
+            return ""
+        text = f"{value:,.2f}"
+        return f"{text} {currency}".strip()
+
+    @app.template_filter("utc")
+    def utc(value) -> str:
+        return value.strftime("%Y-%m-%d %H:%M:%S") + " UTC" if value else ""

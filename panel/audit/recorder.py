@@ -1,0 +1,189 @@
+"""The one shared audit mechanism: session hooks that write an entry for every audited row change.
+
+Entries are written with the connection of the flush, so they commit or roll back with the
+change they describe. Appends are serialised (an advisory lock on PostgreSQL; SQLite already
+holds its write lock after the flush) so the hash chain stays a single line.
+"""
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper, Session
+
+from panel.audit.chain import GENESIS, entry_hash
+from panel.audit.models import AuditEntry
+from panel.types import utcnow
+
+ADVISORY_LOCK_KEY = 0x61756469  # "audi"
+SECRET = "[secret]"
+ACTION_FOR = {"New": "POST", "Update": "PUT", "Delete": "DELETE"}
+
+
+class UnauditedBulkWrite(RuntimeError):
+    """A bulk UPDATE/DELETE on an audited table was attempted outside panel.audit.bulk."""
+
+
+def is_audited(cls) -> bool:
+    return bool(getattr(cls, "__audited__", False))
+
+
+def audited_tables() -> set[str]:
+    from panel.extensions import db
+
+    return {m.class_.__tablename__ for m in db.Model.registry.mappers if is_audited(m.class_)}
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _shown(cls, key, value):
+    if value is not None and key in getattr(cls, "__audit_secret__", ()):
+        return SECRET
+    return _plain(value)
+
+
+def _columns(obj):
+    cls = type(obj)
+    ignore = getattr(cls, "__audit_ignore__", ())
+    for attr in sa.inspect(cls).column_attrs:
+        if attr.key not in ignore:
+            yield attr.key
+
+
+def _diff(obj, message: str) -> dict:
+    cls, state = type(obj), sa.inspect(obj)
+    diff = {}
+    for key in _columns(obj):
+        if message == "New":
+            value = getattr(obj, key)
+            if value is not None and value != "":
+                diff[key] = [None, _shown(cls, key, value)]
+        elif message == "Delete":
+            value = state.info.get("audit_before", {}).get(key)
+            if value is not None and value != "":
+                diff[key] = [_shown(cls, key, value), None]
+        else:
+            hist = state.attrs[key].history
+            if not hist.added:
+                continue
+            before = hist.deleted[0] if hist.deleted else None
+            after = hist.added[0]
+            if before != after:
+                diff[key] = [_shown(cls, key, before), _shown(cls, key, after)]
+    return diff
+
+
+def _actor() -> dict:
+    """Who is making the change: a staff member, a contact in the portal, an API client, or the system."""
+    actor = {"user_label": "system", "staff_user_id": None, "contact_id": None, "ip": None, "comment": None}
+    if not has_request_context():
+        if has_app_context():
+            actor.update(g.get("audit_actor") or {})
+        return actor
+    actor["ip"] = request.remote_addr
+    actor["comment"] = g.get("audit_comment")
+    override = g.get("audit_actor")
+    if override:
+        actor.update(override)
+        return actor
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        actor["user_label"] = user.audit_label()
+        actor["staff_user_id"] = user.id
+    else:
+        actor["user_label"] = "anonymous"
+    return actor
+
+
+def _append(connection, entries: list[dict]) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    table = AuditEntry.__table__
+    prev = connection.execute(sa.select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
+    for entry in entries:
+        entry["prev_hash"] = prev
+        entry["hash"] = prev = entry_hash(prev, entry)
+        connection.execute(table.insert().values(**entry))
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    # A deleted row cannot be read after the flush: keep what it held for the entry.
+    for obj in session.deleted:
+        if is_audited(type(obj)):
+            sa.inspect(obj).info["audit_before"] = {key: getattr(obj, key) for key in _columns(obj)}
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    changes = []
+    for message, objects in (("New", session.new), ("Update", session.dirty), ("Delete", session.deleted)):
+        for obj in objects:
+            if not is_audited(type(obj)):
+                continue
+            if message == "Update" and not session.is_modified(obj, include_collections=False):
+                continue
+            diff = _diff(obj, message)
+            if message == "Update" and not diff:
+                continue
+            changes.append((message, obj, diff))
+    if not changes:
+        return
+    actor, now = _actor(), utcnow()
+    entries = []
+    for message, obj, diff in changes:
+        state = sa.inspect(obj)
+        row_id = ",".join(str(v) for v in (state.identity or ()))
+        action = ACTION_FOR[message]
+        if message == "Update" and has_request_context() and request.method == "PATCH":
+            action = "PATCH"
+        entries.append({
+            "created_at": now,
+            **actor,
+            "action": action,
+            "table_name": type(obj).__tablename__,
+            "row_id": row_id,
+            "customer_id": getattr(obj, "audit_customer_id", None),
+            "message": message,
+            "data": json.dumps(diff, sort_keys=True, ensure_ascii=False),
+        })
+    _append(session.connection(), entries)
+
+
+def _refuse_unaudited_bulk(orm_execute_state) -> None:
+    if not (orm_execute_state.is_update or orm_execute_state.is_delete):
+        return
+    if orm_execute_state.execution_options.get("audited_bulk"):
+        return
+    mapper = orm_execute_state.bind_mapper
+    table = getattr(orm_execute_state.statement, "table", None)
+    if (mapper is not None and is_audited(mapper.class_)) or (
+        table is not None and getattr(table, "name", None) in audited_tables()
+    ):
+        raise UnauditedBulkWrite(
+            f"bulk write to audited table {getattr(table, 'name', mapper)}: use panel.audit.bulk"
+        )
+
+
+def _force_old_values(mapper: Mapper, cls) -> None:
+    """Load the previous value of every audited column before it is replaced, so the
+    difference shows it even when the object was expired by an earlier commit."""
+    if not is_audited(cls):
+        return
+    for attr in mapper.column_attrs:
+        event.listen(getattr(cls, attr.key), "set", lambda *args: None, active_history=True)
+
+
+def install() -> None:
+    if event.contains(Session, "after_flush", _after_flush):
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _refuse_unaudited_bulk)
+    event.listen(Mapper, "mapper_configured", _force_old_values)

@@ -1,0 +1,42 @@
+"""Routes for /audit, /customers/<id>/audit and an entry's "View Difference"."""
+from flask import abort, current_app, redirect, request, url_for
+
+from panel.audit import bp, queries
+from panel.audit.models import AuditEntry
+from panel.audit.recorder import audited_tables
+from panel.customers.routes import get_customer
+from panel.extensions import db
+from panel.web import page_number, paginate, render_fragment, render_page, wants_fragment
+
+
+def _log_page(customer=None):
+    table = request.args.get("table", "")
+    if table not in audited_tables():
+        table = ""
+    user = request.args.get("user", "")[:300].strip()
+    statement = queries.log_statement(customer.id if customer else None, table, user)
+    page = paginate(db.session, statement, page_number(), current_app.config["PAGE_SIZE"])
+    return render_page(
+        "audit/log.html", block="entries", page=page, customer=customer, table=table, user=user,
+        tables=sorted(audited_tables()),
+    )
+
+
+@bp.get("/audit")
+def log():
+    return _log_page()
+
+
+@bp.get("/customers/<int:customer_id>/audit")
+def customer_log(customer_id: int):
+    return _log_page(get_customer(customer_id))
+
+
+@bp.get("/audit/<int:entry_id>/difference")
+def difference(entry_id: int):
+    entry = db.session.get(AuditEntry, entry_id)
+    if entry is None:
+        abort(404, "There is no audit entry with that id.")
+    if not wants_fragment():
+        return redirect(url_for(".log"))
+    return render_fragment("audit/_difference.html", entry=entry, changes=queries.difference(entry))

@@ -1,0 +1,49 @@
+"""Contacts of a customer: the people who sign in to the customer portal."""
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from panel.extensions import db
+from panel.types import UTCDateTime, utcnow
+
+CONTACT_TYPES = ("Admin", "Maintainer", "Onsite Admin", "Billing", "Technical", "Other")
+
+
+class Contact(db.Model):
+    __tablename__ = "contact"
+    __audited__ = True
+    __audit_secret__ = frozenset({"password_hash"})
+    __audit_ignore__ = frozenset({"last_login_at", "updated_at"})
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    # The portal login: unique across all contacts, compared in lower case.
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    contact_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="Other")
+    phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    mobile: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    public_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    private_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    mobile_verified: so.Mapped[bool] = so.mapped_column(default=False)
+    email_verified: so.Mapped[bool] = so.mapped_column(default=False)
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    customer = so.relationship("Customer")
+
+    __table_args__ = (
+        sa.CheckConstraint(f"contact_type IN {CONTACT_TYPES!r}", name="contact_type"),
+        sa.Index("ix_contact_name_id", "name", "id"),
+    )
+
+    @property
+    def audit_customer_id(self) -> int:
+        return self.customer_id
+
+
+sa.Index("uq_contact_email_lower", sa.func.lower(Contact.email), unique=True)

@@ -1,0 +1,88 @@
+"""Customer records: creating, changing, finding them, and the figures on the Main tab."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from panel.customers.models import Customer, LedgerEntry
+from panel.extensions import db
+from panel.types import utcnow
+
+MAX_CHANNELS = 1_000_000
+
+
+def create_customer(values: dict, currency: str) -> Customer:
+    customer = Customer(currency=currency, **values)
+    db.session.add(customer)
+    db.session.commit()
+    return customer
+
+
+def update_customer(customer: Customer, values: dict) -> bool:
+    """Apply the edited values (never the currency); returns whether anything changed."""
+    values = {k: v for k, v in values.items() if k not in ("currency", "id", "channels_in_use")}
+    for key, value in values.items():
+        setattr(customer, key, value)
+    changed = db.session.is_modified(customer)
+    db.session.commit()
+    return changed
+
+
+def search_statement(query: str = "", status: str = ""):
+    """Customers ordered by name, matching a name fragment or an id, optionally one status."""
+    statement = sa.select(Customer)
+    query = " ".join(query.split())
+    if query:
+        name_match = Customer.name.ilike(f"%{_escape_like(query)}%", escape="\\")
+        if query.isdigit() and len(query) < 12:
+            statement = statement.where(sa.or_(Customer.id == int(query), name_match))
+        else:
+            statement = statement.where(name_match)
+    if status:
+        statement = statement.where(Customer.status == status)
+    return statement.order_by(Customer.name, Customer.id)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def balance_of(customer_id: int) -> Decimal:
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.customer_id == customer_id)
+    )
+    return Decimal(total).quantize(Decimal("0.0001"))
+
+
+@dataclass
+class Overview:
+    """The figures at the top of the Main tab."""
+
+    customer: Customer
+    balance: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        # What may still be spent before the debit limit stops calls.
+        return self.balance + self.customer.debit_limit
+
+    @property
+    def over_limit(self) -> bool:
+        return self.available < 0
+
+
+def overview(customer: Customer) -> Overview:
+    return Overview(customer=customer, balance=balance_of(customer.id))
+
+
+def set_channels_in_use(customer_id: int, channels: int) -> Customer | None:
+    """The live figure pushed by the switch; not audited (see Customer.__audit_ignore__)."""
+    if not 0 <= channels <= MAX_CHANNELS:
+        raise ValueError(f"channels_in_use must be a whole number from 0 to {MAX_CHANNELS}")
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    customer.channels_in_use = channels
+    customer.channels_updated_at = utcnow()
+    db.session.commit()
+    return customer

@@ -1,0 +1,82 @@
+"""Routes for /customers and /customers/<id>."""
+from flask import abort, current_app, flash, redirect, request, url_for
+
+from panel.customers import accounts, bp
+from panel.customers.forms import CustomerEditForm, CustomerForm
+from panel.customers.models import STATUSES, Customer
+from panel.extensions import db
+from panel.web import page_number, paginate, render_fragment, render_page, wants_fragment
+
+
+def get_customer(customer_id: int) -> Customer:
+    """Fetch-or-abort: 404 for a customer that does not exist."""
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        abort(404, "There is no customer with that id.")
+    return customer
+
+
+@bp.get("")
+def index():
+    query = request.args.get("q", "")[:200]
+    status = request.args.get("status", "")
+    if status not in STATUSES:
+        status = ""
+    page = paginate(
+        db.session, accounts.search_statement(query, status), page_number(), current_app.config["PAGE_SIZE"]
+    )
+    return render_page("customers/list.html", block="results", page=page, q=query, status=status, statuses=STATUSES)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = CustomerForm()
+    if form.validate_on_submit():
+        customer = accounts.create_customer(form.values(), form.currency.data)
+        flash(f"Customer {customer.name} created.")
+        return redirect(url_for(".show", customer_id=customer.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_page("customers/form.html", form=form, customer=None, status=status)
+
+
+@bp.get("/<int:customer_id>")
+def show(customer_id: int):
+    customer = get_customer(customer_id)
+    return render_page("customers/main.html", customer=customer, overview=accounts.overview(customer))
+
+
+@bp.get("/<int:customer_id>/overview")
+def overview(customer_id: int):
+    """Status, balance, debit limit and channels: polled by the Main tab every few seconds."""
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for(".show", customer_id=customer_id))
+    return render_page("customers/main.html", block="overview", customer=customer, overview=accounts.overview(customer))
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+def edit(customer_id: int):
+    customer = get_customer(customer_id)
+    form = CustomerEditForm(obj=customer)
+    if form.validate_on_submit():
+        changed = accounts.update_customer(customer, form.values())
+        flash("Saved." if changed else "Nothing was changed.")
+        return redirect(url_for(".show", customer_id=customer.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_page("customers/form.html", form=form, customer=customer, status=status)
+
+
+@bp.get("/<int:customer_id>/number-blocks")
+def number_blocks(customer_id: int):
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for(".show", customer_id=customer_id, _anchor="number-blocks"))
+    return render_fragment("customers/_number_blocks.html", customer=customer)
+
+
+@bp.get("/<int:customer_id>/summary")
+def summary(customer_id: int):
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for(".show", customer_id=customer_id, _anchor="summary"))
+    return render_fragment("customers/_summary.html", customer=customer)

@@ -1,0 +1,7 @@
+"""Imports every model so that Alembic and the mapper registry see the whole schema."""
+from panel.api.models import ApiToken  # noqa: F401
+from panel.audit.models import AuditEntry  # noqa: F401
+from panel.auth.models import LoginFailure, StaffUser  # noqa: F401
+from panel.contacts.models import Contact  # noqa: F401
+from panel.customers.models import Customer, LedgerEntry  # noqa: F401
+from panel.settings.models import Setting  # noqa: F401

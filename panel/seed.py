@@ -1,0 +1,98 @@
+"""Demo data for a fresh panel: customers in every status, their contacts and ledgers, and an admin."""
+import os
+import random
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from panel.auth.models import StaffUser
+from panel.contacts.models import CONTACT_TYPES, Contact
+from panel.customers.models import STATUSES, Customer, LedgerEntry
+from panel.extensions import db
+from panel.passwords import generate_password
+from panel.staff import create_staff_user
+from panel.types import utcnow
+
+DEMO_ADMIN = "admin@example.com"
+PREFIXES = ["North", "Blue", "Silver", "Red", "Summit", "Harbor", "Pioneer", "Vertex", "Cedar", "Atlas",
+            "Granite", "Lakeside", "Orchid", "Falcon", "Maple", "Beacon", "Coastal", "Iron", "Prairie", "Union"]
+SUFFIXES = ["Telecom", "Networks", "Voice", "Communications", "Dental Group", "Logistics", "Legal LLP",
+            "Hotels", "Clinic", "Realty", "Software", "Motors", "Insurance", "Foods", "Academy"]
+FIRST = ["Ana", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam",
+         "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Victor", "Wen", "Yusuf", "Zoe"]
+LAST = ["Almeida", "Brown", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+        "Kowalski", "Lopez", "Murphy", "Nakamura", "Okafor", "Patel", "Rossi", "Schmidt", "Tanaka", "Walsh"]
+CITIES = [("Toronto", "ON", "CA"), ("Austin", "TX", "US"), ("Leeds", "", "GB"), ("Dublin", "", "IE"),
+          ("Denver", "CO", "US"), ("Perth", "WA", "AU"), ("Lyon", "", "FR"), ("Calgary", "AB", "CA")]
+
+
+def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -> str:
+    if db.session.scalar(sa.select(Customer.id).limit(1)) is not None:
+        return "Demo data already present; nothing added."
+    rng = random.Random(rng_seed)
+    lines = []
+    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_ADMIN)) is None:
+        password = os.environ.get("PANEL_PASSWORD") or generate_password()
+        create_staff_user(DEMO_ADMIN, password, "admin", "Demo Admin")
+        path = Path(instance_path) / "demo_admin.txt"
+        path.write_text(f"{DEMO_ADMIN}\n{password}\n")
+        path.chmod(0o600)
+        lines.append(f"Staff sign-in: {DEMO_ADMIN} (password in {path})")
+
+    names = set()
+    now = utcnow()
+    for i in range(customers):
+        while True:
+            name = f"{rng.choice(PREFIXES)} {rng.choice(SUFFIXES)}"
+            if name not in names:
+                names.add(name)
+                break
+        city, region, country = rng.choice(CITIES)
+        domain = name.lower().replace(" ", "") .replace(".", "") + ".example"
+        customer = Customer(
+            name=name,
+            status=STATUSES[i % len(STATUSES)],
+            currency=rng.choice(["USD", "USD", "CAD", "GBP", "EUR"]),
+            debit_limit=Decimal(rng.choice([0, 0, 100, 250, 500, 1000])),
+            channel_limit=rng.choice([10, 20, 30, 50, 100, 200]),
+            flow_speed=rng.choice([0, 5, 10, 20]),
+            email=f"accounts@{domain}",
+            phone=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            address_line1=f"{rng.randint(1, 999)} {rng.choice(LAST)} Street",
+            city=city, region=region, country=country,
+            postal_code=str(rng.randint(10000, 99999)),
+            created_at=now - timedelta(days=rng.randint(30, 900)),
+        )
+        customer.channels_in_use = rng.randint(0, customer.channel_limit // 2) if customer.status == "Active" else 0
+        db.session.add(customer)
+        db.session.flush()
+        used_emails = set()
+        for _ in range(rng.randint(2, 5)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            email = f"{first}.{last}@{domain}".lower()
+            if email in used_emails:
+                continue
+            used_emails.add(email)
+            db.session.add(Contact(
+                customer_id=customer.id, name=f"{first} {last}", email=email,
+                contact_type=rng.choice(CONTACT_TYPES),
+                phone=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                mobile=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}" if rng.random() < 0.6 else "",
+                public_notes=rng.choice(["", "Prefers e-mail.", "Available 9–17 local time.", "Main billing contact."]),
+                private_notes=rng.choice(["", "Escalate outages by phone.", "Asked about a SIP trunk upgrade."]),
+                email_verified=rng.random() < 0.7,
+                mobile_verified=rng.random() < 0.4,
+            ))
+        for _ in range(rng.randint(3, 12)):
+            kind = rng.choice(["payment", "charge", "charge", "credit"])
+            amount = Decimal(rng.randint(500, 50000)) / 100
+            db.session.add(LedgerEntry(
+                customer_id=customer.id, kind=kind, amount=-amount if kind == "charge" else amount,
+                description={"payment": "Payment received", "charge": "Monthly usage", "credit": "Service credit"}[kind],
+                created_at=now - timedelta(days=rng.randint(0, 365)),
+            ))
+    db.session.commit()
+    lines.append(f"Added {customers} demo customers with contacts and ledger entries.")
+    return "\n".join(lines)

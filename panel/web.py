@@ -1,0 +1,55 @@
+"""Rendering helpers shared by the blueprints: one template serves a page and its htmx parts."""
+from dataclasses import dataclass
+
+from flask import make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def wants_fragment() -> bool:
+    """An htmx request that swaps part of a page; boosted and history-restore requests get the page."""
+    hx = getattr(request, "htmx", None)
+    return bool(hx) and not hx.boosted and not hx.history_restore_request
+
+
+def render_page(template: str, block: str | None = None, status: int = 200, **context):
+    """The full page, or just `block` of it for an htmx request. Either way Vary: HX-Request."""
+    if block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_fragment(template: str, status: int = 200, **context):
+    """A fragment-only template (its name starts with _), for URLs never pushed into history."""
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+@dataclass
+class Page:
+    """One page of rows without counting the table: we fetch one row more to know if there is a next page."""
+
+    items: list
+    number: int
+    size: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+
+def page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def paginate(session, statement, number: int, size: int) -> Page:
+    rows = session.scalars(statement.limit(size + 1).offset((number - 1) * size)).all()
+    return Page(items=rows[:size], number=number, size=size, has_next=len(rows) > size)
