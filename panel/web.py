@@ -11,20 +11,20 @@ def wants_fragment() -> bool:
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
-def render_page(template: str, block: str | None = None, status: int = 200, **context):
+def render_page(template: str, block: str | None = None, *, code: int = 200, **context):
     """The full page, or just `block` of it for an htmx request. Either way Vary: HX-Request."""
     if block and wants_fragment():
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)
-    response = make_response(body, status)
+    response = make_response(body, code)
     response.vary.add("HX-Request")
     return response
 
 
-def render_fragment(template: str, status: int = 200, **context):
+def render_fragment(template: str, *, code: int = 200, **context):
     """A fragment-only template (its name starts with _), for URLs never pushed into history."""
-    response = make_response(render_template(template, **context), status)
+    response = make_response(render_template(template, **context), code)
     response.vary.add("HX-Request")
     return response
 

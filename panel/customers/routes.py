@@ -35,8 +35,7 @@ def new():
         customer = accounts.create_customer(form.values(), form.currency.data)
         flash(f"Customer {customer.name} created.")
         return redirect(url_for(".show", customer_id=customer.id), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_page("customers/form.html", form=form, customer=None, status=status)
+    return render_page("customers/form.html", form=form, customer=None, code=422 if form.is_submitted() else 200)
 
 
 @bp.get("/<int:customer_id>")
@@ -62,8 +61,7 @@ def edit(customer_id: int):
         changed = accounts.update_customer(customer, form.values())
         flash("Saved." if changed else "Nothing was changed.")
         return redirect(url_for(".show", customer_id=customer.id), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_page("customers/form.html", form=form, customer=customer, status=status)
+    return render_page("customers/form.html", form=form, customer=customer, code=422 if form.is_submitted() else 200)
 
 
 @bp.get("/<int:customer_id>/number-blocks")

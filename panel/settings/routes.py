@@ -18,4 +18,4 @@ def options():
         db.session.commit()
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
-    return render_page("settings/options.html", form=form, status=422 if form.is_submitted() else 200)
+    return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)
