@@ -37,6 +37,7 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
         password = os.environ.get("PANEL_PASSWORD") or generate_password()
         create_staff_user(DEMO_ADMIN, password, "admin", "Demo Admin")
         path = Path(instance_path) / "demo_admin.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{DEMO_ADMIN}\n{password}\n")
         path.chmod(0o600)
         lines.append(f"Staff sign-in: {DEMO_ADMIN} (password in {path})")

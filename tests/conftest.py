@@ -68,6 +68,8 @@ def truncate_all(app):
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # A tamper test may have switched the append-only guard off.
+            connection.execute(sa.text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
 
 
 @pytest.fixture(scope="session")

@@ -138,8 +138,7 @@ def _after_flush(session: Session, flush_context) -> None:
     actor, now = _actor(), utcnow()
     entries = []
     for message, obj, diff in changes:
-        state = sa.inspect(obj)
-        row_id = ",".join(str(v) for v in (state.identity or ()))
+        row_id = ",".join(str(v) for v in sa.inspect(type(obj)).primary_key_from_instance(obj))
         action = ACTION_FOR[message]
         if message == "Update" and has_request_context() and request.method == "PATCH":
             action = "PATCH"

@@ -1,5 +1,5 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from panel.customers.models import CURRENCIES, STATUSES
@@ -17,8 +17,8 @@ class MoneyField(StringField):
 
 class CustomerForm(AuditedForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    status = SelectField("Status", choices=[(s, s) for s in STATUSES], default="Pending Approval")
-    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES], default="USD")
+    status = SelectField("Status", choices=[SelectChoice(s) for s in STATUSES], default="Pending Approval")
+    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="USD")
     debit_limit = MoneyField(
         "Debit limit",
         default="0",

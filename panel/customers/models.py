@@ -41,8 +41,6 @@ class Customer(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    ledger_entries: so.WriteOnlyMapped["LedgerEntry"] = so.relationship(back_populates="customer")
-
     __table_args__ = (
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
         sa.CheckConstraint("debit_limit >= 0", name="debit_limit"),
@@ -75,7 +73,7 @@ class LedgerEntry(db.Model):
     description: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
-    customer: so.Mapped[Customer] = so.relationship(back_populates="ledger_entries")
+    customer: so.Mapped[Customer] = so.relationship()
 
     __table_args__ = (
         sa.CheckConstraint(f"kind IN {LEDGER_KINDS!r}", name="kind"),

@@ -1,0 +1,66 @@
+# make run: set up everything on a fresh machine and start the panel with its worker.
+# make test: the same set-up plus test dependencies and Chromium, then every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres setup setup-test chromium worker clean
+
+setup: $(VENV)/.installed static/vendor/htmx.min.js
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed tests/requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo
+	@if [ -f instance/demo_admin.txt ]; then \
+	  echo "Sign in at http://$(HOST):$(PORT)/login as $$(sed -n 1p instance/demo_admin.txt)"; \
+	  echo "Password: $$(sed -n 2p instance/demo_admin.txt)   (kept in instance/demo_admin.txt)"; \
+	fi
+	@echo
+	@$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+worker: setup
+	$(FLASK) worker
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's Chromium for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+setup-test: setup $(VENV)/.test-installed chromium
+
+# The whole suite on SQLite (PostgreSQL-only tests included), then again on PostgreSQL.
+test: setup-test
+	cd tests && ../$(BIN)/pytest -q
+	cd tests && ../$(BIN)/pytest -q --db=postgresql -m "not browser"
+
+test-sqlite: setup-test
+	cd tests && ../$(BIN)/pytest -q
+
+test-postgres: setup-test
+	cd tests && ../$(BIN)/pytest -q --db=postgresql -m "not browser"
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor
