@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres setup setup-test chromium worker clean
+.PHONY: bench run test test-sqlite test-postgres setup setup-test chromium worker clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js
 
@@ -64,3 +64,7 @@ test-postgres: setup-test
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+# Benchmarks with realistic volumes on PostgreSQL; figures go in the README.
+bench: setup-test
+	$(BIN)/python tests/bench/bench_customers.py

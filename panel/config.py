@@ -30,11 +30,21 @@ def secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def engine_options(url: str) -> dict:
+    options = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # psycopg prepares a query after 5 runs, and PostgreSQL may then plan it once for any
+        # parameter: a name search would lose its trigram index. Plan each search for its text.
+        options["connect_args"] = {"options": "-c plan_cache_mode=force_custom_plan"}
+    return options
+
+
 def from_environment(instance_path: str) -> dict:
+    url = database_url(instance_path)
     return {
         "SECRET_KEY": secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
         # A panel tab stays open all day: CSRF tokens live as long as the session does.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],

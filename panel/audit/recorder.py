@@ -103,6 +103,16 @@ def _actor() -> dict:
     return actor
 
 
+def act_as_portal_contact(contact, staff_user=None) -> None:
+    """Changes made in the customer portal are by "Portal" and the contact (and, in Portal Login,
+    the staff member behind it). Called by the portal for each request it serves."""
+    label = f"Portal: {contact.name} <{contact.email}>"
+    if staff_user is not None:
+        label += f" (Portal Login by {staff_user.email})"
+    g.audit_actor = {"user_label": label, "contact_id": contact.id,
+                     "staff_user_id": staff_user.id if staff_user is not None else None}
+
+
 def _append(connection, entries: list[dict]) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
