@@ -1,4 +1,5 @@
 """The customer management control panel: create_app() builds the Flask application."""
+import json
 import os
 from pathlib import Path
 
@@ -43,8 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from panel import models  # noqa: F401  (every model, so migrations and mappers see them)
     from panel.audit import recorder
+    from panel.delayed.targets import register_all
 
     recorder.install()
+    register_all()
     with app.app_context():
         _tune_sqlite(db.engine)
 
@@ -80,9 +83,10 @@ def _register_blueprints(app: Flask) -> None:
     from panel.auth import bp as auth_bp
     from panel.contacts import bp as contacts_bp
     from panel.customers import bp as customers_bp
+    from panel.delayed import bp as delayed_bp
     from panel.settings import bp as settings_bp
 
-    for bp in (auth_bp, customers_bp, contacts_bp, audit_bp, settings_bp, api_bp):
+    for bp in (auth_bp, customers_bp, contacts_bp, delayed_bp, audit_bp, settings_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
 
@@ -122,6 +126,10 @@ def _register_template_helpers(app: Flask) -> None:
             return ""
         text = f"{value:,.2f}"
         return f"{text} {currency}".strip()
+
+    @app.template_filter("fromjson")
+    def fromjson(text: str):
+        return json.loads(text or "null")
 
     @app.template_filter("utc")
     def utc(value) -> str:

@@ -5,3 +5,5 @@ from panel.auth.models import LoginFailure, StaffUser  # noqa: F401
 from panel.contacts.models import Contact  # noqa: F401
 from panel.customers.models import Customer, LedgerEntry  # noqa: F401
 from panel.settings.models import Setting  # noqa: F401
+from panel.delayed.models import PendingChange  # noqa: F401
+from panel.mail.models import MailMessage  # noqa: F401

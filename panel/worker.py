@@ -1,14 +1,42 @@
 """The worker: one loop that runs whatever work has fallen due, pass after pass."""
+import logging
+import os
 import signal
+import socket
 import time
 
-JOBS: list = []  # (name, function) pairs; later issues add delayed saves, roll-ups, invoices
+
+def _delayed_saves():
+    from panel.delayed.changes import apply_due
+
+    done = apply_due(worker=WORKER_NAME)
+    return f"{done} applied" if done else None
+
+
+def _mail():
+    from panel.mail.outbox import deliver_job
+
+    return deliver_job()
+
+
+WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
+# (name, function) pairs run on every pass; a function returns a short report or None.
+JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail)]
 
 
 def run_pass() -> dict:
+    from panel.extensions import db
+
     results = {}
     for name, job in JOBS:
-        results[name] = job()
+        try:
+            results[name] = job()
+        except Exception:  # one failing job must not stop the others; it is retried next pass
+            db.session.rollback()
+            logging.getLogger("panel.worker").exception("%s failed", name)
+            results[name] = "failed (logged)"
+        finally:
+            db.session.remove()
     return results
 
 

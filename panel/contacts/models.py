@@ -29,6 +29,9 @@ class Contact(db.Model):
     mobile_verified: so.Mapped[bool] = so.mapped_column(default=False)
     email_verified: so.Mapped[bool] = so.mapped_column(default=False)
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    # A generated password works once: until it expires, and only to choose a new one.
+    must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
+    password_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,12 +1,58 @@
-"""Routes for a customer's contacts."""
+"""Routes for contacts: the Main tab section, inline add/edit/delete, password resets, Global Contacts."""
 import sqlalchemy as sa
-from flask import redirect, url_for
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
 
 from panel.contacts import bp
-from panel.contacts.models import Contact
+from panel.contacts.directory import contact_page, pending_by_contact
+from panel.contacts.forms import ContactForm, NewContactForm, PasswordForm
+from panel.contacts.models import CONTACT_TYPES, Contact
+from panel.contacts.records import create_contact, reset_password, send_now, update_contact
 from panel.customers.routes import get_customer
+from panel.delayed import changes
+from panel.delayed.models import PendingChange
 from panel.extensions import db
-from panel.web import render_fragment, wants_fragment
+from panel.passwords import hash_password
+from panel.save_options import DELAY, STAY
+from panel.web import page_number, render_fragment, render_page, wants_fragment
+
+SECTION_LIMIT = 200
+
+
+def get_contact(customer_id: int, contact_id: int) -> Contact:
+    """Fetch-or-abort: 404 unless the contact exists and belongs to this customer."""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.customer_id != customer_id:
+        abort(404, "There is no such contact for this customer.")
+    return contact
+
+
+def _global_view() -> bool:
+    return request.values.get("view") == "global"
+
+
+def _row(contact, code=200, **extra):
+    return render_fragment(
+        "contacts/_row.html", code=code, contact=contact, customer=contact.customer,
+        show_customer=_global_view(), pending=pending_by_contact([contact.id]), **extra,
+    )
+
+
+def _section(customer, code=200, **extra):
+    contacts = db.session.scalars(
+        sa.select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.name, Contact.id).limit(SECTION_LIMIT + 1)
+    ).all()
+    pending_creates = db.session.scalars(
+        sa.select(PendingChange).where(
+            PendingChange.customer_id == customer.id, PendingChange.table_name == "contact",
+            PendingChange.kind == "create", PendingChange.status.in_(("pending", "conflict")),
+        ).order_by(PendingChange.run_at)
+    ).all()
+    return render_fragment(
+        "contacts/_section.html", code=code, customer=customer, contacts=contacts[:SECTION_LIMIT],
+        more=len(contacts) > SECTION_LIMIT, pending=pending_by_contact([c.id for c in contacts]),
+        pending_creates=pending_creates, show_customer=False, **extra,
+    )
 
 
 @bp.get("/customers/<int:customer_id>/contacts")
@@ -15,7 +61,131 @@ def section(customer_id: int):
     customer = get_customer(customer_id)
     if not wants_fragment():
         return redirect(url_for("customers.show", customer_id=customer_id, _anchor="contacts"))
-    contacts = db.session.scalars(
-        sa.select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.name, Contact.id)
-    ).all()
-    return render_fragment("contacts/_section.html", customer=customer, contacts=contacts)
+    return _section(customer)
+
+
+@bp.get("/customers/<int:customer_id>/contacts/new")
+def new(customer_id: int):
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for("customers.show", customer_id=customer_id, _anchor="contacts"))
+    return _section(customer, form=NewContactForm(formdata=None))
+
+
+@bp.post("/customers/<int:customer_id>/contacts")
+def create(customer_id: int):
+    customer = get_customer(customer_id)
+    form = NewContactForm()
+    if not form.validate():
+        return _section(customer, code=422, form=form)
+    values = form.values()
+    if form.action == DELAY:
+        typed = form.typed_password()
+        change = changes.schedule_create("contact", customer.id, {**values, "_auto_password": typed is None},
+                                         form.run_at(), secret=hash_password(typed) if typed else None)
+        response = _section(customer, notice=f"New contact {values['name']} will be added at {change.run_at:%Y-%m-%d %H:%M} UTC.")
+        response.headers["HX-Trigger"] = "pendingChanged"
+        return response
+    contact, message = create_contact(customer.id, values, password=form.typed_password())
+    db.session.commit()
+    notice = f"Contact {contact.name} added. " + send_now(message)
+    if form.action == STAY:
+        return _section(customer, form=NewContactForm(formdata=None), notice="Saved. " + notice)
+    return _section(customer, notice=notice)
+
+
+@bp.get("/customers/<int:customer_id>/contacts/<int:contact_id>")
+def row(customer_id: int, contact_id: int):
+    contact = get_contact(customer_id, contact_id)
+    if not wants_fragment():
+        return redirect(url_for("customers.show", customer_id=customer_id, _anchor=f"contact-{contact_id}"))
+    return _row(contact)
+
+
+@bp.get("/customers/<int:customer_id>/contacts/<int:contact_id>/edit")
+def edit(customer_id: int, contact_id: int):
+    contact = get_contact(customer_id, contact_id)
+    if not current_user.can_write:
+        abort(403)
+    if not wants_fragment():
+        return redirect(url_for("customers.show", customer_id=customer_id, _anchor=f"contact-{contact_id}"))
+    form = ContactForm(obj=contact, contact_id=contact.id)
+    return render_fragment("contacts/_edit.html", contact=contact, form=form, show_customer=_global_view())
+
+
+@bp.post("/customers/<int:customer_id>/contacts/<int:contact_id>")
+def save(customer_id: int, contact_id: int):
+    contact = get_contact(customer_id, contact_id)
+    form = ContactForm(contact_id=contact.id)
+    if not form.validate():
+        return render_fragment("contacts/_edit.html", code=422, contact=contact, form=form, show_customer=_global_view())
+    if form.action == DELAY:
+        change = changes.schedule_update("contact", contact, form.values(), form.run_at())
+        notice = (f"Will apply at {change.run_at:%Y-%m-%d %H:%M} UTC." if change else "Nothing to delay: no field was changed.")
+        response = _row(contact, row_notice=notice)
+        response.headers["HX-Trigger"] = "pendingChanged"
+        return response
+    update_contact(contact, form.values())
+    db.session.commit()
+    if form.action == STAY:
+        return render_fragment("contacts/_edit.html", contact=contact, form=ContactForm(obj=contact, contact_id=contact.id),
+                               show_customer=_global_view(), notice="Saved.")
+    return _row(contact, row_notice="Saved.")
+
+
+@bp.delete("/customers/<int:customer_id>/contacts/<int:contact_id>")
+def delete(customer_id: int, contact_id: int):
+    contact = get_contact(customer_id, contact_id)
+    db.session.delete(contact)
+    db.session.commit()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Contact).where(Contact.customer_id == customer_id))
+    return render_fragment("contacts/_deleted.html", count=count, show_customer=_global_view())
+
+
+@bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>/password", methods=["GET", "POST"])
+def password(customer_id: int, contact_id: int):
+    contact = get_contact(customer_id, contact_id)
+    if request.method == "GET":
+        if not current_user.can_write:
+            abort(403)
+        if not wants_fragment():
+            return redirect(url_for("customers.show", customer_id=customer_id, _anchor=f"contact-{contact_id}"))
+        return render_fragment("contacts/_password.html", contact=contact, form=PasswordForm(formdata=None),
+                               show_customer=_global_view())
+    form = PasswordForm()
+    if not form.validate():
+        return render_fragment("contacts/_password.html", code=422, contact=contact, form=form, show_customer=_global_view())
+    message = reset_password(contact, form.typed_password())
+    db.session.commit()
+    return _row(contact, row_notice="Password changed. " + send_now(message))
+
+
+@bp.get("/customers/<int:customer_id>/contacts/pending/<int:change_id>")
+def pending_create(customer_id: int, change_id: int):
+    """A delayed new contact's placeholder row: polls until the contact exists."""
+    change = db.session.get(PendingChange, change_id)
+    if change is None or change.customer_id != customer_id or change.kind != "create":
+        abort(404, "There is no such delayed contact.")
+    if change.status == "applied" and change.row_id:
+        contact = db.session.get(Contact, change.row_id)
+        if contact is not None:
+            return _row(contact)
+    if change.status == "cancelled":
+        return render_fragment("contacts/_pending_create.html", change=None)
+    return render_fragment("contacts/_pending_create.html", change=change, customer_id=customer_id)
+
+
+@bp.get("/contacts")
+def directory():
+    """Global Contacts: every contact of every customer."""
+    query = request.args.get("q", "")[:200]
+    customer = request.args.get("customer", "")[:200]
+    contact_type = request.args.get("type", "")
+    if contact_type not in CONTACT_TYPES:
+        contact_type = ""
+    page = contact_page(query, customer, contact_type, page_number(), current_app.config["PAGE_SIZE"])
+    return render_page(
+        "contacts/list.html", block="results", page=page, q=query, customer_filter=customer,
+        contact_type=contact_type, types=CONTACT_TYPES, pending=pending_by_contact([c.id for c in page.items]),
+        show_customer=True,
+    )

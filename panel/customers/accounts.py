@@ -18,11 +18,20 @@ def create_customer(values: dict, currency: str) -> Customer:
     return customer
 
 
+EDITABLE = ("name", "status", "debit_limit", "channel_limit", "flow_speed", "email", "phone",
+            "address_line1", "address_line2", "city", "region", "postal_code", "country")
+
+
+def apply_customer_values(customer: Customer, values: dict) -> None:
+    """Set the editable fields; the currency, id and live figures are never taken from a form."""
+    for key in EDITABLE:
+        if key in values:
+            setattr(customer, key, values[key])
+
+
 def update_customer(customer: Customer, values: dict) -> bool:
-    """Apply the edited values (never the currency); returns whether anything changed."""
-    values = {k: v for k, v in values.items() if k not in ("currency", "id", "channels_in_use")}
-    for key, value in values.items():
-        setattr(customer, key, value)
+    """Apply the edited values and commit; returns whether anything changed."""
+    apply_customer_values(customer, values)
     changed = db.session.is_modified(customer)
     db.session.commit()
     return changed
@@ -33,7 +42,7 @@ def search_statement(query: str = "", status: str = ""):
     statement = sa.select(Customer)
     query = " ".join(query.split())
     if query:
-        name_match = Customer.name.ilike(f"%{_escape_like(query)}%", escape="\\")
+        name_match = Customer.name.ilike(f"%{escape_like(query)}%", escape="\\")
         if query.isdigit() and len(query) < 12:
             statement = statement.where(sa.or_(Customer.id == int(query), name_match))
         else:
@@ -43,7 +52,7 @@ def search_statement(query: str = "", status: str = ""):
     return statement.order_by(Customer.name, Customer.id)
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

@@ -2,8 +2,10 @@
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from panel.customers.accounts import EDITABLE
 from panel.customers.models import CURRENCIES, STATUSES
 from panel.forms import AuditedForm, email_address, parse_decimal
+from panel.save_options import SaveOptionsMixin
 
 
 class MoneyField(StringField):
@@ -15,7 +17,7 @@ class MoneyField(StringField):
         return str(self.data)
 
 
-class CustomerForm(AuditedForm):
+class CustomerForm(SaveOptionsMixin, AuditedForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     status = SelectField("Status", choices=[SelectChoice(s) for s in STATUSES], default="Pending Approval")
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="USD")
@@ -55,18 +57,19 @@ class CustomerForm(AuditedForm):
         if not field.data:
             raise ValidationError("Enter the customer's name.")
 
-    FIELDS = (
-        "name", "status", "debit_limit", "channel_limit", "flow_speed", "email", "phone",
-        "address_line1", "address_line2", "city", "region", "postal_code", "country",
-    )
-
     def values(self) -> dict:
-        data = {name: getattr(self, name).data for name in self.FIELDS}
+        data = {name: getattr(self, name).data for name in EDITABLE}
         for name in data:
             if isinstance(data[name], str):
                 data[name] = data[name].strip()
         data["country"] = data["country"].upper()
         return data
+
+
+class NewCustomerForm(CustomerForm):
+    """A customer that does not exist yet cannot wait for a delayed save."""
+
+    allow_delay = False
 
 
 class CustomerEditForm(CustomerForm):

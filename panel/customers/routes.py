@@ -2,7 +2,9 @@
 from flask import abort, current_app, flash, redirect, request, url_for
 
 from panel.customers import accounts, bp
-from panel.customers.forms import CustomerEditForm, CustomerForm
+from panel.customers.forms import CustomerEditForm, NewCustomerForm
+from panel.delayed import changes
+from panel.save_options import DELAY, STAY
 from panel.customers.models import STATUSES, Customer
 from panel.extensions import db
 from panel.web import page_number, paginate, render_fragment, render_page, wants_fragment
@@ -30,9 +32,12 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    form = CustomerForm()
+    form = NewCustomerForm()
     if form.validate_on_submit():
         customer = accounts.create_customer(form.values(), form.currency.data)
+        if form.action == STAY:
+            flash(f"Saved. Customer {customer.name} created; add the next one.")
+            return redirect(url_for(".new"), 303)
         flash(f"Customer {customer.name} created.")
         return redirect(url_for(".show", customer_id=customer.id), 303)
     return render_page("customers/form.html", form=form, customer=None, code=422 if form.is_submitted() else 200)
@@ -58,8 +63,15 @@ def edit(customer_id: int):
     customer = get_customer(customer_id)
     form = CustomerEditForm(obj=customer)
     if form.validate_on_submit():
+        if form.action == DELAY:
+            change = changes.schedule_update("customer", customer, form.values(), form.run_at())
+            flash(f"The change will apply at {change.run_at:%Y-%m-%d %H:%M} UTC." if change
+                  else "Nothing to delay: no field was changed.")
+            return redirect(url_for(".show", customer_id=customer.id), 303)
         changed = accounts.update_customer(customer, form.values())
         flash("Saved." if changed else "Nothing was changed.")
+        if form.action == STAY:
+            return redirect(url_for(".edit", customer_id=customer.id), 303)
         return redirect(url_for(".show", customer_id=customer.id), 303)
     return render_page("customers/form.html", form=form, customer=customer, code=422 if form.is_submitted() else 200)
 
@@ -70,6 +82,15 @@ def number_blocks(customer_id: int):
     if not wants_fragment():
         return redirect(url_for(".show", customer_id=customer_id, _anchor="number-blocks"))
     return render_fragment("customers/_number_blocks.html", customer=customer)
+
+
+@bp.get("/<int:customer_id>/pending")
+def pending(customer_id: int):
+    """Delayed saves waiting for this customer and its contacts, with Cancel; conflicts too."""
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for(".show", customer_id=customer_id, _anchor="pending"))
+    return render_fragment("delayed/_customer_pending.html", customer=customer, changes=changes.pending_for(customer_id))
 
 
 @bp.get("/<int:customer_id>/summary")

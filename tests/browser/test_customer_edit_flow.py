@@ -45,7 +45,7 @@ def test_staff_signs_in_edits_a_customer_and_sees_the_difference_in_the_audit_lo
     expect(page).to_have_url(f"{live_server.url}{main}/edit", timeout=TIMEOUT)
     page.locator("#name").fill(new_name)
     page.locator("#debit_limit").fill("250.00")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save and Continue").click()
 
     expect(page).to_have_url(live_server.url + main, timeout=TIMEOUT)
     expect(page.locator("h1")).to_contain_text(new_name, timeout=TIMEOUT)
@@ -72,7 +72,7 @@ def test_invalid_customer_input_keeps_what_was_typed(live_server, page: Page):
 
     page.locator("#name").fill("Acme Renamed")
     page.locator("#debit_limit").fill("abc")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save and Continue").click()
 
     debit_field = page.locator(".field", has=page.locator("#debit_limit"))
     expect(debit_field.locator(".error")).to_have_text("Enter an amount such as 250 or 250.00.", timeout=TIMEOUT)

@@ -1,0 +1,80 @@
+"""The contact form (add and inline edit) and the Change Password form."""
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from panel.contacts.models import CONTACT_TYPES
+from panel.contacts.records import EDITABLE, email_taken, looks_like_password
+from panel.forms import AuditedForm, email_address
+from panel.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.save_options import SaveOptionsMixin
+
+PHONE = Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")
+NOT_A_PASSWORD = ("This looks like a password. Passwords must not be kept in notes. If it is not a "
+                  "password, tick “These notes hold no password” and save again.")
+
+
+class PasswordChoiceMixin:
+    auto_password = BooleanField("Auto Generate Password", default=True,
+                                 description="A random password is e-mailed to the contact; it works once, for 24 hours.")
+    password = PasswordField("Password", validators=[Optional(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
+
+    def validate_password(self, field):
+        if not self.auto_password.data and not field.data:
+            raise ValidationError("Type a password, or tick Auto Generate Password.")
+
+    def typed_password(self) -> str | None:
+        return None if self.auto_password.data else self.password.data
+
+
+class ContactForm(SaveOptionsMixin, AuditedForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=254), email_address],
+                        description="Also the contact's portal login.")
+    contact_type = SelectField("Contact Type", choices=[SelectChoice(t) for t in CONTACT_TYPES], default="Other")
+    phone = StringField("Phone", validators=[Length(max=40), PHONE])
+    mobile = StringField("Mobile", validators=[Length(max=40), PHONE])
+    public_notes = TextAreaField("Public Notes", validators=[Length(max=2000)], description="Shown in the customer portal.")
+    private_notes = TextAreaField("Private Notes", validators=[Length(max=2000)], description="Control panel only.")
+    mobile_verified = BooleanField("Mobile Verified")
+    email_verified = BooleanField("Email Verified")
+    notes_hold_no_password = BooleanField("These notes hold no password")
+
+    def __init__(self, *args, contact_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact_id = contact_id
+        self.asked_about_notes = False
+
+    def validate_name(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Enter the contact's name.")
+
+    def validate_email(self, field):
+        field.data = (field.data or "").strip()
+        if field.data and email_taken(field.data, self.contact_id):
+            raise ValidationError("This e-mail is already the portal login of another contact.")
+
+    def _check_notes(self, field):
+        if looks_like_password(field.data or "") and not self.notes_hold_no_password.data:
+            self.asked_about_notes = True
+            raise ValidationError(NOT_A_PASSWORD)
+
+    def validate_public_notes(self, field):
+        self._check_notes(field)
+
+    def validate_private_notes(self, field):
+        self._check_notes(field)
+
+    def values(self) -> dict:
+        values = {name: getattr(self, name).data for name in EDITABLE}
+        for key in ("phone", "mobile", "public_notes", "private_notes"):
+            values[key] = (values[key] or "").strip()
+        return values
+
+
+class NewContactForm(PasswordChoiceMixin, ContactForm):
+    pass
+
+
+class PasswordForm(PasswordChoiceMixin, AuditedForm):
+    pass

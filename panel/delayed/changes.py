@@ -1,0 +1,184 @@
+"""Scheduling, cancelling and applying delayed saves.
+
+A delayed save stores the new values and what the changed fields held when it was asked.
+When it falls due, the worker claims it (a row lock that other workers skip), applies it in
+the same transaction that marks it applied, and commits: a worker killed half-way leaves
+nothing applied and the change still pending, so it is applied exactly once. If the target
+was changed or deleted in between, nothing is overwritten: the change is marked a conflict
+and keeps its values for staff to look at.
+"""
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import g, has_request_context, request
+
+from panel.delayed.models import PendingChange
+from panel.extensions import db
+from panel.types import utcnow
+
+
+class ChangeConflict(Exception):
+    """The target moved on since the change was asked; the message says how."""
+
+
+@dataclass
+class Target:
+    """How a table takes delayed saves: its model, and the functions that really apply them."""
+
+    model: type
+    apply_update: Callable  # (row, values) -> None; raises ChangeConflict when it cannot apply
+    apply_create: Callable | None = None  # (change, values) -> row
+
+
+TARGETS: dict[str, Target] = {}
+
+
+def register(table: str, target: Target) -> None:
+    TARGETS[table] = target
+
+
+def plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _requester() -> dict:
+    if not has_request_context():
+        return {"requested_by": "system", "requested_by_id": None, "requested_ip": None}
+    user = g.get("_login_user")
+    label = user.audit_label() if user is not None and getattr(user, "is_authenticated", False) else "anonymous"
+    return {"requested_by": label, "requested_by_id": getattr(user, "id", None), "requested_ip": request.remote_addr}
+
+
+def schedule_update(table: str, row, values: dict, run_at: datetime) -> PendingChange | None:
+    """Store a change to `row`; only fields that differ from the row now are kept. None if nothing differs."""
+    changed = {k: plain(v) for k, v in values.items() if plain(getattr(row, k)) != plain(v)}
+    if not changed:
+        return None
+    change = PendingChange(
+        kind="update", table_name=table, row_id=row.id, customer_id=row.audit_customer_id,
+        changes=json.dumps(changed, sort_keys=True), base=json.dumps({k: plain(getattr(row, k)) for k in changed}, sort_keys=True),
+        run_at=run_at, comment=g.get("audit_comment") if has_request_context() else None, **_requester(),
+    )
+    db.session.add(change)
+    db.session.commit()
+    return change
+
+
+def schedule_create(table: str, customer_id: int, values: dict, run_at: datetime, secret: str | None = None) -> PendingChange:
+    change = PendingChange(
+        kind="create", table_name=table, row_id=None, customer_id=customer_id,
+        changes=json.dumps({k: plain(v) for k, v in values.items()}, sort_keys=True), base="{}", secret=secret,
+        run_at=run_at, comment=g.get("audit_comment") if has_request_context() else None, **_requester(),
+    )
+    db.session.add(change)
+    db.session.commit()
+    return change
+
+
+def cancel(change_id: int, by: str) -> PendingChange | None:
+    """Cancel a pending change; waits for a worker applying it. Returns it, or None if it is not pending."""
+    change = db.session.scalars(
+        sa.select(PendingChange).where(PendingChange.id == change_id).with_for_update()
+    ).first()
+    if change is None or change.status != "pending":
+        db.session.rollback()
+        return None
+    change.status, change.finished_at, change.finished_by = "cancelled", utcnow(), by
+    change.outcome = f"Cancelled by {by}."
+    db.session.commit()
+    return change
+
+
+def _typed(model, values: dict) -> dict:
+    """JSON values back into the column types (Decimal for money, datetimes)."""
+    columns = sa.inspect(model).columns
+    typed = {}
+    for key, value in values.items():
+        column = columns.get(key)
+        if value is not None and column is not None:
+            try:
+                kind = column.type.python_type
+            except NotImplementedError:
+                kind = None
+            if kind is Decimal:
+                value = Decimal(value)
+            elif kind is datetime and isinstance(value, str):
+                value = datetime.fromisoformat(value)
+        typed[key] = value
+    return typed
+
+
+def _apply(change: PendingChange) -> str:
+    target = TARGETS[change.table_name]
+    values = _typed(target.model, json.loads(change.changes))
+    if change.kind == "create":
+        row = target.apply_create(change, values)
+        db.session.flush()
+        change.row_id = row.id
+        return f"Created {change.table_name} #{row.id}."
+    row = db.session.get(target.model, change.row_id)
+    if row is None:
+        raise ChangeConflict(f"The {change.table_name} was deleted after this change was asked.")
+    base = json.loads(change.base)
+    moved = sorted(k for k, v in base.items() if plain(getattr(row, k)) != v)
+    if moved:
+        raise ChangeConflict(f"Changed by someone else after this change was asked: {', '.join(moved)}.")
+    target.apply_update(row, values)
+    return "Applied."
+
+
+def apply_next(worker: str = "worker") -> PendingChange | None:
+    """Claim and apply the next due change; returns it, or None when nothing is due."""
+    now = utcnow()
+    change = db.session.scalars(
+        sa.select(PendingChange)
+        .where(PendingChange.status == "pending", PendingChange.run_at <= now)
+        .order_by(PendingChange.run_at, PendingChange.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if change is None:
+        db.session.rollback()
+        return None
+    asked = change.requested_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    g.audit_actor = {"user_label": change.requested_by, "staff_user_id": change.requested_by_id,
+                     "ip": change.requested_ip}
+    g.audit_comment = (f"Delayed save #{change.id}, asked {asked}, applied {now:%Y-%m-%d %H:%M:%S} UTC"
+                       + (f": {change.comment}" if change.comment else ""))
+    try:
+        with db.session.begin_nested():
+            change.outcome = _apply(change)
+            change.status = "applied"
+    except ChangeConflict as conflict:
+        change.status, change.outcome = "conflict", str(conflict)
+    except sa.exc.IntegrityError:
+        change.status, change.outcome = "conflict", "The database refused it (a unique value is now taken)."
+    finally:
+        g.pop("audit_actor", None)
+        g.pop("audit_comment", None)
+    change.finished_at, change.finished_by = utcnow(), worker
+    db.session.commit()
+    return change
+
+
+def apply_due(worker: str = "worker", limit: int = 500) -> int:
+    done = 0
+    while done < limit and apply_next(worker) is not None:
+        done += 1
+    return done
+
+
+def pending_for(customer_id: int) -> list[PendingChange]:
+    return db.session.scalars(
+        sa.select(PendingChange)
+        .where(PendingChange.customer_id == customer_id, PendingChange.status.in_(("pending", "conflict")))
+        .order_by(PendingChange.run_at, PendingChange.id)
+    ).all()

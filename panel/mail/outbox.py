@@ -1,0 +1,202 @@
+"""The outbox: mail is queued in the transaction of the change that causes it, then delivered.
+
+    message = queue_mail(contact.email, "Your new password", text, sensitive=True)
+    db.session.commit()            # the change and its message, together or not at all
+    deliver([message.id])          # at once; if the server is down the worker retries
+
+deliver() takes one message at a time in its own short transaction: it claims the row (FOR
+UPDATE SKIP LOCKED on PostgreSQL; SQLite runs one write transaction at a time), sends it, marks
+it sent and commits. So two workers, or a worker and a request, never send the same message
+twice. Delivery is SMTP to MAIL_SERVER:MAIL_PORT when MAIL_SERVER is set, else a .eml file in
+<instance>/outbox/. A failed attempt is retried with backoff; after MAX_ATTEMPTS it is "failed".
+A sensitive body (a temporary password) is erased once the message is sent or has failed for
+good. Bodies are never logged, nor kept in last_error.
+"""
+import logging
+import os
+import smtplib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from panel.extensions import db
+from panel.mail.models import MailMessage
+from panel.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 20
+MAX_BACKOFF = timedelta(minutes=60)
+SMTP_TIMEOUT = 10  # seconds; below SQLite's busy timeout, as the claim is held while sending
+ERROR_LENGTH = 300
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def queue_mail(to_addr: str, subject: str, body: str, sensitive: bool = False) -> MailMessage:
+    """Add a message to the queue in the caller's transaction (no commit: it goes with the change)."""
+    to_addr = to_addr.strip()
+    if not to_addr or len(to_addr) > 254 or "@" not in to_addr or _has_line_break(to_addr):
+        raise ValueError(f"{to_addr!r} is not an e-mail address")
+    if len(subject) > 200 or _has_line_break(subject):
+        raise ValueError("a subject is one line of at most 200 characters")
+    if not isinstance(body, str):
+        raise TypeError("the body is text")
+    message = MailMessage(to_addr=to_addr, subject=subject, body=body, sensitive=bool(sensitive),
+                          status="queued", attempts=0, next_attempt_at=utcnow())
+    db.session.add(message)
+    return message
+
+
+def deliver(message_ids: list[int] | None = None, limit: int = 50) -> DeliveryReport:
+    """Deliver up to `limit` due queued messages (only those in `message_ids` if given), each in
+    its own transaction. Call it after committing the change that queued them: it commits."""
+    report = DeliveryReport()
+    if message_ids is not None and not message_ids:
+        return report
+    _refuse_uncommitted_changes()
+    for _ in range(limit):
+        try:
+            message = _claim(message_ids)
+            if message is None:
+                db.session.commit()  # end the claim's transaction (and release SQLite's write lock)
+                break
+            # Read before the commit: reading after it would reload the row in a new transaction.
+            number, to_addr = message.id, message.to_addr
+            try:
+                _send(message)
+            except Exception as error:  # noqa: BLE001 - any failure to send is retried later
+                _record_failure(message, error)
+                attempts, reason = message.attempts, message.last_error
+                db.session.commit()
+                report.failed += 1
+                report.errors.append(f"mail {number}: {reason}")
+                log.warning("mail %s to %s: attempt %s failed: %s", number, to_addr, attempts, reason)
+            else:
+                _record_sent(message)
+                db.session.commit()
+                report.sent += 1
+                log.info("mail %s to %s sent", number, to_addr)
+        except BaseException:
+            db.session.rollback()
+            raise
+    return report
+
+
+def deliver_job() -> str | None:
+    """The worker's job: deliver what is due (new messages and retries)."""
+    report = deliver()
+    if not report.sent and not report.failed:
+        return None
+    return f"{report.sent} sent, {report.failed} failed"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th failed attempt: 1, 2, 4, ... minutes, at most an hour."""
+    return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 10)), MAX_BACKOFF)
+
+
+def build_message(message: MailMessage) -> EmailMessage:
+    sender = current_app.config["MAIL_FROM"]
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_addr
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    email["Message-ID"] = message_id(message, sender)
+    email.set_content(message.body)
+    return email
+
+
+def message_id(message: MailMessage, sender: str) -> str:
+    """The same on every attempt, so a receiver can recognise a message sent again after a crash."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<panel-mail-{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
+def _has_line_break(text: str) -> bool:
+    return "\r" in text or "\n" in text
+
+
+def _refuse_uncommitted_changes() -> None:
+    session = db.session
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise RuntimeError("deliver() commits: commit the change that queued the mail first")
+
+
+def _claim(message_ids: list[int] | None) -> MailMessage | None:
+    statement = (
+        sa.select(MailMessage)
+        .where(MailMessage.status == "queued", MailMessage.next_attempt_at <= utcnow())
+        .order_by(MailMessage.next_attempt_at, MailMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)  # nothing on SQLite, where BEGIN IMMEDIATE serialises
+        .execution_options(populate_existing=True)
+    )
+    if message_ids is not None:
+        statement = statement.where(MailMessage.id.in_(message_ids))
+    return db.session.scalars(statement).first()
+
+
+def _send(message: MailMessage) -> None:
+    email = build_message(message)
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT) as smtp:
+            smtp.send_message(email)
+    else:
+        _write_outbox_file(email, message.id)
+
+
+def _write_outbox_file(email: EmailMessage, number: int) -> Path:
+    """One .eml file per message, readable by the owner only (it may hold a temporary password),
+    written under a temporary name and renamed, so a reader never sees half a message."""
+    folder = Path(current_app.instance_path) / "outbox"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{number}-{utcnow():%Y%m%dT%H%M%S%fZ}.eml"
+    temporary = folder / f".{path.name}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with open(fd, "wb") as fh:
+            fh.write(email.as_bytes())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _record_sent(message: MailMessage) -> None:
+    message.attempts += 1
+    message.status = "sent"
+    message.sent_at = utcnow()
+    if message.sensitive:
+        message.body = None
+
+
+def _record_failure(message: MailMessage, error: Exception) -> None:
+    message.attempts += 1
+    message.last_error = _describe(error, message.body)
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "failed"
+        if message.sensitive:
+            message.body = None  # never going out: keep no temporary password
+    else:
+        message.next_attempt_at = utcnow() + backoff(message.attempts)
+
+
+def _describe(error: Exception, body: str | None) -> str:
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    if body and len(body.strip()) >= 8 and body.strip() in text:
+        text = text.replace(body.strip(), "[body]")  # a server that echoes what it was sent
+    return text[:ERROR_LENGTH]
