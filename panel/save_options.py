@@ -28,7 +28,8 @@ class SaveOptionsMixin:
 
     save_action = StringField(default=CONTINUE)
     delay = SelectField("Delay", choices=[SelectChoice(v, label) for v, label in DELAYS], default="3600")
-    delay_until = DateTimeLocalField("Apply at (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    delay_until = DateTimeLocalField("Apply at (UTC)", format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+                                     validators=[Optional()], render_kw={"step": "1"})
     allow_delay = True
 
     @property

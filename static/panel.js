@@ -24,6 +24,22 @@
     toast("The panel could not be reached. Check the connection and try again.");
   });
 
+  // A click on a row's menu or links must not also open the row's inline editor: stop it at the
+  // cell, after the buttons inside have handled it and before it reaches the row.
+  function guardCells(root) {
+    root.querySelectorAll("[data-no-row-click]").forEach(function (cell) {
+      if (cell._guarded) return;
+      cell._guarded = true;
+      cell.addEventListener("click", function (event) { event.stopPropagation(); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    guardCells(document);
+    document.body.addEventListener("htmx:load", function (event) {
+      guardCells(event.detail.elt.parentNode || event.detail.elt);
+    });
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-clear-closest]");
     if (button) {
