@@ -78,16 +78,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from panel.api import bp as api_bp
-    from panel.audit import bp as audit_bp
-    from panel.auth import bp as auth_bp
-    from panel.contacts import bp as contacts_bp
-    from panel.customers import bp as customers_bp
-    from panel.delayed import bp as delayed_bp
-    from panel.settings import bp as settings_bp
+    import importlib
 
-    for bp in (auth_bp, customers_bp, contacts_bp, delayed_bp, audit_bp, settings_bp, api_bp):
-        app.register_blueprint(bp)
+    blueprints = {}
+    for area in ("auth", "customers", "contacts", "delayed", "audit", "settings", "api"):
+        importlib.import_module(f"panel.{area}.routes")  # attaches the views to the area's blueprint
+        blueprints[area] = importlib.import_module(f"panel.{area}").bp
+        app.register_blueprint(blueprints[area])
+    api_bp = blueprints["api"]
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
 
 

@@ -81,11 +81,12 @@ def _diff(obj, message: str) -> dict:
     return diff
 
 
-def _actor() -> dict:
+def current_actor() -> dict:
     """Who is making the change: a staff member, a contact in the portal, an API client, or the system."""
     actor = {"user_label": "system", "staff_user_id": None, "contact_id": None, "ip": None, "comment": None}
     if not has_request_context():
         if has_app_context():
+            actor["comment"] = g.get("audit_comment")
             actor.update(g.get("audit_actor") or {})
         return actor
     actor["ip"] = request.remote_addr
@@ -145,7 +146,7 @@ def _after_flush(session: Session, flush_context) -> None:
             changes.append((message, obj, diff))
     if not changes:
         return
-    actor, now = _actor(), utcnow()
+    actor, now = current_actor(), utcnow()
     entries = []
     for message, obj, diff in changes:
         row_id = ",".join(str(v) for v in sa.inspect(type(obj)).primary_key_from_instance(obj))

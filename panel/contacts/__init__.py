@@ -3,4 +3,3 @@ from flask import Blueprint
 
 bp = Blueprint("contacts", __name__)
 
-from panel.contacts import routes  # noqa: E402,F401

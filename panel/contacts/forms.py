@@ -1,6 +1,6 @@
 """The contact form (add and inline edit) and the Change Password form."""
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from panel.contacts.models import CONTACT_TYPES
 from panel.contacts.records import EDITABLE, email_taken, looks_like_password
@@ -16,11 +16,15 @@ NOT_A_PASSWORD = ("This looks like a password. Passwords must not be kept in not
 class PasswordChoiceMixin:
     auto_password = BooleanField("Auto Generate Password", default=True,
                                  description="A random password is e-mailed to the contact; it works once, for 24 hours.")
-    password = PasswordField("Password", validators=[Optional(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
+    password = PasswordField("Password")
 
     def validate_password(self, field):
-        if not self.auto_password.data and not field.data:
+        if self.auto_password.data:
+            return
+        if not field.data:
             raise ValidationError("Type a password, or tick Auto Generate Password.")
+        if not MIN_LENGTH <= len(field.data) <= MAX_LENGTH:
+            raise ValidationError(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
 
     def typed_password(self) -> str | None:
         return None if self.auto_password.data else self.password.data

@@ -3,4 +3,3 @@ from flask import Blueprint
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
-from panel.customers import routes  # noqa: E402,F401

@@ -3,4 +3,3 @@ from flask import Blueprint
 
 bp = Blueprint("delayed", __name__)
 
-from panel.delayed import routes  # noqa: E402,F401

@@ -14,8 +14,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
+from flask import g, has_request_context
 
+from panel.audit.recorder import current_actor
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.types import utcnow
@@ -50,11 +51,9 @@ def plain(value):
 
 
 def _requester() -> dict:
-    if not has_request_context():
-        return {"requested_by": "system", "requested_by_id": None, "requested_ip": None}
-    user = g.get("_login_user")
-    label = user.audit_label() if user is not None and getattr(user, "is_authenticated", False) else "anonymous"
-    return {"requested_by": label, "requested_by_id": getattr(user, "id", None), "requested_ip": request.remote_addr}
+    """The same "who" the audit log would record for a change made now."""
+    actor = current_actor()
+    return {"requested_by": actor["user_label"], "requested_by_id": actor["staff_user_id"], "requested_ip": actor["ip"]}
 
 
 def schedule_update(table: str, row, values: dict, run_at: datetime) -> PendingChange | None:

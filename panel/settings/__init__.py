@@ -6,4 +6,3 @@ from panel.access import require_admin
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 bp.before_request(require_admin)
 
-from panel.settings import routes  # noqa: E402,F401

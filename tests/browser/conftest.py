@@ -115,3 +115,51 @@ def live_server(sqlite_template, tmp_path, monkeypatch):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+class WorkerThread:
+    """The worker's delayed-saves job, run in a daemon thread of the test process every `interval` s."""
+
+    def __init__(self, app: Flask, interval: float = 0.5):
+        self.app = app
+        self.interval = interval
+        self.applied = 0
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="delayed-saves-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        from panel.delayed.changes import apply_due
+
+        with self.app.app_context():
+            while not self._stop.is_set():
+                try:
+                    self.applied += apply_due(worker="browser-test worker")
+                except Exception as error:  # noqa: BLE001 - reported at teardown, the loop goes on
+                    db.session.rollback()
+                    self.errors.append(f"{type(error).__name__}: {error}")
+                finally:
+                    # Short sessions: never hold SQLite's lock (or a stale snapshot) between passes.
+                    db.session.remove()
+                self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=20)
+
+
+@pytest.fixture
+def worker_thread(live_server):
+    """Applies due delayed saves every 0.5 s, as `flask worker` would; no worker process runs in the
+    browser tests otherwise. Request it after live_server (it is stopped before the server is)."""
+    worker = WorkerThread(live_server.app)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        assert not worker._thread.is_alive(), "the worker thread did not stop within 20 s"
+        assert not worker.errors, f"the worker thread failed: {worker.errors}"

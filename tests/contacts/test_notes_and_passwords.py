@@ -1,0 +1,71 @@
+"""Contact rules without HTTP: notes that hold passwords, temporary passwords, unique logins."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from panel.contacts.models import Contact
+from panel.contacts.records import create_contact, email_taken, looks_like_password, reset_password
+from panel.extensions import db
+from panel.mail.models import MailMessage
+from panel.passwords import check_password
+from panel.types import utcnow
+
+
+@pytest.mark.parametrize("text", [
+    "password: Tr0ub4dor", "Password=abc", "pwd=hunter2", "PWD: x", "pass 1234", "pass 1234abc",
+    "the password is s3cret", "pin: 4421", "passcode 998877", "pw=abc",
+])
+def test_notes_that_hold_a_password_are_spotted(text):
+    assert looks_like_password(text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "Prefers e-mail.", "Please pass the message on to Ana", "Password reset requested by phone",
+    "passport copy on file", "Bypass the IVR, call direct", "Asked about a SIP trunk upgrade.",
+])
+def test_ordinary_notes_are_not_mistaken_for_passwords(text):
+    assert not looks_like_password(text)
+
+
+def test_emails_are_unique_case_insensitively(app, customer):
+    with app.app_context():
+        contact, _ = create_contact(customer, {"name": "Ana", "email": "Ana@Acme.example"}, password="long enough pw")
+        db.session.commit()
+        assert email_taken("ana@acme.EXAMPLE")
+        assert not email_taken("ana@acme.example", except_id=contact.id)
+        db.session.add(Contact(customer_id=customer, name="Dup", email="ANA@acme.example"))
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.commit()
+
+
+def test_a_generated_password_works_once_for_24_hours_and_is_only_in_the_mail(app, customer):
+    with app.app_context():
+        contact, message = create_contact(customer, {"name": "Ben", "email": "ben@acme.example"})
+        db.session.commit()
+        assert message.sensitive and message.to_addr == "ben@acme.example"
+        temporary = message.body.split("temporary password:\n\n    ")[1].split()[0]
+        assert check_password(temporary, contact.password_hash)
+        assert contact.must_change_password
+        assert timedelta(hours=23, minutes=59) < contact.password_expires_at - utcnow() <= timedelta(hours=24)
+        from panel.audit.models import AuditEntry
+        assert all(temporary not in e.data for e in db.session.scalars(sa.select(AuditEntry)))
+
+
+def test_a_password_typed_by_staff_sends_no_mail(app, customer):
+    with app.app_context():
+        contact, message = create_contact(customer, {"name": "Cy", "email": "cy@acme.example"}, password="typed by staff 1")
+        db.session.commit()
+        assert message is None and not contact.must_change_password
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0
+
+
+def test_a_reset_that_rolls_back_leaves_no_mail_and_the_old_password(app, customer):
+    with app.app_context():
+        contact, _ = create_contact(customer, {"name": "Di", "email": "di@acme.example"}, password="the old password")
+        db.session.commit()
+        old_hash = contact.password_hash
+        reset_password(contact)
+        db.session.rollback()
+        assert db.session.get(Contact, contact.id).password_hash == old_hash
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0
