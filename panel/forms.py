@@ -8,7 +8,23 @@ from wtforms import StringField
 from wtforms.validators import Length, ValidationError
 
 
-class AuditedForm(FlaskForm):
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class PanelForm(FlaskForm):
+    """Base of every form: text with control characters (NUL and the like) never reaches the database."""
+
+    def validate(self, extra_validators=None) -> bool:
+        # Checked first: other validators may query the database with the text.
+        tainted = [f for f in self if isinstance(f.data, str) and CONTROL.search(f.data)]
+        if tainted:
+            for field in tainted:
+                field.errors = ["Remove the control characters from this field."]
+            return False
+        return super().validate(extra_validators)
+
+
+class AuditedForm(PanelForm):
     """Every form that saves something: asks for a reason when the "Audit Comment" option is on."""
 
     audit_comment = StringField("Reason for this change", validators=[Length(max=500)])

@@ -6,7 +6,7 @@ templates/_forms.html; the route asks `form.action` what to do and `form.run_at(
 from datetime import datetime, timedelta, timezone
 
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import ValidationError
 
 from panel.types import utcnow
 
@@ -23,13 +23,23 @@ DELAYS = (
 LONGEST = timedelta(days=366)
 
 
+class UTCDateTimeField(DateTimeLocalField):
+    """A datetime-local input read as UTC; left empty it is simply None (checked only when used)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not "".join(valuelist).strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
 class SaveOptionsMixin:
     """Fields for the save buttons; mix into a FlaskForm."""
 
     save_action = StringField(default=CONTINUE)
     delay = SelectField("Delay", choices=[SelectChoice(v, label) for v, label in DELAYS], default="3600")
-    delay_until = DateTimeLocalField("Apply at (UTC)", format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
-                                     validators=[Optional()], render_kw={"step": "1"})
+    delay_until = UTCDateTimeField("Apply at (UTC)", format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+                                   render_kw={"step": "1"})
     allow_delay = True
 
     @property

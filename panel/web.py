@@ -43,6 +43,13 @@ class Page:
         return self.number > 1
 
 
+def search_text(name: str, limit: int = 200) -> str:
+    """A search box's text from the query string: no control characters, single spaces, bounded."""
+    from panel.forms import CONTROL
+
+    return " ".join(CONTROL.sub("", request.args.get(name, ""))[:limit].split())
+
+
 def page_number() -> int:
     try:
         return max(1, min(int(request.args.get("page", 1)), 100_000))

@@ -6,14 +6,14 @@ from panel.audit.models import AuditEntry
 from panel.audit.recorder import audited_tables
 from panel.customers.routes import get_customer
 from panel.extensions import db
-from panel.web import page_number, paginate, render_fragment, render_page, wants_fragment
+from panel.web import page_number, paginate, render_fragment, render_page, search_text, wants_fragment
 
 
 def _log_page(customer=None):
     table = request.args.get("table", "")
     if table not in audited_tables():
         table = ""
-    user = request.args.get("user", "")[:300].strip()
+    user = search_text("user", 300)
     statement = queries.log_statement(customer.id if customer else None, table, user)
     page = paginate(db.session, statement, page_number(), current_app.config["PAGE_SIZE"])
     return render_page(

@@ -14,7 +14,7 @@ from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.passwords import hash_password
 from panel.save_options import DELAY, STAY
-from panel.web import page_number, render_fragment, render_page, wants_fragment
+from panel.web import page_number, render_fragment, render_page, search_text, wants_fragment
 
 SECTION_LIMIT = 200
 
@@ -178,8 +178,8 @@ def pending_create(customer_id: int, change_id: int):
 @bp.get("/contacts")
 def directory():
     """Global Contacts: every contact of every customer."""
-    query = request.args.get("q", "")[:200]
-    customer = request.args.get("customer", "")[:200]
+    query = search_text("q")
+    customer = search_text("customer")
     contact_type = request.args.get("type", "")
     if contact_type not in CONTACT_TYPES:
         contact_type = ""

@@ -8,6 +8,9 @@ from panel.forms import AuditedForm, email_address, parse_decimal
 from panel.save_options import SaveOptionsMixin
 
 
+TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country")
+
+
 class MoneyField(StringField):
     """A text input holding a Decimal; a bad amount is a message by the field, never a crash."""
 
@@ -59,9 +62,8 @@ class CustomerForm(SaveOptionsMixin, AuditedForm):
 
     def values(self) -> dict:
         data = {name: getattr(self, name).data for name in EDITABLE}
-        for name in data:
-            if isinstance(data[name], str):
-                data[name] = data[name].strip()
+        for name in TEXT_FIELDS:
+            data[name] = (data[name] or "").strip()
         data["country"] = data["country"].upper()
         return data
 

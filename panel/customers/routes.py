@@ -7,7 +7,7 @@ from panel.delayed import changes
 from panel.save_options import DELAY, STAY
 from panel.customers.models import STATUSES, Customer
 from panel.extensions import db
-from panel.web import page_number, paginate, render_fragment, render_page, wants_fragment
+from panel.web import page_number, paginate, render_fragment, render_page, search_text, wants_fragment
 
 
 def get_customer(customer_id: int) -> Customer:
@@ -20,7 +20,7 @@ def get_customer(customer_id: int) -> Customer:
 
 @bp.get("")
 def index():
-    query = request.args.get("q", "")[:200]
+    query = search_text("q")
     status = request.args.get("status", "")
     if status not in STATUSES:
         status = ""

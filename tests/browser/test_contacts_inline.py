@@ -89,7 +89,8 @@ def open_edit_form(page: Page, contact_id: int) -> Locator:
 
 def field_of(form: Locator, name: str) -> Locator:
     """The .field block around the control named `name` (label, help and messages)."""
-    return form.locator("div.field", has=form.locator(f"[name={name}]")).last
+    # `has` is matched inside each div.field: a selector from the page, not one chained from the form.
+    return form.locator("div.field", has=form.page.locator(f"[name={name}]")).last
 
 
 def test_contact_is_edited_inline_and_the_row_comes_back(live_server, page: Page):
