@@ -67,4 +67,4 @@ clean:
 
 # Benchmarks with realistic volumes on PostgreSQL; figures go in the README.
 bench: setup-test
-	$(BIN)/python tests/bench/bench_customers.py
+	$(BIN)/python tests/bench/bench_pages.py

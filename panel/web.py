@@ -37,6 +37,7 @@ class Page:
     number: int
     size: int
     has_next: bool
+    capped: bool = False  # a search found more rows than it orders (see panel/search.py)
 
     @property
     def has_prev(self) -> bool:

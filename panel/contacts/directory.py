@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from panel.contacts.models import Contact
-from panel.customers.accounts import escape_like
+from panel import search
 from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
 from panel.extensions import db
@@ -11,23 +11,26 @@ from panel.web import paginate
 
 
 def contact_page(query: str, customer: str, contact_type: str, number: int, size: int):
+    """One page of Global Contacts in name order; the page's `capped` says the search found too many."""
     statement = sa.select(Contact).join(Contact.customer).options(contains_eager(Contact.customer))
-    query = " ".join(query.split())
-    if query:
-        like = f"%{escape_like(query)}%"
-        statement = statement.where(sa.or_(
-            Contact.name.ilike(like, escape="\\"), Contact.email.ilike(like, escape="\\"),
-            Contact.phone.ilike(like, escape="\\"), Contact.mobile.ilike(like, escape="\\"),
-        ))
-    customer = " ".join(customer.split())
+    capped = False
+    if query and not search.too_short(query):
+        pattern = search.like(query)
+        condition = sa.or_(*(column.ilike(pattern, escape="\\")
+                             for column in (Contact.name, Contact.email, Contact.phone, Contact.mobile)))
+        statement = statement.where(Contact.id.in_(search.matching_ids(Contact.id, condition)))
+        capped = number == 1 and search.is_capped(db.session, Contact.id, condition)
     if customer:
         if customer.isdigit() and len(customer) < 12:
             statement = statement.where(Contact.customer_id == int(customer))
-        else:
-            statement = statement.where(Customer.name.ilike(f"%{escape_like(customer)}%", escape="\\"))
+        elif not search.too_short(customer):
+            condition = Customer.name.ilike(search.like(customer), escape="\\")
+            statement = statement.where(Contact.customer_id.in_(search.matching_ids(Customer.id, condition)))
     if contact_type:
         statement = statement.where(Contact.contact_type == contact_type)
-    return paginate(db.session, statement.order_by(Contact.name, Contact.id), number, size)
+    page = paginate(db.session, statement.order_by(Contact.name, Contact.id), number, size)
+    page.capped = capped
+    return page
 
 
 def pending_by_contact(contact_ids: list[int]) -> dict[int, list[PendingChange]]:

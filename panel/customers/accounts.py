@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import search
 from panel.customers.models import Customer, LedgerEntry
 from panel.extensions import db
 from panel.types import utcnow
@@ -40,20 +41,15 @@ def update_customer(customer: Customer, values: dict) -> bool:
 def search_statement(query: str = "", status: str = ""):
     """Customers ordered by name, matching a name fragment or an id, optionally one status."""
     statement = sa.select(Customer)
-    query = " ".join(query.split())
-    if query:
-        name_match = Customer.name.ilike(f"%{escape_like(query)}%", escape="\\")
-        if query.isdigit() and len(query) < 12:
-            statement = statement.where(sa.or_(Customer.id == int(query), name_match))
-        else:
-            statement = statement.where(name_match)
+    if query.isdigit() and len(query) < 12:
+        name_match = Customer.name.ilike(search.like(query), escape="\\")
+        statement = statement.where(sa.or_(Customer.id == int(query), Customer.id.in_(search.matching_ids(Customer.id, name_match))))
+    elif query and not search.too_short(query):
+        name_match = Customer.name.ilike(search.like(query), escape="\\")
+        statement = statement.where(Customer.id.in_(search.matching_ids(Customer.id, name_match)))
     if status:
         statement = statement.where(Customer.status == status)
     return statement.order_by(Customer.name, Customer.id)
-
-
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def balance_of(customer_id: int) -> Decimal:

@@ -1,8 +1,9 @@
-"""Benchmark: the customers list, searches and the Main tab with 100,000 customers on PostgreSQL.
+"""Benchmark: customers, Global Contacts and the Main tab with 100,000 customers and 1,000,000
+contacts on PostgreSQL.
 
-Run with `make bench` (or `.venv/bin/python tests/bench/bench_customers.py [--customers N]`).
-It creates a throw-away database, loads customers and ledger entries with COPY, and times each
-page through the app (in-process, one client) as median and 95th percentile over repeated requests.
+Run with `make bench` (or `.venv/bin/python tests/bench/bench_pages.py [--customers N --contacts-each N]`).
+It creates a throw-away database, loads customers, contacts and ledger entries with COPY, and times
+each page through the app (in-process, one client) as median and 95th percentile of repeated requests.
 """
 import argparse
 import io
@@ -22,6 +23,39 @@ ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1
 STATUSES = ("Active", "Inactive", "Penalty", "Pending Approval")
 WORDS = ["North", "Blue", "Silver", "Summit", "Harbor", "Pioneer", "Vertex", "Cedar", "Atlas", "Granite",
          "Telecom", "Networks", "Voice", "Dental", "Logistics", "Legal", "Hotels", "Clinic", "Realty", "Foods"]
+
+
+FIRST = ["Ana", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam"]
+LAST = ["Almeida", "Brown", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Lopez"]
+TYPES = ("Admin", "Maintainer", "Onsite Admin", "Billing", "Technical", "Other")
+# Trigram indexes are built after the bulk load, as a bulk loader would.
+TRGM = {"ix_contact_name_trgm": "name", "ix_contact_email_trgm": "email", "ix_contact_phone_trgm": "phone",
+        "ix_contact_mobile_trgm": "mobile"}
+
+
+def load_contacts(url: str, customers: int, each: int) -> float:
+    rng = random.Random(2)
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        with conn.cursor() as cur:
+            for index in TRGM:
+                cur.execute(f"DROP INDEX {index}")
+            with cur.copy("COPY contact (customer_id, name, email, contact_type, phone, mobile, public_notes, "
+                          "private_notes, mobile_verified, email_verified, active, must_change_password, "
+                          "created_at, updated_at) FROM STDIN") as copy:
+                n = 0
+                for customer in range(1, customers + 1):
+                    for _ in range(each):
+                        n += 1
+                        first, last = rng.choice(FIRST), rng.choice(LAST)
+                        copy.write_row((customer, f"{first} {last}", f"{first}.{last}.{n}@c{customer}.example".lower(),
+                                        rng.choice(TYPES), f"+1 555 {rng.randint(100, 999)} {n % 10000:04d}", "", "", "",
+                                        False, True, True, False, "2026-01-01", "2026-01-01"))
+            for index, column in TRGM.items():
+                cur.execute(f"CREATE INDEX {index} ON contact USING gin ({column} gin_trgm_ops)")
+            cur.execute("ANALYZE contact")
+        conn.commit()
+    return time.perf_counter() - started
 
 
 def load(url: str, customers: int, ledger_per_customer: int) -> float:
@@ -67,6 +101,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--ledger", type=int, default=5)
+    parser.add_argument("--contacts-each", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=40)
     args = parser.parse_args()
 
@@ -88,6 +123,8 @@ def main():
             upgrade()
         seconds = load(f"{base}/{name}", args.customers, args.ledger)
         print(f"loaded {args.customers:,} customers and {args.customers * args.ledger:,} ledger entries in {seconds:.1f} s")
+        seconds = load_contacts(f"{base}/{name}", args.customers, args.contacts_each)
+        print(f"loaded {args.customers * args.contacts_each:,} contacts (and built their indexes) in {seconds:.1f} s")
         with app.app_context():
             create_staff_user("bench@example.com", "bench password 123", "readonly")
         client = app.test_client()
@@ -106,8 +143,19 @@ def main():
             ("Main tab", f"/customers/{mid}", None),
             ("Main tab overview poll (htmx)", f"/customers/{mid}/overview", hx),
             ("customer audit log", f"/customers/{mid}/audit", None),
+            ("Main tab contacts section (htmx)", f"/customers/{mid}/contacts", hx),
+            ("Global Contacts, page 1", "/contacts", None),
+            ("Global Contacts, page 100", "/contacts?page=100", None),
+            ("Global Contacts search 'ines ito'", "/contacts?q=ines+ito", hx),
+            ("Global Contacts search by e-mail fragment", f"/contacts?q=%40c{mid}.example", hx),
+            ("Global Contacts search by phone fragment '555 123'", "/contacts?q=555+123", hx),
+            ("Global Contacts filtered by customer id", f"/contacts?customer={mid}", hx),
+            ("Global Contacts filtered by customer name", "/contacts?customer=harbor+telecom+5", hx),
+            ("Global Contacts filtered by type (Billing)", "/contacts?type=Billing", hx),
+            ("Delay Log", "/delay-log", None),
         ]
-        print(f"\n| page ({args.customers:,} customers) | median ms | p95 ms |\n|---|---:|---:|")
+        total = args.customers * args.contacts_each
+        print(f"\n| page ({args.customers:,} customers, {total:,} contacts) | median ms | p95 ms |\n|---|---:|---:|")
         for label, url, headers in cases:
             timed(client, url, 3, headers)  # warm up
             median, p95 = timed(client, url, args.repeat, headers)
