@@ -7,30 +7,29 @@ from panel import search
 from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
 from panel.extensions import db
-from panel.web import paginate
+from panel.web import Page, paginate
 
 
-def contact_page(query: str, customer: str, contact_type: str, number: int, size: int):
-    """One page of Global Contacts in name order; the page's `capped` says the search found too many."""
+def contact_page(query: str, customer: str, contact_type: str, number: int, size: int) -> Page:
+    """One page of Global Contacts in name order; `capped` says a search found more than it orders."""
     statement = sa.select(Contact).join(Contact.customer).options(contains_eager(Contact.customer))
-    capped = False
-    if query and not search.too_short(query):
-        pattern = search.like(query)
-        condition = sa.or_(*(column.ilike(pattern, escape="\\")
-                             for column in (Contact.name, Contact.email, Contact.phone, Contact.mobile)))
-        statement = statement.where(Contact.id.in_(search.matching_ids(Contact.id, condition)))
-        capped = number == 1 and search.is_capped(db.session, Contact.id, condition)
-    if customer:
-        if customer.isdigit() and len(customer) < 12:
-            statement = statement.where(Contact.customer_id == int(customer))
-        elif not search.too_short(customer):
-            condition = Customer.name.ilike(search.like(customer), escape="\\")
-            statement = statement.where(Contact.customer_id.in_(search.matching_ids(Customer.id, condition)))
+    conditions = []
     if contact_type:
-        statement = statement.where(Contact.contact_type == contact_type)
-    page = paginate(db.session, statement.order_by(Contact.name, Contact.id), number, size)
-    page.capped = capped
-    return page
+        conditions.append(Contact.contact_type == contact_type)
+    if customer.isdigit() and len(customer) < 12:
+        conditions.append(Contact.customer_id == int(customer))
+    elif customer and not search.too_short(customer):
+        names = Customer.name.ilike(search.like(customer), escape="\\")
+        conditions.append(Contact.customer_id.in_(search.matching_ids(Customer.id, names)))
+    if not query or search.too_short(query):
+        return paginate(db.session, statement.where(*conditions).order_by(Contact.name, Contact.id), number, size)
+    pattern = search.like(query)
+    # Phone numbers are searched only for text that could be one; names and e-mails only for text with letters.
+    columns = [Contact.phone, Contact.mobile] if search.digits_only(query) else [Contact.name, Contact.email]
+    conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+    rows, has_next, capped = search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions,
+                                                    number, size)
+    return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
 
 
 def pending_by_contact(contact_ids: list[int]) -> dict[int, list[PendingChange]]:

@@ -14,7 +14,7 @@ from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.passwords import hash_password
 from panel.save_options import DELAY, STAY
-from panel.search import SEARCH_CAP, too_short
+from panel import search
 from panel.web import page_number, render_fragment, render_page, search_text, wants_fragment
 
 SECTION_LIMIT = 200
@@ -187,6 +187,6 @@ def directory():
     page = contact_page(query, customer, contact_type, page_number(), current_app.config["PAGE_SIZE"])
     return render_page(
         "contacts/list.html", block="results", page=page, q=query, customer_filter=customer,
-        contact_type=contact_type, types=CONTACT_TYPES, cap=SEARCH_CAP, pending=pending_by_contact([c.id for c in page.items]),
-        show_customer=True, short=too_short(query) or (too_short(customer) and not customer.isdigit()),
+        contact_type=contact_type, types=CONTACT_TYPES, cap=search.SEARCH_CAP, pending=pending_by_contact([c.id for c in page.items]),
+        show_customer=True, short=search.too_short(query) or (search.too_short(customer) and not customer.isdigit()),
     )

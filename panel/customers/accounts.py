@@ -8,6 +8,7 @@ from panel import search
 from panel.customers.models import Customer, LedgerEntry
 from panel.extensions import db
 from panel.types import utcnow
+from panel.web import Page, paginate
 
 MAX_CHANNELS = 1_000_000
 
@@ -38,18 +39,20 @@ def update_customer(customer: Customer, values: dict) -> bool:
     return changed
 
 
-def search_statement(query: str = "", status: str = ""):
-    """Customers ordered by name, matching a name fragment or an id, optionally one status."""
+def customer_page(query: str, status: str, number: int, size: int) -> Page:
+    """Customers in name order, matching a name fragment or an id, optionally of one status."""
     statement = sa.select(Customer)
+    conditions = [Customer.status == status] if status else []
+    if not query or search.too_short(query):
+        return paginate(db.session, statement.where(*conditions).order_by(Customer.name, Customer.id), number, size)
+    matches = Customer.name.ilike(search.like(query), escape="\\")
     if query.isdigit() and len(query) < 12:
-        name_match = Customer.name.ilike(search.like(query), escape="\\")
-        statement = statement.where(sa.or_(Customer.id == int(query), Customer.id.in_(search.matching_ids(Customer.id, name_match))))
-    elif query and not search.too_short(query):
-        name_match = Customer.name.ilike(search.like(query), escape="\\")
-        statement = statement.where(Customer.id.in_(search.matching_ids(Customer.id, name_match)))
-    if status:
-        statement = statement.where(Customer.status == status)
-    return statement.order_by(Customer.name, Customer.id)
+        # The customer with that id, and any whose name holds the number.
+        named = sa.select(Customer.id).where(matches).limit(search.SEARCH_CAP).subquery()
+        matches = Customer.id.in_(sa.union(sa.select(Customer.id).where(Customer.id == int(query)), sa.select(named.c.id)))
+    rows, has_next, capped = search.page_of_matches(db.session, statement, Customer.id, [Customer.name],
+                                                    [*conditions, matches], number, size)
+    return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
 
 
 def balance_of(customer_id: int) -> Decimal:

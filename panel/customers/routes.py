@@ -2,7 +2,7 @@
 from flask import abort, current_app, flash, redirect, request, url_for
 
 from panel.customers import accounts, bp
-from panel.search import too_short
+from panel import search
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
 from panel.delayed import changes
 from panel.save_options import DELAY, STAY
@@ -25,11 +25,9 @@ def index():
     status = request.args.get("status", "")
     if status not in STATUSES:
         status = ""
-    page = paginate(
-        db.session, accounts.search_statement(query, status), page_number(), current_app.config["PAGE_SIZE"]
-    )
+    page = accounts.customer_page(query, status, page_number(), current_app.config["PAGE_SIZE"])
     return render_page("customers/list.html", block="results", page=page, q=query, status=status, statuses=STATUSES,
-                       short=too_short(query))
+                       short=search.too_short(query), cap=search.SEARCH_CAP)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -103,11 +103,14 @@ def main():
     parser.add_argument("--ledger", type=int, default=5)
     parser.add_argument("--contacts-each", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--keep", metavar="DBNAME", help="load into this database once and keep it (reused next time)")
     args = parser.parse_args()
 
-    name = f"panel_bench_{uuid.uuid4().hex[:8]}"
+    name = args.keep or f"panel_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+    if not exists:
+        admin.execute(f'CREATE DATABASE "{name}"')
     base = ADMIN_URL.rsplit("/", 1)[0]
     try:
         os.environ["PANEL_INSTANCE_PATH"] = f"/tmp/{name}"
@@ -119,14 +122,15 @@ def main():
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}",
                           "BCRYPT_ROUNDS": 4, "SECRET_KEY": "bench"})
-        with app.app_context():
-            upgrade()
-        seconds = load(f"{base}/{name}", args.customers, args.ledger)
-        print(f"loaded {args.customers:,} customers and {args.customers * args.ledger:,} ledger entries in {seconds:.1f} s")
-        seconds = load_contacts(f"{base}/{name}", args.customers, args.contacts_each)
-        print(f"loaded {args.customers * args.contacts_each:,} contacts (and built their indexes) in {seconds:.1f} s")
-        with app.app_context():
-            create_staff_user("bench@example.com", "bench password 123", "readonly")
+        if not exists:
+            with app.app_context():
+                upgrade()
+            seconds = load(f"{base}/{name}", args.customers, args.ledger)
+            print(f"loaded {args.customers:,} customers and {args.customers * args.ledger:,} ledger entries in {seconds:.1f} s")
+            seconds = load_contacts(f"{base}/{name}", args.customers, args.contacts_each)
+            print(f"loaded {args.customers * args.contacts_each:,} contacts (and built their indexes) in {seconds:.1f} s")
+            with app.app_context():
+                create_staff_user("bench@example.com", "bench password 123", "readonly")
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
@@ -169,7 +173,8 @@ def main():
                     plan = conn.execute("EXPLAIN ANALYZE SELECT * FROM customer WHERE name ILIKE %s ESCAPE '\\' ORDER BY name, id LIMIT 51", (f"%{q}%",)).fetchall()
                     print("\n".join(r[0] for r in plan))
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not args.keep:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

@@ -190,3 +190,19 @@ def test_global_contacts_edit_keeps_the_customer_column(as_role, customer, conta
     row = client.post(f"/customers/{customer}/contacts/{contact}",
                       {"name": "Ana", "email": "ana@acme.example", "contact_type": "Other", "view": "global"}, htmx=True)
     assert "Acme Telecom" in row.get_data(as_text=True)
+
+
+def test_a_search_with_too_many_matches_says_so_and_short_text_asks_for_more(app, as_role, customer, monkeypatch):
+    from panel import search
+
+    with app.app_context():
+        for n in range(4):
+            create_contact(customer, {"name": f"Ines Ito {n}", "email": f"i{n}@acme.example"}, password="long enough pw")
+        db.session.commit()
+    monkeypatch.setattr(search, "SEARCH_CAP", 3)
+    client = as_role("readonly")
+    body = client.get("/contacts?q=ines", htmx=True).get_data(as_text=True)
+    assert "contacts match; the first 3 found are shown in name order" in body
+    assert "Type at least 3 characters to search." in client.get("/contacts?q=in", htmx=True).get_data(as_text=True)
+    monkeypatch.setattr(search, "SEARCH_CAP", 10)
+    assert "found are shown" not in client.get("/contacts?q=ines", htmx=True).get_data(as_text=True)
