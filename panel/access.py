@@ -7,9 +7,10 @@ from flask_login import current_user
 from panel.extensions import db, login_manager
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Endpoints reachable without a staff session. The API authenticates with bearer tokens.
+# Endpoints reachable without a staff session.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
-PUBLIC_BLUEPRINTS = frozenset({"api"})
+# The API authenticates with bearer tokens, the portal with its own contact session (panel/portal/routes.py).
+PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
 
 
 @login_manager.user_loader

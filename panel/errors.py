@@ -26,7 +26,12 @@ def _page(status: int, message: str):
     db.session.rollback()
     if request.blueprint == "api":
         return {"error": TITLES.get(status, "Error"), "message": message}, status
-    template = "errors/_error.html" if wants_fragment() else "errors/error.html"
+    if wants_fragment():
+        template = "errors/_error.html"
+    elif request.blueprint == "portal":
+        template = "portal/message.html"
+    else:
+        template = "errors/error.html"
     return render_template(template, status=status, title=TITLES.get(status, "Error"), message=message), status
 
 

@@ -7,3 +7,4 @@ from panel.customers.models import Customer, LedgerEntry  # noqa: F401
 from panel.settings.models import Setting  # noqa: F401
 from panel.delayed.models import PendingChange  # noqa: F401
 from panel.mail.models import MailMessage  # noqa: F401
+from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401

@@ -1,4 +1,6 @@
 """The contact form (add and inline edit) and the Change Password form."""
+import ipaddress
+
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
@@ -42,6 +44,8 @@ class ContactForm(SaveOptionsMixin, AuditedForm):
     mobile_verified = BooleanField("Mobile Verified")
     email_verified = BooleanField("Email Verified")
     notes_hold_no_password = BooleanField("These notes hold no password")
+    ip_allowlist = TextAreaField("Portal IP allow-list", validators=[Length(max=2000)],
+                                 description="Addresses or ranges (CIDR), one per line; empty allows any address.")
 
     def __init__(self, *args, contact_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,9 +73,18 @@ class ContactForm(SaveOptionsMixin, AuditedForm):
     def validate_private_notes(self, field):
         self._check_notes(field)
 
+    def validate_ip_allowlist(self, field):
+        entries = [line.strip() for line in (field.data or "").replace(",", "\n").splitlines() if line.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValidationError(f"“{entry}” is not an IP address or CIDR range (such as 203.0.113.0/24).") from None
+        field.data = "\n".join(entries)
+
     def values(self) -> dict:
         values = {name: getattr(self, name).data for name in EDITABLE}
-        for key in ("phone", "mobile", "public_notes", "private_notes"):
+        for key in ("phone", "mobile", "public_notes", "private_notes", "ip_allowlist"):
             values[key] = (values[key] or "").strip()
         return values
 

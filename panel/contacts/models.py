@@ -13,8 +13,8 @@ CONTACT_TYPES = ("Admin", "Maintainer", "Onsite Admin", "Billing", "Technical", 
 class Contact(db.Model):
     __tablename__ = "contact"
     __audited__ = True
-    __audit_secret__ = frozenset({"password_hash"})
-    __audit_ignore__ = frozenset({"last_login_at", "updated_at"})
+    __audit_secret__ = frozenset({"password_hash", "mobile_code_hash"})
+    __audit_ignore__ = frozenset({"last_login_at", "updated_at", "mobile_code_expires_at", "mobile_code_attempts"})
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
@@ -33,6 +33,13 @@ class Contact(db.Model):
     must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
     password_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    # Addresses and CIDR ranges (one per line) the contact may sign in to the portal from; empty: any.
+    ip_allowlist: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    # A new e-mail asked for in the portal, until the link sent to it is followed.
+    pending_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    mobile_code_hash: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    mobile_code_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    mobile_code_attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

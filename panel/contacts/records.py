@@ -11,7 +11,7 @@ from panel.passwords import generate_password, hash_password
 from panel.types import utcnow
 
 EDITABLE = ("name", "email", "contact_type", "phone", "mobile", "public_notes", "private_notes",
-            "mobile_verified", "email_verified")
+            "mobile_verified", "email_verified", "ip_allowlist")
 TEMPORARY_PASSWORD_HOURS = 24
 
 # "password: x", "pwd=x", "pin 1234", "pass 1234", "password is hunter2"...

@@ -13,6 +13,7 @@ from panel.delayed import changes
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.passwords import hash_password
+from panel.portal.access import PortalLoginRefused, start_portal_login
 from panel.save_options import DELAY, STAY
 from panel import search
 from panel.web import page_number, render_fragment, render_page, search_text, wants_fragment
@@ -174,6 +175,22 @@ def pending_create(customer_id: int, change_id: int):
     if change.status == "cancelled":
         return render_fragment("contacts/_pending_create.html", change=None)
     return render_fragment("contacts/_pending_create.html", change=change, customer_id=customer_id)
+
+
+@bp.post("/customers/<int:customer_id>/contacts/<int:contact_id>/portal-login")
+def portal_login(customer_id: int, contact_id: int):
+    """Open the customer portal as this contact (staff and admins; audited; 30 minutes at most)."""
+    contact = get_contact(customer_id, contact_id)
+    try:
+        start_portal_login(current_user._get_current_object(), contact, request.remote_addr)
+    except PortalLoginRefused as refused:
+        abort(409, str(refused))
+    target = url_for("portal.home")
+    if getattr(request, "htmx", None):
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
 
 
 @bp.get("/contacts")

@@ -1,0 +1,211 @@
+"""Routes under /portal: sign-in, the customer overview, the contact's profile, Portal Login's return."""
+import sqlalchemy as sa
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from panel.audit.recorder import act_as_portal_contact
+from panel.auth import throttle
+from panel.contacts.models import Contact
+from panel.contacts.records import email_taken, send_now, set_password
+from panel.customers.accounts import overview
+from panel.customers.models import Customer
+from panel.extensions import db
+from panel.passwords import check_password
+from panel.portal import bp
+from panel.portal.access import (current_identity, end_portal_login, forget_contact, ip_allowed, refuse_sign_in,
+                                 remember_contact)
+from panel.portal.forms import ChangePasswordForm, MobileCodeForm, PortalLoginForm, ProfileForm
+from panel.portal.verification import (LinkError, check_mobile_code, confirm_email_link, queue_email_link,
+                                       send_mobile_code)
+from panel.types import utcnow
+
+PUBLIC = {"portal.login", "portal.verify_email_link"}
+FAILED = "The e-mail or password is not right, or signing in from your address is not allowed."
+
+
+def _to_portal_login():
+    if getattr(request, "htmx", None):
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = url_for("portal.login")
+        return response
+    return redirect(url_for("portal.login"))
+
+
+@bp.before_request
+def load_identity():
+    """The portal's own guard: every page but sign-in needs a contact (or staff in Portal Login)."""
+    if request.endpoint in PUBLIC:
+        return None
+    identity = current_identity()
+    if identity is None:
+        return _to_portal_login()
+    g.portal = identity
+    act_as_portal_contact(identity.contact, identity.staff)
+    if identity.contact.must_change_password and not identity.impersonated and request.endpoint not in (
+        "portal.password", "portal.logout"
+    ):
+        return redirect(url_for("portal.password"))
+    return None
+
+
+@bp.app_context_processor
+def portal_context():
+    return {"portal": g.get("portal")}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = PortalLoginForm()
+    if request.method == "GET":
+        return render_template("portal/login.html", form=form)
+    if not form.validate():
+        return render_template("portal/login.html", form=form), 422
+    email, ip = form.email.data.strip().lower(), request.remote_addr or ""
+    key = f"portal:{email}"
+    wait = throttle.wait_before_next_try(key, f"portal:{ip}")
+    if wait is not None:
+        form.form_errors.append(f"Too many failed sign-ins. Try again in {throttle.minutes(wait)} minute(s).")
+        return render_template("portal/login.html", form=form), 429
+    contact = db.session.scalar(sa.select(Contact).where(sa.func.lower(Contact.email) == email))
+    ok = check_password(form.password.data, contact.password_hash if contact else None)
+    refusal = None
+    if ok and not contact.active:
+        refusal = "the contact is deactivated"
+    elif ok and contact.must_change_password and contact.password_expires_at and contact.password_expires_at < utcnow():
+        refusal = "the temporary password has expired"
+    elif ok and not ip_allowed(contact, ip):
+        refusal = f"address {ip} is not on the contact's allow-list"
+    if not ok or refusal:
+        throttle.record_failure(key, f"portal:{ip}")
+        if refusal:
+            refuse_sign_in(contact, ip, refusal)
+        form.form_errors.append("Your temporary password has expired. Ask your provider for a new one."
+                                if refusal == "the temporary password has expired" else FAILED)
+        return render_template("portal/login.html", form=form), 401
+    throttle.forget_failures(key)
+    contact.last_login_at = utcnow()
+    db.session.commit()
+    remember_contact(contact)
+    return redirect(url_for("portal.home"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    forget_contact()
+    return redirect(url_for("portal.login"), 303)
+
+
+@bp.get("/")
+def home():
+    contact = g.portal.contact
+    customer = db.session.get(Customer, contact.customer_id)
+    notes = db.session.execute(
+        sa.select(Contact.name, Contact.contact_type, Contact.public_notes)
+        .where(Contact.customer_id == customer.id, Contact.active.is_(True), Contact.public_notes != "")
+        .order_by(Contact.name)
+    ).all()
+    return render_template("portal/home.html", customer=customer, overview=overview(customer), notes=notes)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    contact = g.portal.contact
+    form = ProfileForm(obj=contact) if request.method == "GET" else ProfileForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("portal/profile.html", form=form, contact=contact, code_form=MobileCodeForm(formdata=None)), 422
+        new_email = (form.new_email.data or "").strip()
+        if new_email and g.portal.impersonated:
+            abort(403, "In Portal Login the contact's e-mail cannot be changed.")
+        if new_email and new_email.lower() != contact.email.lower() and email_taken(new_email, contact.id):
+            form.new_email.errors = ["That e-mail is used by another account."]
+            return render_template("portal/profile.html", form=form, contact=contact, code_form=MobileCodeForm(formdata=None)), 422
+        if form.mobile.data.strip() != contact.mobile:
+            contact.mobile_verified = False
+        contact.name, contact.phone, contact.mobile = form.name.data, form.phone.data.strip(), form.mobile.data.strip()
+        message = None
+        if new_email and new_email.lower() != contact.email.lower():
+            contact.pending_email = new_email
+            message = queue_email_link(contact, new_email)
+        db.session.commit()
+        flash("Profile saved." + (f" We sent a link to {new_email}: your e-mail changes when you follow it." if message else ""))
+        if message:
+            send_now(message)
+        return redirect(url_for("portal.profile"), 303)
+    return render_template("portal/profile.html", form=form, contact=contact, code_form=MobileCodeForm(formdata=None))
+
+
+@bp.post("/verify-email")
+def verify_email():
+    contact = g.portal.contact
+    message = queue_email_link(contact, contact.email)
+    db.session.commit()
+    send_now(message)
+    flash(f"We sent a link to {contact.email}. Follow it to confirm your e-mail.")
+    return redirect(url_for("portal.profile"), 303)
+
+
+@bp.get("/verify-email/<token>")
+def verify_email_link(token: str):
+    try:
+        contact = confirm_email_link(token, db.session)
+    except LinkError as error:
+        return render_template("portal/message.html", title="E-mail not confirmed", message=str(error)), 400
+    return render_template("portal/message.html", title="E-mail confirmed",
+                           message=f"Thank you: {contact.email} is confirmed for your portal account.")
+
+
+@bp.post("/mobile/send-code")
+def send_code():
+    contact = g.portal.contact
+    if not contact.mobile:
+        abort(422, "Add a mobile number to your profile first.")
+    send_mobile_code(contact)
+    db.session.commit()
+    flash(f"We sent a 6-digit code to {contact.mobile}.")
+    return redirect(url_for("portal.profile"), 303)
+
+
+@bp.post("/mobile/verify")
+def verify_mobile():
+    contact = g.portal.contact
+    code_form = MobileCodeForm()
+    problem = check_mobile_code(contact, code_form.code.data) if code_form.validate() else "Enter the 6 digits."
+    db.session.commit()
+    if problem:
+        code_form.code.errors = [problem]
+        return render_template("portal/profile.html", form=ProfileForm(obj=contact), contact=contact, code_form=code_form), 422
+    flash("Your mobile number is verified.")
+    return redirect(url_for("portal.profile"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    identity = g.portal
+    if identity.impersonated:
+        abort(403, "In Portal Login the contact's password cannot be changed.")
+    contact = identity.contact
+    form = ChangePasswordForm()
+    if request.method == "POST":
+        valid = form.validate()
+        if valid and not contact.must_change_password and not check_password(form.current.data or "", contact.password_hash):
+            form.current.errors, valid = ["That is not your current password."], False
+        if valid and check_password(form.new.data, contact.password_hash):
+            form.new.errors, valid = ["Choose a password different from the current one."], False
+        if valid:
+            set_password(contact, form.new.data)
+            db.session.commit()
+            remember_contact(contact)
+            flash("Your password is changed.")
+            return redirect(url_for("portal.home"), 303)
+        return render_template("portal/password.html", form=form, contact=contact), 422
+    return render_template("portal/password.html", form=form, contact=contact)
+
+
+@bp.post("/return")
+def return_to_panel():
+    """End Portal Login: back to the contact's customer in the control panel, still signed in as staff."""
+    identity = g.portal
+    if not identity.impersonated:
+        abort(404)
+    end_portal_login(identity.portal_login, "returned to the control panel")
+    return redirect(url_for("customers.show", customer_id=identity.contact.customer_id), 303)

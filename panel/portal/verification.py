@@ -1,0 +1,79 @@
+"""Verifying a contact's e-mail (a signed, expiring link) and mobile (a 6-digit code by SMS)."""
+import secrets
+from datetime import timedelta
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from panel.contacts.models import Contact
+from panel.contacts.records import email_taken
+from panel.mail.outbox import queue_mail
+from panel.passwords import check_password, hash_password
+from panel.sms import send_sms
+from panel.types import utcnow
+
+EMAIL_LINK_HOURS = 24
+CODE_MINUTES = 10
+CODE_ATTEMPTS = 5
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="portal-email-verification")
+
+
+def queue_email_link(contact: Contact, address: str):
+    """Queue (in the caller's transaction) a link that proves the contact reads `address`."""
+    token = _serializer().dumps({"c": contact.id, "e": address})
+    link = url_for("portal.verify_email_link", token=token, _external=True)
+    body = (f"Hello {contact.name},\n\nfollow this link within {EMAIL_LINK_HOURS} hours to confirm {address} "
+            f"for your customer portal account:\n\n{link}\n\nIf you did not ask for this, ignore this message.\n")
+    return queue_mail(address, "Confirm your e-mail address", body)
+
+
+class LinkError(ValueError):
+    pass
+
+
+def confirm_email_link(token: str, db_session) -> Contact:
+    """Apply the address the link was made for; raises LinkError with a message for the page."""
+    try:
+        data = _serializer().loads(token, max_age=EMAIL_LINK_HOURS * 3600)
+    except SignatureExpired:
+        raise LinkError("This link has expired. Ask for a new one from your profile.") from None
+    except BadSignature:
+        raise LinkError("This link is not valid.") from None
+    contact = db_session.get(Contact, data.get("c"))
+    address = data.get("e", "")
+    if contact is None or address.lower() not in {contact.email.lower(), (contact.pending_email or "").lower()}:
+        raise LinkError("This link is no longer valid for your account.")
+    if address.lower() != contact.email.lower():
+        if email_taken(address, contact.id):
+            raise LinkError("That e-mail is now used by another account.")
+        contact.email = address
+    contact.pending_email = None
+    contact.email_verified = True
+    db_session.commit()
+    return contact
+
+
+def send_mobile_code(contact: Contact) -> None:
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    contact.mobile_code_hash = hash_password(code)
+    contact.mobile_code_expires_at = utcnow() + timedelta(minutes=CODE_MINUTES)
+    contact.mobile_code_attempts = 0
+    send_sms(contact.mobile, f"Your customer portal code is {code}. It expires in {CODE_MINUTES} minutes.")
+
+
+def check_mobile_code(contact: Contact, code: str) -> str | None:
+    """None when the code is right (the mobile is then verified), else the message to show."""
+    if not contact.mobile_code_hash or contact.mobile_code_expires_at is None or contact.mobile_code_expires_at < utcnow():
+        return "No valid code: send a new one."
+    if contact.mobile_code_attempts >= CODE_ATTEMPTS:
+        return "Too many wrong codes: send a new one."
+    contact.mobile_code_attempts += 1
+    if not check_password((code or "").strip(), contact.mobile_code_hash):
+        return "That code is not right."
+    contact.mobile_verified = True
+    contact.mobile_code_hash = None
+    contact.mobile_code_expires_at = None
+    return None
