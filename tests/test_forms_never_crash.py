@@ -45,3 +45,34 @@ def test_search_boxes_take_any_text(as_role, url):
     client = as_role("readonly")
     for junk in JUNK + ["%00", "%", "_", "\\"]:
         assert client.get(url.format(junk)).status_code == 200, (url, junk)
+
+
+def test_no_portal_form_crashes_on_missing_or_junk_fields(app, customer):
+    from tests.conftest import PanelClient
+
+    with app.app_context():
+        create_contact(customer, {"name": "Ana", "email": "ana@acme.example", "mobile": "+1 555 0100"},
+                       password="long enough pw")
+        db.session.commit()
+    client = PanelClient(app.test_client())
+    assert client.post("/portal/login", {"email": "ana@acme.example", "password": "long enough pw"}).status_code == 303
+    client.forget_token()
+    forms = [
+        ("/portal/profile", {"name": "Ana", "phone": "", "mobile": "+1 555 0100", "new_email": ""}),
+        ("/portal/mobile/verify", {"code": "123456"}),
+        ("/portal/password", {"current": "long enough pw", "new": "another long pw", "repeat": "another long pw"}),
+    ]
+    for url, valid in forms:
+        for field in valid:
+            cases = [{k: v for k, v in valid.items() if k != field}] + [{**valid, field: junk} for junk in JUNK]
+            for data in cases:
+                response = client.post(url, data)
+                assert response.status_code < 500, (url, field, data.get(field), response.status_code)
+                if url == "/portal/password" and response.status_code == 303:
+                    client.forget_token()
+                    valid["current"], valid["new"], valid["repeat"] = valid["new"], valid["current"], valid["current"]
+    login = PanelClient(app.test_client())
+    for field in ("email", "password"):
+        for junk in JUNK:
+            assert login.post("/portal/login", {"email": "a@b.example", "password": "x", field: junk}).status_code < 500
+            assert login.post("/login", {"email": "a@b.example", "password": "x", field: junk}).status_code < 500

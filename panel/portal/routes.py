@@ -119,9 +119,10 @@ def profile():
         if new_email and new_email.lower() != contact.email.lower() and email_taken(new_email, contact.id):
             form.new_email.errors = ["That e-mail is used by another account."]
             return render_template("portal/profile.html", form=form, contact=contact, code_form=MobileCodeForm(formdata=None)), 422
-        if form.mobile.data.strip() != contact.mobile:
+        phone, mobile = (form.phone.data or "").strip(), (form.mobile.data or "").strip()
+        if mobile != contact.mobile:
             contact.mobile_verified = False
-        contact.name, contact.phone, contact.mobile = form.name.data, form.phone.data.strip(), form.mobile.data.strip()
+        contact.name, contact.phone, contact.mobile = form.name.data, phone, mobile
         message = None
         if new_email and new_email.lower() != contact.email.lower():
             contact.pending_email = new_email

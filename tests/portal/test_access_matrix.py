@@ -1,0 +1,160 @@
+"""Every route of the app, for every kind of visitor: the page, the right sign-in, 403 or 404.
+
+The routes come from the URL map, so a new route is covered without editing this test. CSRF stays on:
+write requests carry the token a browser would have.
+"""
+import pytest
+import sqlalchemy as sa
+
+from panel.audit.models import AuditEntry
+from panel.delayed import changes
+from panel.extensions import db
+from panel.types import utcnow
+from tests.conftest import PanelClient
+from tests.portal.conftest import MARKER
+
+PUBLIC = {"auth.login", "static", "health", "portal.login", "portal.verify_email_link"}
+ADMIN_ONLY = {"settings"}
+READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
+NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
+NOT_IN_PORTAL_LOGIN = {"portal.password"}  # staff may not change the contact's password
+
+
+def urls(app, ids):
+    values = {**ids, "filename": "panel.css", "token": "not-a-token"}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint.startswith("api."):
+            continue  # bearer tokens: tests/api
+        url = rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=lambda m: m == "DELETE"):
+            yield rule.endpoint, method, url
+
+
+@pytest.fixture
+def ids(app, world):
+    """Objects of customer B, so that contacts of A ask for another customer's things by id."""
+    from panel.contacts.models import Contact
+
+    with app.app_context():
+        change = changes.schedule_update("contact", db.session.get(Contact, world.ben), {"phone": "1"},
+                                         utcnow().replace(year=utcnow().year + 1))
+        entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
+        return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry}
+
+
+def request(client: PanelClient, method: str, url: str):
+    response = client.client.open(url, method=method, headers={"X-CSRFToken": client.token()},
+                                  data={"csrf_token": client.token()} if method == "POST" else None)
+    response.close()
+    return response
+
+
+def expected(identity: str, endpoint: str, method: str) -> str:
+    blueprint = endpoint.split(".")[0]
+    if endpoint in PUBLIC:
+        return "any"
+    if blueprint == "portal":
+        if identity in ("anonymous", "readonly", "staff", "admin"):
+            return "portal sign-in"
+        if identity == "in portal login":
+            return "403" if endpoint in NOT_IN_PORTAL_LOGIN else "ok"
+        return "404" if endpoint in NOT_FOR_CONTACTS else "ok"
+    if identity in ("anonymous", "contact of A", "contact of B"):
+        return "staff sign-in"
+    role = "staff" if identity == "in portal login" else identity
+    if blueprint in ADMIN_ONLY and role != "admin":
+        return "403"
+    if role == "readonly" and (method != "GET" or endpoint in READONLY_FORBIDDEN_FORMS):
+        return "403"
+    return "ok"
+
+
+def check(identity, endpoint, method, url, response):
+    outcome, code, where = expected(identity, endpoint, method), response.status_code, response.headers.get("Location", "")
+    label = (identity, method, url, code, where)
+    if outcome == "staff sign-in":
+        assert code == 302 and where.startswith("/login"), label
+    elif outcome == "portal sign-in":
+        assert code == 302 and where.startswith("/portal/login"), label
+    elif outcome in ("403", "404"):
+        assert code == int(outcome), label
+    elif outcome == "ok":
+        assert code < 400 or code in (404, 409, 422), label
+        assert not where.startswith("/login") and not where.startswith("/portal/login"), label
+    else:
+        assert code < 500, label
+
+
+@pytest.fixture
+def clients(app, staff_users, world, portal_client, impersonating):
+    def staff(role):
+        client = PanelClient(app.test_client())
+        client.login(staff_users[role])
+        return client
+
+    return {
+        "anonymous": PanelClient(app.test_client()),
+        "readonly": staff("readonly"),
+        "staff": staff("staff"),
+        "admin": staff("admin"),
+        "contact of A": portal_client(world.ana_email),
+        "contact of B": portal_client(world.ben_email),
+        "in portal login": impersonating,
+    }
+
+
+IDENTITIES = ["anonymous", "readonly", "staff", "admin", "contact of A", "contact of B", "in portal login"]
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+def test_every_route_answers_each_visitor_as_it_should(app, clients, ids, identity):
+    client = clients[identity]
+    checked = 0
+    for endpoint, method, url in urls(app, ids):
+        if endpoint in ("auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login") and method == "POST":
+            continue  # they end or change the session under test: covered below and in test_portal_login.py
+        check(identity, endpoint, method, url, request(client, method, url))
+        checked += 1
+    assert checked >= 40
+
+
+@pytest.mark.parametrize("identity", ["contact of A", "in portal login"])
+def test_the_portal_never_shows_another_customer(app, clients, identity):
+    client = clients[identity]
+    for endpoint, method, url in urls(app, {"customer_id": 0, "contact_id": 0, "change_id": 0, "entry_id": 0}):
+        if endpoint.startswith("portal.") and method == "GET" and endpoint not in PUBLIC:
+            body = client.get(url).get_data(as_text=True)
+            assert "Beta Networks" not in body and "Ben Beta" not in body and "Beta public note" not in body, url
+
+
+@pytest.mark.parametrize("identity", ["contact of A", "contact of B", "in portal login"])
+def test_private_notes_hashes_and_tokens_never_reach_a_portal_response(app, clients, identity):
+    client = clients[identity]
+    bodies = []
+    for endpoint, method, url in urls(app, {"customer_id": 1, "contact_id": 1, "change_id": 1, "entry_id": 1}):
+        if not endpoint.startswith("portal.") or endpoint in ("portal.logout", "portal.return_to_panel"):
+            continue
+        if method == "GET":
+            bodies.append(client.get(url).get_data(as_text=True))
+            bodies.append(client.get(url, htmx=True).get_data(as_text=True))
+        else:  # bad input: the error pages and re-rendered forms
+            bodies.append(client.post(url, {"name": "", "code": "x", "new": "short", "repeat": "other",
+                                            "new_email": "not an email"}).get_data(as_text=True))
+    bodies.append(client.get("/portal/no-such-page").get_data(as_text=True))
+    for body in bodies:
+        assert MARKER not in body
+        assert "$2b$" not in body and "password_hash" not in body and "token_digest" not in body
+        if identity != "in portal login":
+            assert "staff@example.com" not in body and "admin@example.com" not in body
+
+
+def test_ending_the_session_routes(app, clients, world):
+    contact = clients["contact of A"]
+    assert contact.post("/portal/return").status_code == 404
+    assert contact.post("/portal/logout").status_code == 303
+    assert contact.get("/portal/").headers["Location"].startswith("/portal/login")
+    staff = clients["staff"]
+    assert staff.post("/portal/logout").headers["Location"].startswith("/portal/login")
+    readonly = clients["readonly"]
+    assert readonly.post(f"/customers/{world.a}/contacts/{world.ana}/portal-login").status_code == 403
+    assert clients["contact of B"].post(f"/customers/{world.a}/contacts/{world.ana}/portal-login").headers["Location"].startswith("/login")
