@@ -104,8 +104,11 @@ def app(request, tmp_path, monkeypatch):
     monkeypatch.setenv("PANEL_INSTANCE_PATH", str(tmp_path / "instance"))
     if request.config.getoption("--db") == "postgresql":
         app = request.getfixturevalue("pg_app")
+        saved = dict(app.config)  # the app is shared by the session: no test's settings leak into the next
         app.instance_path = str(tmp_path / "instance")
         yield app
+        app.config.clear()
+        app.config.update(saved)
         return
     path = tmp_path / "panel.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), path)
