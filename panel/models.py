@@ -8,3 +8,4 @@ from panel.settings.models import Setting  # noqa: F401
 from panel.delayed.models import PendingChange  # noqa: F401
 from panel.mail.models import MailMessage  # noqa: F401
 from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
+from panel.numbering.models import NumberBlock, SipUser  # noqa: F401

@@ -76,14 +76,6 @@ def edit(customer_id: int):
     return render_page("customers/form.html", form=form, customer=customer, code=422 if form.is_submitted() else 200)
 
 
-@bp.get("/<int:customer_id>/number-blocks")
-def number_blocks(customer_id: int):
-    customer = get_customer(customer_id)
-    if not wants_fragment():
-        return redirect(url_for(".show", customer_id=customer_id, _anchor="number-blocks"))
-    return render_fragment("customers/_number_blocks.html", customer=customer)
-
-
 @bp.get("/<int:customer_id>/pending")
 def pending(customer_id: int):
     """Delayed saves waiting for this customer and its contacts, with Cancel; conflicts too."""

@@ -1,0 +1,4 @@
+"""Internal number blocks and SIP users."""
+from flask import Blueprint
+
+bp = Blueprint("numbering", __name__)

@@ -1,0 +1,46 @@
+"""SIP users: a number of the customer's own blocks, and a password kept only as digest hashes."""
+import hashlib
+
+import sqlalchemy as sa
+
+from panel.extensions import db
+from panel.numbering.allocation import NumberingError
+from panel.numbering.models import NumberBlock, SipUser
+from panel.passwords import generate_password
+from panel.settings.options import get_option
+
+DEFAULT_REALM = "sip.panel.local"
+
+
+def realm() -> str:
+    return get_option("sip_realm") or DEFAULT_REALM
+
+
+def ha1(username: str, realm_: str, password: str) -> str:
+    """MD5(username:realm:password), what a SIP registrar compares digest responses with."""
+    return hashlib.md5(f"{username}:{realm_}:{password}".encode()).hexdigest()  # noqa: S324 - the SIP digest algorithm
+
+
+def create_sip_user(customer_id: int, username: str, password: str | None, caller_name: str = "") -> tuple[SipUser, str]:
+    """Create it (committed); returns the user and the password, to be shown once."""
+    if not username.isdigit():
+        raise NumberingError("The username must be a number from the customer's blocks.")
+    number = int(username)
+    block = db.session.scalar(sa.select(NumberBlock).where(
+        NumberBlock.customer_id == customer_id, NumberBlock.start_number <= number, NumberBlock.end_number >= number))
+    if block is None:
+        raise NumberingError(f"{username} is not in one of this customer's number blocks.")
+    if db.session.scalar(sa.select(SipUser.id).where(SipUser.username == username)) is not None:
+        raise NumberingError(f"{username} is already a SIP user.")
+    password = password or generate_password(20)
+    realm_ = realm()
+    user = SipUser(customer_id=customer_id, number_block_id=block.id, username=username, realm=realm_,
+                   ha1=ha1(username, realm_, password), ha1b=ha1(f"{username}@{realm_}", realm_, password),
+                   caller_name=caller_name)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # someone took the number a moment ago
+        raise NumberingError(f"{username} is already a SIP user.") from None
+    return user, password
