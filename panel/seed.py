@@ -95,5 +95,12 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
                 created_at=now - timedelta(days=rng.randint(0, 365)),
             ))
     db.session.commit()
-    lines.append(f"Added {customers} demo customers with contacts and ledger entries.")
+    from panel.numbering.allocation import NumberRange, assign_next_block, current_range, save_range
+
+    if current_range() is None:
+        save_range(NumberRange(1000, 99_999, 100))
+        db.session.commit()
+    for customer_id in db.session.scalars(sa.select(Customer.id).where(Customer.status == "Active").order_by(Customer.id).limit(5)):
+        assign_next_block(customer_id)
+    lines.append(f"Added {customers} demo customers with contacts and ledger entries, and a number range.")
     return "\n".join(lines)
