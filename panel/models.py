@@ -4,8 +4,8 @@ from panel.audit.models import AuditEntry  # noqa: F401
 from panel.auth.models import LoginFailure, StaffUser  # noqa: F401
 from panel.contacts.models import Contact  # noqa: F401
 from panel.customers.models import Customer, LedgerEntry  # noqa: F401
-from panel.settings.models import Setting  # noqa: F401
 from panel.delayed.models import PendingChange  # noqa: F401
 from panel.mail.models import MailMessage  # noqa: F401
-from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
 from panel.numbering.models import NumberBlock, SipUser  # noqa: F401
+from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
+from panel.settings.models import Setting  # noqa: F401

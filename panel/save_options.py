@@ -3,7 +3,7 @@
 A form gets them by inheriting SaveOptionsForm and rendering the `save_options` macro of
 templates/_forms.html; the route asks `form.action` what to do and `form.run_at()` when.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField
 from wtforms.validators import ValidationError
@@ -56,7 +56,7 @@ class SaveOptionsMixin:
             return
         if field.data is None:
             raise ValidationError("Pick the date and time (UTC) when the change should apply.")
-        when = field.data.replace(tzinfo=timezone.utc)
+        when = field.data.replace(tzinfo=UTC)
         if when <= utcnow():
             raise ValidationError("Pick a time in the future (times are UTC).")
         if when - utcnow() > LONGEST:
@@ -65,5 +65,5 @@ class SaveOptionsMixin:
     def run_at(self, now: datetime | None = None) -> datetime:
         now = now or utcnow()
         if self.delay.data == "at" and self.delay_until.data is not None:
-            return self.delay_until.data.replace(tzinfo=timezone.utc)
+            return self.delay_until.data.replace(tzinfo=UTC)
         return now + timedelta(seconds=int(self.delay.data))

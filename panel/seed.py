@@ -95,7 +95,12 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
                 created_at=now - timedelta(days=rng.randint(0, 365)),
             ))
     db.session.commit()
-    from panel.numbering.allocation import NumberRange, assign_next_block, current_range, save_range
+    from panel.numbering.allocation import (
+        NumberRange,
+        assign_next_block,
+        current_range,
+        save_range,
+    )
 
     if current_range() is None:
         save_range(NumberRange(1000, 99_999, 100))

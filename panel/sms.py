@@ -1,6 +1,6 @@
 """Sending text messages. Without a configured provider they are written to instance/outbox/ like mail."""
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -9,7 +9,7 @@ from flask import current_app
 def send_sms(number: str, text: str) -> None:
     outbox = Path(current_app.instance_path) / "outbox"
     outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = outbox / f"sms-{stamp}.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

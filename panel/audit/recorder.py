@@ -5,8 +5,6 @@ change they describe. Appends are serialised (an advisory lock on PostgreSQL; SQ
 holds its write lock after the flush) so the hash chain stays a single line.
 """
 import json
-from datetime import date, datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import g, has_app_context, has_request_context, request
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Mapper, Session
 
 from panel.audit.chain import GENESIS, entry_hash
 from panel.audit.models import AuditEntry
-from panel.types import utcnow
+from panel.types import plain, utcnow
 
 ADVISORY_LOCK_KEY = 0x61756469  # "audi"
 SECRET = "[secret]"
@@ -36,18 +34,10 @@ def audited_tables() -> set[str]:
     return {m.class_.__tablename__ for m in db.Model.registry.mappers if is_audited(m.class_)}
 
 
-def _plain(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
-
-
 def _shown(cls, key, value):
     if value is not None and key in getattr(cls, "__audit_secret__", ()):
         return SECRET
-    return _plain(value)
+    return plain(value)
 
 
 def _columns(obj):

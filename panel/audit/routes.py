@@ -6,7 +6,14 @@ from panel.audit.models import AuditEntry
 from panel.audit.recorder import audited_tables
 from panel.customers.routes import get_customer
 from panel.extensions import db
-from panel.web import page_number, paginate, render_fragment, render_page, search_text, wants_fragment
+from panel.web import (
+    page_number,
+    paginate,
+    render_fragment,
+    render_page,
+    search_text,
+    wants_fragment,
+)
 
 
 def _log_page(customer=None):

@@ -2,8 +2,8 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
-from panel.contacts.models import Contact
 from panel import search
+from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
 from panel.extensions import db

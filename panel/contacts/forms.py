@@ -1,7 +1,14 @@
 """The contact form (add and inline edit) and the Change Password form."""
 import ipaddress
 
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from panel.contacts.models import CONTACT_TYPES

@@ -3,11 +3,17 @@ import sqlalchemy as sa
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from panel import search
 from panel.contacts import bp
 from panel.contacts.directory import contact_page, pending_by_contact
 from panel.contacts.forms import ContactForm, NewContactForm, PasswordForm
 from panel.contacts.models import CONTACT_TYPES, Contact
-from panel.contacts.records import create_contact, reset_password, send_now, update_contact
+from panel.contacts.records import (
+    create_contact,
+    reset_password,
+    send_now,
+    update_contact,
+)
 from panel.customers.routes import get_customer
 from panel.delayed import changes
 from panel.delayed.models import PendingChange
@@ -15,8 +21,13 @@ from panel.extensions import db
 from panel.passwords import hash_password
 from panel.portal.access import PortalLoginRefused, start_portal_login
 from panel.save_options import DELAY, STAY
-from panel import search
-from panel.web import page_number, render_fragment, render_page, search_text, wants_fragment
+from panel.web import (
+    page_number,
+    render_fragment,
+    render_page,
+    search_text,
+    wants_fragment,
+)
 
 SECTION_LIMIT = 200
 

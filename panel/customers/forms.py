@@ -1,12 +1,18 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from panel.customers.accounts import EDITABLE
 from panel.customers.models import CURRENCIES, STATUSES
 from panel.forms import AuditedForm, email_address, parse_decimal
 from panel.save_options import SaveOptionsMixin
-
 
 TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country")
 

@@ -23,7 +23,7 @@ class Customer(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="Pending Approval")
     currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="USD")
-    debit_limit: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal("0"))
+    debit_limit: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     channel_limit: so.Mapped[int] = so.mapped_column(default=0)
     flow_speed: so.Mapped[int] = so.mapped_column(default=0)
     channels_in_use: so.Mapped[int] = so.mapped_column(default=0)

@@ -1,14 +1,20 @@
 """Routes for /customers and /customers/<id>."""
 from flask import abort, current_app, flash, redirect, request, url_for
 
-from panel.customers import accounts, bp
 from panel import search
+from panel.customers import accounts, bp
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
-from panel.delayed import changes
-from panel.save_options import DELAY, STAY
 from panel.customers.models import STATUSES, Customer
+from panel.delayed import changes
 from panel.extensions import db
-from panel.web import page_number, paginate, render_fragment, render_page, search_text, wants_fragment
+from panel.save_options import DELAY, STAY
+from panel.web import (
+    page_number,
+    render_fragment,
+    render_page,
+    search_text,
+    wants_fragment,
+)
 
 
 def get_customer(customer_id: int) -> Customer:

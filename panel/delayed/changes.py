@@ -10,7 +10,7 @@ and keeps its values for staff to look at.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from flask import g, has_request_context
 from panel.audit.recorder import current_actor
 from panel.delayed.models import PendingChange
 from panel.extensions import db
-from panel.types import utcnow
+from panel.types import plain, utcnow
 
 
 class ChangeConflict(Exception):
@@ -40,14 +40,6 @@ TARGETS: dict[str, Target] = {}
 
 def register(table: str, target: Target) -> None:
     TARGETS[table] = target
-
-
-def plain(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
 
 
 def _requester() -> dict:

@@ -5,8 +5,14 @@ from flask import abort, redirect, url_for
 from panel.customers.routes import get_customer
 from panel.extensions import db
 from panel.numbering import bp
-from panel.numbering.allocation import (NumberingError, assign_next_block, current_range, customer_blocks,
-                                        free_numbers, release_block)
+from panel.numbering.allocation import (
+    NumberingError,
+    assign_next_block,
+    current_range,
+    customer_blocks,
+    free_numbers,
+    release_block,
+)
 from panel.numbering.forms import SipUserForm
 from panel.numbering.models import NumberBlock, SipUser
 from panel.numbering.sip import create_sip_user

@@ -1,6 +1,15 @@
 """Routes under /portal: sign-in, the customer overview, the contact's profile, Portal Login's return."""
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from panel.audit.recorder import act_as_portal_contact
 from panel.auth import throttle
@@ -11,11 +20,27 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.passwords import check_password
 from panel.portal import bp
-from panel.portal.access import (current_identity, end_portal_login, forget_contact, ip_allowed, refuse_sign_in,
-                                 remember_contact)
-from panel.portal.forms import ChangePasswordForm, MobileCodeForm, PortalLoginForm, ProfileForm
-from panel.portal.verification import (LinkError, check_mobile_code, confirm_email_link, queue_email_link,
-                                       send_mobile_code)
+from panel.portal.access import (
+    current_identity,
+    end_portal_login,
+    forget_contact,
+    ip_allowed,
+    refuse_sign_in,
+    remember_contact,
+)
+from panel.portal.forms import (
+    ChangePasswordForm,
+    MobileCodeForm,
+    PortalLoginForm,
+    ProfileForm,
+)
+from panel.portal.verification import (
+    LinkError,
+    check_mobile_code,
+    confirm_email_link,
+    queue_email_link,
+    send_mobile_code,
+)
 from panel.types import utcnow
 
 PUBLIC = {"portal.login", "portal.verify_email_link"}

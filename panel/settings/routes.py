@@ -2,7 +2,12 @@
 from flask import flash, redirect, url_for
 
 from panel.extensions import db
-from panel.numbering.allocation import NumberRange, NumberingError, current_range, save_range
+from panel.numbering.allocation import (
+    NumberingError,
+    NumberRange,
+    current_range,
+    save_range,
+)
 from panel.numbering.sip import DEFAULT_REALM
 from panel.settings import bp
 from panel.settings.forms import OptionsForm

@@ -109,9 +109,7 @@ def _bulk_writes_in(tree, audited_names):
         target_name = getattr(target, "id", None) or getattr(target, "attr", None)
         if isinstance(target, ast.Attribute) and target.attr == "__table__":
             target_name = getattr(target.value, "id", None)
-        if target_name in audited_names:
-            found.append((node.lineno, ast.unparse(node)))
-        elif isinstance(func, ast.Attribute) and "query" in ast.unparse(func.value):
+        if target_name in audited_names or isinstance(func, ast.Attribute) and "query" in ast.unparse(func.value):
             found.append((node.lineno, ast.unparse(node)))
     return found
 

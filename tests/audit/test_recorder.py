@@ -24,7 +24,7 @@ def entries(**where):
 def test_insert_update_delete_each_write_one_entry_with_the_difference(app):
     with app.app_context():
         c = create_customer({"name": "Atlas Voice", "debit_limit": Decimal("10.50")}, "GBP")
-        c.name, c.debit_limit = "Atlas Voice Ltd", Decimal("20")
+        c.name, c.debit_limit = "Atlas Voice Ltd", Decimal(20)
         db.session.commit()
         db.session.delete(c)
         db.session.commit()
@@ -90,7 +90,7 @@ def test_live_channel_figures_and_last_login_are_not_audited(app, customer):
 
 def test_ledger_and_contact_entries_belong_to_their_customer(app, customer):
     with app.app_context():
-        db.session.add(LedgerEntry(customer_id=customer, kind="payment", amount=Decimal("5")))
+        db.session.add(LedgerEntry(customer_id=customer, kind="payment", amount=Decimal(5)))
         db.session.add(Contact(customer_id=customer, name="Ines", email="ines@acme.example"))
         db.session.commit()
         assert {e.table_name for e in entries(customer_id=customer)} == {"customer", "ledger_entry", "contact"}

@@ -3,7 +3,7 @@ Save and Stay, a delayed save applied by the worker while the page stays open, a
 look like a password."""
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -225,7 +225,7 @@ def test_delay_and_save_is_applied_without_reloading(live_server, worker_thread,
     form.locator("select[name=delay]").select_option(label="at a date and time (UTC)…")
     until = form.locator("input[name=delay_until]")
     expect(until).to_be_visible(timeout=TIMEOUT)
-    due = datetime.now(timezone.utc) + timedelta(seconds=4)
+    due = datetime.now(UTC) + timedelta(seconds=4)
     until.fill(due.strftime("%Y-%m-%dT%H:%M:%S"))
     form.get_by_role("button", name="Delay and Save").click()
 

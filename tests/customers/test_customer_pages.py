@@ -24,7 +24,7 @@ def test_staff_creates_a_customer(app, as_role):
     assert "Bluewave Networks" in page and "Customer Bluewave Networks created." in page
     with app.app_context():
         c = db.session.scalar(sa.select(Customer).where(Customer.name == "Bluewave Networks"))
-        assert (c.currency, c.debit_limit, c.channel_limit, c.flow_speed, c.country) == ("EUR", Decimal("250"), 40, 10, "IE")
+        assert (c.currency, c.debit_limit, c.channel_limit, c.flow_speed, c.country) == ("EUR", Decimal(250), 40, 10, "IE")
 
 
 def test_invalid_customer_keeps_the_typed_values_and_saves_nothing(app, as_role):
@@ -76,7 +76,7 @@ def test_edit_of_a_missing_customer_is_404(as_role):
 
 def test_main_tab_shows_status_balance_debit_limit_and_channels(app, as_role):
     with app.app_context():
-        c = create_customer({"name": "Cedar Clinic", "status": "Penalty", "debit_limit": Decimal("100"), "channel_limit": 20}, "CAD")
+        c = create_customer({"name": "Cedar Clinic", "status": "Penalty", "debit_limit": Decimal(100), "channel_limit": 20}, "CAD")
         for kind, amount in (("payment", "150.10"), ("charge", "-200.35"), ("credit", "0.05")):
             db.session.add(LedgerEntry(customer_id=c.id, kind=kind, amount=Decimal(amount)))
         c.channels_in_use = 7

@@ -42,9 +42,8 @@ NOT_IN_MODELS = ("ix_contact_phone_trgm", "ix_contact_mobile_trgm", "ix_customer
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_models_and_migrations_describe_the_same_schema(backend, pg_app, app):
     target = pg_app if backend == "postgresql" else app
-    with target.app_context():
-        with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    with target.app_context(), db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS)] == []
 
 

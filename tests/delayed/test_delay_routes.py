@@ -1,6 +1,6 @@
 """Delay and Save through the forms, the Main tab's pending panel, the Delay Log and Cancel."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -40,16 +40,16 @@ def test_customer_delay_and_save_stores_a_pending_change_shown_on_the_main_tab(a
         assert db.session.get(Customer, customer).debit_limit == 0
     (change,) = pending(app)
     assert json.loads(change.changes) == {"debit_limit": "250"} and change.requested_by == "staff@example.com"
-    assert timedelta(minutes=59) < change.run_at - datetime.now(timezone.utc) <= timedelta(hours=1)
+    assert timedelta(minutes=59) < change.run_at - datetime.now(UTC) <= timedelta(hours=1)
     panel = client.get(f"/customers/{customer}/pending", htmx=True).get_data(as_text=True)
     assert "pending, applies at" in panel and "debit_limit" in panel and "Cancel" in panel and "every 5s" in panel
 
 
 def test_delay_to_a_chosen_utc_time(app, as_role, customer):
-    when = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0, tzinfo=None)
+    when = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0, tzinfo=None)
     as_role("staff").post(f"/customers/{customer}/edit", {**CUSTOMER, "name": "Later", "save_action": "delay",
                                                           "delay": "at", "delay_until": when.isoformat()})
-    assert pending(app)[0].run_at == when.replace(tzinfo=timezone.utc)
+    assert pending(app)[0].run_at == when.replace(tzinfo=UTC)
 
 
 def test_delay_to_a_past_or_missing_time_is_refused_with_the_input_kept(app, as_role, customer):

@@ -127,11 +127,11 @@ def test_a_delayed_new_contact_whose_email_was_taken_meanwhile_is_a_conflict(app
 def test_debit_limit_raised_now_and_set_back_later(app, customer):
     with app.app_context():
         c = db.session.get(Customer, customer)
-        c.debit_limit = Decimal("500")
+        c.debit_limit = Decimal(500)
         db.session.commit()
-        changes.schedule_update("customer", c, {"debit_limit": Decimal("0")}, soon())
+        changes.schedule_update("customer", c, {"debit_limit": Decimal(0)}, soon())
         changes.apply_due()
-        assert db.session.get(Customer, customer).debit_limit == Decimal("0")
+        assert db.session.get(Customer, customer).debit_limit == Decimal(0)
 
 
 def test_worker_once_applies_due_changes(app, customer):

@@ -17,7 +17,14 @@ from aiosmtpd.controller import Controller
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.mail.models import MailMessage
-from panel.mail.outbox import MAX_ATTEMPTS, DeliveryReport, backoff, deliver, deliver_job, queue_mail
+from panel.mail.outbox import (
+    MAX_ATTEMPTS,
+    DeliveryReport,
+    backoff,
+    deliver,
+    deliver_job,
+    queue_mail,
+)
 from panel.types import utcnow
 
 SECRET = "Your temporary password is Kx7-pQ2-zz9"

@@ -5,8 +5,16 @@ import sqlalchemy as sa
 from panel.audit.models import AuditEntry
 from panel.customers.accounts import create_customer
 from panel.extensions import db
-from panel.numbering.allocation import (NumberRange, NumberingError, assign_next_block, check_new_range,
-                                        customer_blocks, free_numbers, release_block, save_range)
+from panel.numbering.allocation import (
+    NumberingError,
+    NumberRange,
+    assign_next_block,
+    check_new_range,
+    customer_blocks,
+    free_numbers,
+    release_block,
+    save_range,
+)
 from panel.numbering.models import NumberBlock
 from panel.numbering.sip import create_sip_user, ha1
 

@@ -5,9 +5,8 @@ Revises: 0002_contacts
 Create Date: 2026-11-22 03:21:24.797277
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003_portal'

@@ -5,9 +5,8 @@ Revises: 0003_portal
 Create Date: 2026-11-22 03:31:20.466659
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_numbering'
