@@ -27,8 +27,10 @@ def _page(status: int, message: str):
     if request.blueprint == "api":
         return {"error": TITLES.get(status, "Error"), "message": message}, status
     if wants_fragment():
-        template = "errors/_error.html"
-    elif request.blueprint == "portal":
+        # Told in a toast (static/panel.js); the part of the page the request aimed at stays as it was.
+        body = render_template("errors/_error.html", status=status, title=TITLES.get(status, "Error"), message=message)
+        return body, status, {"HX-Reswap": "none"}
+    if request.blueprint == "portal":
         template = "portal/message.html"
     else:
         template = "errors/error.html"

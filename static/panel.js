@@ -15,7 +15,7 @@
     var xhr = event.detail.xhr;
     var text = "The request failed (" + xhr.status + ").";
     var parsed = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
-    var message = parsed.querySelector(".error-fragment");
+    var message = parsed.querySelector(".error-fragment, .form-error");
     if (message) text = message.textContent.trim();
     toast(text);
   });
