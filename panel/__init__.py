@@ -3,7 +3,7 @@ import json
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -68,6 +68,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages, their fragments, redirects and sign-in answers all depend on HX-Request.
+            response.vary.add("HX-Request")
         return response
 
     @app.get("/health")

@@ -68,3 +68,9 @@ def test_nothing_half_written_when_a_request_fails(app, as_role, customer, monke
         assert db.session.get(Customer, customer).name == "Acme Telecom"
         from panel.audit.models import AuditEntry
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.message == "Update")) == 0
+
+
+def test_every_answer_that_depends_on_htmx_says_so(as_role, customer):
+    client = as_role("staff")
+    for url in (f"/customers/{customer}/contacts", f"/customers/{customer}/overview", "/customers", "/nope"):
+        assert "HX-Request" in client.get(url).headers.get("Vary", ""), url
