@@ -1,4 +1,5 @@
-"""The `flask --app wsgi ...` commands: seed-demo, create-staff, worker, audit-verify, create-api-token."""
+"""The `flask --app wsgi ...` commands: seed-demo, create-staff, worker, audit-verify, create-api-token,
+import-cdrs, rollup."""
 import os
 import sys
 
@@ -60,13 +61,73 @@ def register(app: Flask) -> None:
 
     @app.cli.command("create-api-token")
     @click.argument("name")
-    @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["channels", "invoices"]))
+    @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["channels", "invoices", "cdrs"]))
     def create_api_token(name: str, scopes: tuple[str, ...]):
         """Issue a bearer token for a machine client; it is printed once and stored only as a digest."""
         from panel.api.tokens import issue_token
 
         token = issue_token(name, list(scopes))
         click.echo(token)
+
+    @app.cli.command("import-cdrs")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--source", default="csv", show_default=True,
+                  help="Name of the switch the records come from; call ids are unique per source.")
+    def import_cdrs(file: str, source: str):
+        """Import call records from a CSV file; a record already stored is skipped, bad rows are listed."""
+        import time
+
+        from panel.calls.importer import CsvError, import_csv
+
+        try:
+            size = os.path.getsize(file)
+        except OSError as error:
+            click.echo(f"Cannot read {file}: {error.strerror or error}", err=True)
+            sys.exit(1)
+        started = time.monotonic()
+        try:
+            with click.progressbar(length=size, label=f"Importing {os.path.basename(file)}",
+                                   item_show_func=lambda text: text) as bar:
+                def progress(p):
+                    rate = p.read / p.seconds if p.seconds else 0
+                    bar.update(max(0, (p.bytes_read or 0) - bar.pos), current_item=f"{p.read:,} records, {rate:,.0f}/s")
+
+                report = import_csv(file, source, progress=progress)
+        except OSError as error:
+            click.echo(f"Cannot read {file}: {error.strerror or error}", err=True)
+            sys.exit(1)
+        except CsvError as error:
+            click.echo(f"Cannot import {file}: {error}", err=True)
+            if error.report is not None and error.report.read:
+                click.echo(f"Before that: {error.report.inserted:,} inserted, {error.report.duplicates:,} duplicates, "
+                           f"{len(error.report.bad):,} bad.", err=True)
+            sys.exit(1)
+        except ValueError as error:  # a bad --source
+            raise click.BadParameter(str(error), param_hint="--source") from None
+        for line, message in report.bad[:20]:
+            click.echo(f"  line {line}: {message}")
+        if len(report.bad) > 20:
+            click.echo(f"  ... and {len(report.bad) - 20:,} more bad rows")
+        seconds = time.monotonic() - started
+        rate = report.read / seconds if seconds else 0
+        click.echo(f"{report.read:,} records read in {seconds:.1f} s ({rate:,.0f}/s): {report.inserted:,} inserted, "
+                   f"{report.duplicates:,} duplicates, {len(report.bad):,} bad.")
+
+    @app.cli.command("rollup")
+    @click.option("--since", help="Also recompute every hour from this UTC date-time (ISO 8601; naive means UTC).")
+    def rollup_command(since: str | None):
+        """Recompute the hourly call summaries that new or late call records touched."""
+        from panel.calls.importer import parse_time
+        from panel.calls.rollup import rollup
+
+        when = None
+        if since:
+            try:
+                when = parse_time(since)
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--since") from None
+        report = rollup(when)
+        click.echo(f"Roll-up done: {report.hours:,} customer-hours recomputed in {report.seconds:.2f} s.")
 
     @app.cli.command("db-ready")
     def db_ready():

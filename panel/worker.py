@@ -19,9 +19,15 @@ def _mail():
     return deliver_job()
 
 
+def _rollup():
+    from panel.calls.rollup import rollup_job
+
+    return rollup_job()
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
-JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail)]
+JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup)]
 
 
 def run_pass() -> dict:

@@ -1,4 +1,7 @@
 """Routes for /api/v1."""
+import json
+from decimal import Decimal
+
 from flask import abort, g, jsonify, request
 
 from panel.api import bp
@@ -45,3 +48,30 @@ def channels(customer_id: int):
         channel_limit=customer.channel_limit,
         updated_at=customer.channels_updated_at.isoformat() if customer.channels_updated_at else None,
     )
+
+
+MAX_CDRS = 10_000
+
+
+@bp.post("/cdrs")
+def cdrs():
+    """The switch sends call records: {"source": ..., "records": [{...}, ...]}, at most MAX_CDRS at a time.
+    Bad records are skipped and listed by index; a record already stored is counted as a duplicate."""
+    from panel.calls.importer import FIELDS, accept_batch
+
+    _require("cdrs")
+    usage = f'Send {{"source": "<switch name>", "records": [{{{", ".join(FIELDS)}}}, ...]}}.'
+    try:
+        payload = json.loads(request.get_data(as_text=True), parse_float=Decimal)  # money stays exact
+    except ValueError:
+        return jsonify(error="invalid", message="The body is not JSON. " + usage), 422
+    records = payload.get("records") if isinstance(payload, dict) else None
+    if not isinstance(records, list):
+        return jsonify(error="invalid", message=usage), 422
+    if len(records) > MAX_CDRS:
+        return jsonify(error="invalid", message=f"At most {MAX_CDRS:,} records per request (got {len(records):,})."), 422
+    try:
+        result = accept_batch(records, payload.get("source"))
+    except ValueError as error:
+        return jsonify(error="invalid", message=str(error)), 422
+    return jsonify(result)

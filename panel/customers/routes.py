@@ -88,7 +88,9 @@ def pending(customer_id: int):
     customer = get_customer(customer_id)
     if not wants_fragment():
         return redirect(url_for(".show", customer_id=customer_id, _anchor="pending"))
-    return render_fragment("delayed/_customer_pending.html", customer=customer, changes=changes.pending_for(customer_id))
+    pending_changes = changes.pending_for(customer_id)
+    return render_fragment("delayed/_customer_pending.html", customer=customer, changes=pending_changes,
+                           labels=changes.target_labels(pending_changes))
 
 
 @bp.get("/<int:customer_id>/summary")

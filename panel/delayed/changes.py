@@ -173,3 +173,22 @@ def pending_for(customer_id: int) -> list[PendingChange]:
         .where(PendingChange.customer_id == customer_id, PendingChange.status.in_(("pending", "conflict")))
         .order_by(PendingChange.run_at, PendingChange.id)
     ).all()
+
+
+def target_labels(changes_: list[PendingChange]) -> dict[int, str]:
+    """A readable name for what each change is about ("contact Ana Almeida"), in one query per table."""
+    labels, ids = {}, [c.row_id for c in changes_ if c.table_name == "contact" and c.row_id]
+    names = {}
+    if ids:
+        from panel.contacts.models import Contact
+
+        names = dict(db.session.execute(sa.select(Contact.id, Contact.name).where(Contact.id.in_(ids))).all())
+    for change in changes_:
+        values = json.loads(change.changes)
+        if change.kind == "create":
+            labels[change.id] = f"new {change.table_name} {values.get('name', '')}".strip()
+        elif change.table_name == "contact":
+            labels[change.id] = f"contact {names.get(change.row_id, '#' + str(change.row_id))}"
+        else:
+            labels[change.id] = f"{change.table_name} #{change.row_id}"
+    return labels

@@ -54,4 +54,6 @@ def cancel(change_id: int):
         name = db.session.scalar(sa.select(Customer.name).where(Customer.id == customer_id))
         return render_fragment("delayed/_log_row.html", change=change, names={customer_id: name})
     customer = db.session.get(Customer, customer_id)
-    return render_fragment("delayed/_customer_pending.html", customer=customer, changes=changes.pending_for(customer_id))
+    pending_changes = changes.pending_for(customer_id)
+    return render_fragment("delayed/_customer_pending.html", customer=customer, changes=pending_changes,
+                           labels=changes.target_labels(pending_changes))

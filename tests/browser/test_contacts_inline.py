@@ -235,7 +235,7 @@ def test_delay_and_save_is_applied_without_reloading(live_server, worker_thread,
     expect(badge).to_contain_text(due.strftime("%Y-%m-%d %H:%M") + " UTC")
     expect(cells(row)["mobile"]).to_have_text(old_mobile)
     pending = page.locator("#pending")
-    listed = pending.locator("li.pending", has_text=f"contact #{contact_id}")
+    listed = pending.locator("li.pending", has_text="Contact Margaret Hamilton")
     expect(listed).to_contain_text(new_mobile, timeout=TIMEOUT)
     expect(listed).to_contain_text("pending, applies at")
     expect(listed.get_by_role("button", name="Cancel")).to_be_visible()
