@@ -48,17 +48,19 @@ class hour_of(FunctionElement):
 @compiles(hour_of, "postgresql")
 def _hour_of_postgresql(element, compiler, **kw):
     # 'hour' is written out, not bound: GROUP BY must see the same expression as the select list.
-    return "date_trunc('hour', %s)" % compiler.process(element.clauses, **kw)
+    return f"date_trunc('hour', {compiler.process(element.clauses, **kw)})"
 
 
 @compiles(hour_of, "sqlite")
 def _hour_of_sqlite(element, compiler, **kw):
     # SQLAlchemy stores SQLite date-times as 'YYYY-MM-DD HH:MM:SS.ffffff' text; the hour must be
     # in that same form, or comparing it with a bound date-time (a text comparison) goes wrong.
-    return "strftime('%%Y-%%m-%%d %%H:00:00.000000', %s)" % compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%d %H:00:00.000000', {compiler.process(element.clauses, **kw)})"
 
 
 def truncate_to_hour(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; use an aware UTC datetime")
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
@@ -140,12 +142,15 @@ def _recompute(connection, condition) -> int:
         index_elements=[h.c.customer_id, h.c.hour],
         set_={name: statement.excluded[name] for name in columns[2:]},
     )
-    return connection.execute(statement).rowcount
+    # RETURNING counts the rows written on both databases (psycopg gives no rowcount here).
+    return len(connection.execute(statement.returning(h.c.customer_id)).all())
 
 
 def rollup(since: datetime | None = None) -> RollupReport:
-    """Recompute the hourly figures that new or late records touched (and every hour from `since`)."""
+    """Recompute the hourly figures that new or late records touched (and every hour from `since`,
+    an aware datetime), then commit."""
     started = time.monotonic()
+    from_hour = truncate_to_hour(since) if since is not None else None
     session = db.session
     connection = session.connection()  # SQLite: BEGIN IMMEDIATE, the write lock
     _exclusive(connection)
@@ -158,7 +163,6 @@ def rollup(since: datetime | None = None) -> RollupReport:
         connection.execute(sa.delete(h))
         written += _recompute(connection, sa.true())
     else:
-        from_hour = truncate_to_hour(since) if since is not None else None
         if from_hour is not None:
             connection.execute(sa.delete(h).where(h.c.hour >= from_hour))
             written += _recompute(connection, r.c.start_time >= from_hour)
@@ -192,4 +196,4 @@ def rollup_job() -> str | None:
         db.session.rollback()
         return None
     report = rollup()
-    return f"{report.hours} hours recomputed in {report.seconds:.1f} s"
+    return f"{report.hours} customer-hours recomputed in {report.seconds:.1f} s"
