@@ -13,6 +13,15 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def revoke_token(token: ApiToken) -> bool:
+    """Stop a token working at once; returns False if it was revoked already."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.commit()
+    return True
+
+
 def issue_token(name: str, scopes: list[str]) -> str:
     """Create a token and return it; it is shown once and only its digest is kept."""
     unknown = set(scopes) - set(SCOPES)

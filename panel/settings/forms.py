@@ -1,7 +1,8 @@
 """The Settings → Options form."""
-from wtforms import BooleanField, IntegerField, StringField
-from wtforms.validators import Length, NumberRange, Optional, Regexp
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from panel.api.models import SCOPES
 from panel.forms import AuditedForm
 
 BIG = 10**15
@@ -33,3 +34,11 @@ class OptionsForm(AuditedForm):
                     getattr(self, name).errors = [*getattr(self, name).errors, "Give the start, the end and the block size together."]
             ok = False
         return ok
+
+
+class ApiTokenForm(AuditedForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)],
+                       description="Who uses it, such as “billing system” or “switch-2”.")
+    scopes = SelectMultipleField("Allowed to", choices=[SelectChoice(s) for s in SCOPES],
+                                 option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
+                                 validators=[DataRequired(message="Pick at least one scope.")])

@@ -1,5 +1,9 @@
 """Routes for /settings/options."""
-from flask import flash, redirect, url_for
+import sqlalchemy as sa
+from flask import abort, flash, redirect, url_for
+
+from panel.api.models import ApiToken
+from panel.api.tokens import issue_token, revoke_token
 
 from panel.extensions import db
 from panel.numbering.allocation import (
@@ -10,7 +14,7 @@ from panel.numbering.allocation import (
 )
 from panel.numbering.sip import DEFAULT_REALM
 from panel.settings import bp
-from panel.settings.forms import OptionsForm
+from panel.settings.forms import ApiTokenForm, OptionsForm
 from panel.settings.options import get_option, set_option
 from panel.web import render_page
 
@@ -41,3 +45,28 @@ def options():
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)
+
+
+@bp.route("/api-tokens", methods=["GET", "POST"])
+def api_tokens():
+    """Bearer tokens for machine clients: created here (shown once), revoked here."""
+    form = ApiTokenForm()
+    created = None
+    if form.validate_on_submit():
+        created = issue_token(form.name.data.strip(), form.scopes.data)
+        form = ApiTokenForm(formdata=None)
+    code = 422 if form.is_submitted() and form.errors else 200
+    tokens = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())).all()
+    response = render_page("settings/api_tokens.html", form=form, tokens=tokens, created=created, code=code)
+    if created:
+        response.headers["Cache-Control"] = "no-store"  # the token is shown this once
+    return response
+
+
+@bp.post("/api-tokens/<int:token_id>/revoke")
+def revoke_api_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        abort(404, "There is no such token.")
+    flash(f"Token “{token.name}” revoked." if revoke_token(token) else f"Token “{token.name}” was already revoked.")
+    return redirect(url_for(".api_tokens"), 303)

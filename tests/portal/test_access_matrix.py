@@ -35,6 +35,8 @@ def ids(app, world):
     """Objects of customer B, so that contacts of A ask for another customer's things by id."""
     from panel.contacts.models import Contact
     from panel.numbering.allocation import NumberRange, assign_next_block, save_range
+    from panel.api.models import ApiToken
+    from panel.api.tokens import issue_token
     from panel.numbering.sip import create_sip_user
 
     with app.app_context():
@@ -42,11 +44,13 @@ def ids(app, world):
         db.session.commit()
         block = assign_next_block(world.b)
         sip_user, _ = create_sip_user(world.b, "1000", None)
+        issue_token("matrix", ["channels"])
+        token_id = db.session.scalar(sa.select(ApiToken.id))
         change = changes.schedule_update("contact", db.session.get(Contact, world.ben), {"phone": "1"},
                                          utcnow().replace(year=utcnow().year + 1))
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
-                "block_id": block.id, "user_id": sip_user.id}
+                "block_id": block.id, "user_id": sip_user.id, "token_id": token_id}
 
 
 def request(client: PanelClient, method: str, url: str):
@@ -128,7 +132,7 @@ def test_every_route_answers_each_visitor_as_it_should(app, clients, ids, identi
 @pytest.mark.parametrize("identity", ["contact of A", "in portal login"])
 def test_the_portal_never_shows_another_customer(app, clients, identity):
     client = clients[identity]
-    for endpoint, method, url in urls(app, dict.fromkeys(("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id"), 0)):
+    for endpoint, method, url in urls(app, dict.fromkeys(("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id"), 0)):
         if endpoint.startswith("portal.") and method == "GET" and endpoint not in PUBLIC:
             body = client.get(url).get_data(as_text=True)
             assert "Beta Networks" not in body and "Ben Beta" not in body and "Beta public note" not in body, url
@@ -138,7 +142,7 @@ def test_the_portal_never_shows_another_customer(app, clients, identity):
 def test_private_notes_hashes_and_tokens_never_reach_a_portal_response(app, clients, identity):
     client = clients[identity]
     bodies = []
-    for endpoint, method, url in urls(app, dict.fromkeys(("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id"), 1)):
+    for endpoint, method, url in urls(app, dict.fromkeys(("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id"), 1)):
         if not endpoint.startswith("portal.") or endpoint in ("portal.logout", "portal.return_to_panel"):
             continue
         if method == "GET":
