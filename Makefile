@@ -68,3 +68,4 @@ clean:
 # Benchmarks with realistic volumes on PostgreSQL; figures go in the README.
 bench: setup-test
 	$(BIN)/python tests/bench/bench_pages.py
+	$(BIN)/python tests/bench/bench_calls.py
