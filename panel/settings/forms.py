@@ -1,5 +1,12 @@
 """The Settings → Options form."""
-from wtforms import BooleanField, IntegerField, SelectChoice, SelectMultipleField, StringField, widgets
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from panel.api.models import SCOPES

@@ -4,7 +4,6 @@ from flask import abort, flash, redirect, url_for
 
 from panel.api.models import ApiToken
 from panel.api.tokens import issue_token, revoke_token
-
 from panel.extensions import db
 from panel.numbering.allocation import (
     NumberingError,

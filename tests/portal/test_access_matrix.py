@@ -33,10 +33,10 @@ def urls(app, ids):
 @pytest.fixture
 def ids(app, world):
     """Objects of customer B, so that contacts of A ask for another customer's things by id."""
-    from panel.contacts.models import Contact
-    from panel.numbering.allocation import NumberRange, assign_next_block, save_range
     from panel.api.models import ApiToken
     from panel.api.tokens import issue_token
+    from panel.contacts.models import Contact
+    from panel.numbering.allocation import NumberRange, assign_next_block, save_range
     from panel.numbering.sip import create_sip_user
 
     with app.app_context():
