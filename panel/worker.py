@@ -25,9 +25,16 @@ def _rollup():
     return rollup_job()
 
 
+def _invoices():
+    from panel.invoices.billing import auto_invoice_job
+
+    return auto_invoice_job()
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
-JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup)]
+JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
+              ("auto invoices", _invoices)]
 
 
 def run_pass() -> dict:

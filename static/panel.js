@@ -41,6 +41,11 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) {
+      event.preventDefault();
+      window.print();
+      return;
+    }
     var button = event.target.closest("[data-clear-closest]");
     if (button) {
       var holder = button.closest(button.getAttribute("data-clear-closest"));

@@ -11,6 +11,8 @@ CUSTOMER = {"name": "A", "status": "Active", "currency": "USD", "debit_limit": "
 CONTACT = {"name": "A", "email": "a@b.example", "contact_type": "Other", "phone": "", "mobile": "", "public_notes": "",
            "private_notes": "", "auto_password": "y", "password": "", "save_action": "continue", "delay": "300"}
 
+PAYMENT = {"amount": "10", "method": "Cash", "reference": "R", "status": "Pending", "received_on": "2026-11-20"}
+
 
 @pytest.fixture
 def targets(app, customer):
@@ -25,6 +27,8 @@ def targets(app, customer):
         (f"/customers/{customer}/contacts/{contact_id}", CONTACT),
         (f"/customers/{customer}/contacts/{contact_id}/password", {"auto_password": "", "password": ""}),
         ("/settings/options", {"require_comment": "y"}),
+        (f"/customers/{customer}/payments/new", PAYMENT),
+        (f"/customers/{customer}/invoices/generate", {"frame": "daily", "period": "2026-11-02"}),
     ]
 
 

@@ -21,7 +21,7 @@ def create_customer(values: dict, currency: str) -> Customer:
 
 
 EDITABLE = ("name", "status", "debit_limit", "channel_limit", "flow_speed", "email", "phone",
-            "address_line1", "address_line2", "city", "region", "postal_code", "country")
+            "address_line1", "address_line2", "city", "region", "postal_code", "country", "invoice_schedule")
 
 
 def apply_customer_values(customer: Customer, values: dict) -> None:
@@ -56,10 +56,17 @@ def customer_page(query: str, status: str, number: int, size: int) -> Page:
 
 
 def balance_of(customer_id: int) -> Decimal:
-    total = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.customer_id == customer_id)
-    )
-    return Decimal(total).quantize(Decimal("0.0001"))
+    """Ledger entries, plus Completed payments, less the invoices that are not void (index-only sums)."""
+    from panel.invoices.models import Invoice, Payment
+
+    def total(column, *conditions):
+        return sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*conditions).scalar_subquery()
+
+    balance = db.session.scalar(sa.select(
+        total(LedgerEntry.amount, LedgerEntry.customer_id == customer_id)
+        + total(Payment.amount, Payment.customer_id == customer_id, Payment.status == "Completed")
+        - total(Invoice.total, Invoice.customer_id == customer_id, Invoice.status != "void")))
+    return Decimal(balance).quantize(Decimal("0.0001"))
 
 
 @dataclass

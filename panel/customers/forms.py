@@ -10,7 +10,7 @@ from wtforms.validators import (
 )
 
 from panel.customers.accounts import EDITABLE
-from panel.customers.models import CURRENCIES, STATUSES
+from panel.customers.models import CURRENCIES, INVOICE_SCHEDULES, STATUSES
 from panel.forms import AuditedForm, email_address, parse_decimal
 from panel.save_options import SaveOptionsMixin
 
@@ -42,6 +42,10 @@ class CustomerForm(SaveOptionsMixin, AuditedForm):
     flow_speed = IntegerField(
         "Flow speed (calls per second)", default=0, validators=[NumberRange(min=0, max=100_000)],
         description="0 means unlimited.",
+    )
+    invoice_schedule = SelectField(
+        "Invoice Schedule", choices=[SelectChoice(s, s.capitalize()) for s in INVOICE_SCHEDULES], default="none",
+        description="Which invoices Auto Generate Invoice makes (the button, and the worker each day).",
     )
     email = StringField("E-mail", validators=[Optional(), Length(max=254), email_address])
     phone = StringField("Phone", validators=[Optional(), Length(max=40), Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")])

@@ -11,6 +11,7 @@ from panel.types import Money, UTCDateTime, utcnow
 STATUSES = ("Active", "Inactive", "Penalty", "Pending Approval")
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY", "ZAR", "INR", "BRL", "MXN")
 LEDGER_KINDS = ("payment", "charge", "credit")
+INVOICE_SCHEDULES = ("none", "daily", "weekly", "monthly")
 
 
 class Customer(db.Model):
@@ -28,6 +29,8 @@ class Customer(db.Model):
     flow_speed: so.Mapped[int] = so.mapped_column(default=0)
     channels_in_use: so.Mapped[int] = so.mapped_column(default=0)
     channels_updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Which invoices Auto Generate Invoice (the button, and the worker daily) makes for this customer.
+    invoice_schedule: so.Mapped[str] = so.mapped_column(sa.String(10), default="none", server_default="none")
 
     email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
@@ -47,6 +50,7 @@ class Customer(db.Model):
         sa.CheckConstraint("channel_limit >= 0", name="channel_limit"),
         sa.CheckConstraint("flow_speed >= 0", name="flow_speed"),
         sa.CheckConstraint("channels_in_use >= 0", name="channels_in_use"),
+        sa.CheckConstraint(f"invoice_schedule IN {INVOICE_SCHEDULES!r}", name="invoice_schedule"),
         # The list is ordered by name; with a status filter it is ordered within the status.
         sa.Index("ix_customer_name_id", "name", "id"),
         sa.Index("ix_customer_status_name_id", "status", "name", "id"),

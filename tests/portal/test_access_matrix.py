@@ -18,6 +18,9 @@ ADMIN_ONLY = {"settings"}
 READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password"}  # staff may not change the contact's password
+# Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
+ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
+           "payment_id", "number")
 
 
 def urls(app, ids):
@@ -49,8 +52,31 @@ def ids(app, world):
         change = changes.schedule_update("contact", db.session.get(Contact, world.ben), {"phone": "1"},
                                          utcnow().replace(year=utcnow().year + 1))
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
+        invoice, payment = _invoice_and_payment(world.b)
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
-                "block_id": block.id, "user_id": sip_user.id, "token_id": token_id}
+                "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
+                "number": invoice.number, "payment_id": payment.id}
+
+
+def _invoice_and_payment(customer_id):
+    """An issued invoice of customer B for 2 November 2026, and a Completed payment of B."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from panel.calls.models import HourlySummary
+    from panel.customers.models import Customer
+    from panel.invoices.billing import generate
+    from panel.invoices.payments import record_payment
+
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    db.session.add(HourlySummary(customer_id=customer_id, hour=day, calls=3, answered=2, seconds=90, billed_seconds=120,
+                                 cost=Decimal("0.1"), charge=Decimal("0.2")))
+    db.session.commit()
+    customer = db.session.get(Customer, customer_id)
+    invoice = generate(customer, "daily", [day], now=datetime(2026, 11, 22, tzinfo=UTC)).created[0]
+    payment = record_payment(customer, {"amount": Decimal(1), "method": "Cash", "status": "Completed",
+                                        "received_on": date(2026, 11, 20)})
+    return invoice, payment
 
 
 def request(client: PanelClient, method: str, url: str):
@@ -132,7 +158,7 @@ def test_every_route_answers_each_visitor_as_it_should(app, clients, ids, identi
 @pytest.mark.parametrize("identity", ["contact of A", "in portal login"])
 def test_the_portal_never_shows_another_customer(app, clients, identity):
     client = clients[identity]
-    for endpoint, method, url in urls(app, dict.fromkeys(("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id"), 0)):
+    for endpoint, method, url in urls(app, dict.fromkeys(ID_ARGS, 0)):
         if endpoint.startswith("portal.") and method == "GET" and endpoint not in PUBLIC:
             body = client.get(url).get_data(as_text=True)
             assert "Beta Networks" not in body and "Ben Beta" not in body and "Beta public note" not in body, url
@@ -142,7 +168,7 @@ def test_the_portal_never_shows_another_customer(app, clients, identity):
 def test_private_notes_hashes_and_tokens_never_reach_a_portal_response(app, clients, identity):
     client = clients[identity]
     bodies = []
-    for endpoint, method, url in urls(app, dict.fromkeys(("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id"), 1)):
+    for endpoint, method, url in urls(app, dict.fromkeys(ID_ARGS, 1)):
         if not endpoint.startswith("portal.") or endpoint in ("portal.logout", "portal.return_to_panel"):
             continue
         if method == "GET":

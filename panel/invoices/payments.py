@@ -1,0 +1,151 @@
+"""Payments: recording them, moving them from Pending to Completed or Cancelled, and allocating them.
+
+Only a Completed payment counts toward the balance and only a Completed payment is allocated to
+invoices. An invoice whose allocations cover its total is paid; cancelling a payment takes its
+allocations back (audited), so the invoices it paid are due again.
+"""
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from panel.audit.recorder import current_actor
+from panel.customers.models import Customer
+from panel.extensions import db
+from panel.invoices.billing import paid_amounts
+from panel.invoices.models import Invoice, Payment, PaymentAllocation
+
+NEXT_STATUSES = {"Pending": ("Completed", "Cancelled"), "Completed": ("Cancelled",), "Cancelled": ()}
+
+
+class PaymentRefused(Exception):
+    """A payment change that cannot be made; the message says why, for the user."""
+
+
+def record_payment(customer: Customer, values: dict) -> Payment:
+    payment = Payment(customer_id=customer.id, currency=customer.currency, created_by=current_actor()["user_label"],
+                      **values)
+    db.session.add(payment)
+    db.session.commit()
+    return payment
+
+
+def allocated(payment_ids: list[int]) -> dict[int, Decimal]:
+    if not payment_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(PaymentAllocation.payment_id, sa.func.sum(PaymentAllocation.amount))
+        .where(PaymentAllocation.payment_id.in_(payment_ids)).group_by(PaymentAllocation.payment_id)).all()
+    return {payment_id: Decimal(total) for payment_id, total in rows}
+
+
+def _locked(model, row_id: int):
+    return db.session.scalar(sa.select(model).where(model.id == row_id).with_for_update().execution_options(
+        populate_existing=True))
+
+
+def _refresh_status(invoice: Invoice) -> None:
+    """Paid when its allocations cover the total, issued again when they no longer do (void stays void)."""
+    if invoice.status == "void":
+        return
+    paid = paid_amounts([invoice.id]).get(invoice.id, Decimal(0))
+    invoice.status = "paid" if invoice.total > 0 and paid >= invoice.total else "issued"
+
+
+def set_status(payment: Payment, status: str) -> None:
+    payment = _locked(Payment, payment.id)
+    if status not in NEXT_STATUSES[payment.status]:
+        db.session.rollback()
+        raise PaymentRefused(f"A {payment.status} payment cannot become {status}.")
+    invoices = []
+    if status == "Cancelled":
+        for allocation in list(payment.allocations):
+            invoices.append(allocation.invoice)
+            db.session.delete(allocation)
+        db.session.flush()
+    payment.status = status
+    for invoice in invoices:
+        _refresh_status(invoice)
+    db.session.commit()
+
+
+@dataclass
+class OpenInvoice:
+    invoice: Invoice
+    paid: Decimal
+
+    @property
+    def due(self) -> Decimal:
+        return self.invoice.total - self.paid
+
+
+def open_invoices(customer_id: int, limit: int = 200) -> list[OpenInvoice]:
+    """Issued invoices with something still due, oldest period first (what a payment usually pays)."""
+    invoices = db.session.scalars(
+        sa.select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == "issued")
+        .order_by(Invoice.period_start).limit(limit)).all()
+    paid = paid_amounts([invoice.id for invoice in invoices])
+    rows = [OpenInvoice(invoice, paid.get(invoice.id, Decimal(0))) for invoice in invoices]
+    return [row for row in rows if row.due > 0]
+
+
+def allocate(payment: Payment, amounts: dict[int, Decimal]) -> list[PaymentAllocation]:
+    """Set parts of a Completed payment against invoices of the same customer: {invoice id: amount}.
+    All or nothing; refused when an amount exceeds what is due or the payment's unallocated rest."""
+    payment = _locked(Payment, payment.id)
+    if payment.status != "Completed":
+        db.session.rollback()
+        raise PaymentRefused(f"Only Completed payments can be allocated; this one is {payment.status}.")
+    amounts = {invoice_id: amount for invoice_id, amount in amounts.items() if amount}
+    if not amounts:
+        db.session.rollback()
+        raise PaymentRefused("Enter an amount for at least one invoice.")
+    rest = payment.amount - allocated([payment.id]).get(payment.id, Decimal(0))
+    if sum(amounts.values()) > rest:
+        db.session.rollback()
+        raise PaymentRefused(f"The amounts add up to {sum(amounts.values()):,.2f}, more than the "
+                             f"{rest:,.2f} {payment.currency} of this payment that is not allocated yet.")
+    try:
+        made = _allocate_each(payment, amounts)
+    except PaymentRefused:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return made
+
+
+def _allocate_each(payment: Payment, amounts: dict[int, Decimal]) -> list[PaymentAllocation]:
+    paid = paid_amounts(list(amounts))
+    made = []
+    for invoice_id, amount in sorted(amounts.items()):
+        invoice = _locked(Invoice, invoice_id)
+        if invoice is None or invoice.customer_id != payment.customer_id:
+            raise PaymentRefused("That invoice is not one of this customer's.")
+        if invoice.status != "issued":
+            raise PaymentRefused(f"{invoice.number} is {invoice.status}; only issued invoices take payments.")
+        if amount < 0:
+            raise PaymentRefused(f"{invoice.number}: amounts are positive.")
+        due = invoice.total - paid.get(invoice_id, Decimal(0))
+        if amount > due:
+            raise PaymentRefused(f"{invoice.number}: {amount:,.2f} is more than the {due:,.2f} due.")
+        existing = db.session.scalar(sa.select(PaymentAllocation).where(
+            PaymentAllocation.payment_id == payment.id, PaymentAllocation.invoice_id == invoice_id))
+        if existing:
+            existing.amount += amount
+            made.append(existing)
+        else:
+            allocation = PaymentAllocation(payment_id=payment.id, invoice_id=invoice_id,
+                                           customer_id=payment.customer_id, amount=amount)
+            db.session.add(allocation)
+            made.append(allocation)
+        db.session.flush()
+        _refresh_status(invoice)
+    return made
+
+
+def customer_payments(customer_id: int, number: int, size: int):
+    from panel.web import paginate
+
+    page = paginate(db.session, sa.select(Payment).where(Payment.customer_id == customer_id)
+                    .order_by(Payment.id.desc()), number, size)
+    return page, allocated([payment.id for payment in page.items])

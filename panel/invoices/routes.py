@@ -1,0 +1,208 @@
+"""Routes for a customer's invoices (/customers/<id>/invoices…) and payments (/customers/<id>/payments…)."""
+from decimal import Decimal
+
+from flask import abort, flash, redirect, request, url_for
+
+from panel import periods
+from panel.customers.routes import get_customer
+from panel.extensions import db
+from panel.forms import CONTROL, parse_decimal
+from panel.invoices import billing, bp, payments
+from panel.invoices.forms import AllocationForm, PaymentForm, VoidInvoiceForm
+from panel.invoices.models import Invoice, Payment
+from panel.web import page_number, render_fragment, render_page, wants_fragment
+
+SECTION_SIZE = 10
+
+
+def get_invoice(customer_id: int, invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.customer_id != customer_id:
+        abort(404, "This customer has no such invoice.")
+    return invoice
+
+
+def get_payment(customer_id: int, payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.customer_id != customer_id:
+        abort(404, "This customer has no such payment.")
+    return payment
+
+
+def _invoices_section(customer, code: int = 200, **extra):
+    page, paid = billing.customer_invoices(customer.id, page_number(), SECTION_SIZE)
+    response = render_fragment("invoices/_section.html", code=code, customer=customer, page=page, paid=paid, **extra)
+    return response
+
+
+@bp.get("/<int:customer_id>/invoices")
+def section(customer_id: int):
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for("customers.show", customer_id=customer_id, _anchor="invoices"))
+    return _invoices_section(customer)
+
+
+def _after_run(customer, outcome: billing.Outcome, nothing: str):
+    """The Invoices section saying what a run made or why it made nothing; the Summary and the
+    balance refresh themselves on the invoices-changed event."""
+    if outcome.created:
+        numbers = ", ".join(invoice.number for invoice in outcome.created)
+        response = _invoices_section(customer, notice=f"Created {numbers}.")
+    elif outcome.refused:
+        response = _invoices_section(customer, code=422, problems=outcome.refused,
+                                     problem="No invoice was created:")
+    else:
+        response = _invoices_section(customer, notice=nothing)
+    response.headers["HX-Trigger"] = "invoices-changed"
+    return response
+
+
+@bp.post("/<int:customer_id>/invoices/generate")
+def generate(customer_id: int):
+    """Generate Invoice: one invoice per period checked in the Summary (all or none)."""
+    customer = get_customer(customer_id)
+    frame = request.form.get("frame", "")
+    try:
+        if frame not in periods.BILLING_FRAMES:
+            raise billing.InvoiceRefused("Invoices are made from the Daily, Weekly or Monthly tab of the Summary.")
+        starts = []
+        for key in request.form.getlist("period")[:400]:
+            try:
+                starts.append(periods.parse_start(frame, key))
+            except ValueError as error:
+                raise billing.InvoiceRefused(f"{error}.") from None
+        outcome = billing.generate(customer, frame, starts)
+    except billing.InvoiceRefused as error:
+        db.session.rollback()
+        return _invoices_section(customer, code=422, problem=str(error))
+    return _after_run(customer, outcome, "Nothing to invoice.")
+
+
+@bp.post("/<int:customer_id>/invoices/auto-generate")
+def auto_generate(customer_id: int):
+    """Auto Generate Invoice: every missing invoice of the customer's Invoice Schedule."""
+    customer = get_customer(customer_id)
+    try:
+        outcome = billing.auto_generate(customer)
+    except billing.InvoiceRefused as error:
+        db.session.rollback()
+        return _invoices_section(customer, code=422, problem=str(error))
+    schedule = customer.invoice_schedule
+    return _after_run(customer, outcome, f"Every completed {schedule} period with calls is invoiced already.")
+
+
+@bp.get("/<int:customer_id>/invoices/<int:invoice_id>")
+def show(customer_id: int, invoice_id: int):
+    customer = get_customer(customer_id)
+    invoice = get_invoice(customer_id, invoice_id)
+    return _invoice_page(customer, invoice, VoidInvoiceForm(formdata=None))
+
+
+def _invoice_page(customer, invoice, form, code: int = 200):
+    paid = billing.paid_amounts([invoice.id]).get(invoice.id, Decimal(0))
+    return render_page("invoices/show.html", code=code, customer=customer, invoice=invoice, paid=paid,
+                       allocations=_allocations(invoice), form=form)
+
+
+def _allocations(invoice):
+    import sqlalchemy as sa
+
+    from panel.invoices.models import PaymentAllocation
+
+    return db.session.scalars(sa.select(PaymentAllocation).where(PaymentAllocation.invoice_id == invoice.id)
+                              .order_by(PaymentAllocation.id)).all()
+
+
+@bp.post("/<int:customer_id>/invoices/<int:invoice_id>/void")
+def void(customer_id: int, invoice_id: int):
+    customer = get_customer(customer_id)
+    invoice = get_invoice(customer_id, invoice_id)
+    form = VoidInvoiceForm()
+    if form.validate_on_submit():
+        try:
+            billing.void_invoice(invoice, form.reason.data)
+        except billing.InvoiceRefused as error:
+            db.session.rollback()
+            form.reason.errors = [str(error)]
+        else:
+            flash(f"{invoice.number} is void; its period can be invoiced again.")
+            return redirect(url_for(".show", customer_id=customer.id, invoice_id=invoice.id), 303)
+    return _invoice_page(customer, invoice, form, code=422)
+
+
+def _payments_section(customer, code: int = 200, **extra):
+    page, allocated = payments.customer_payments(customer.id, page_number(), SECTION_SIZE)
+    return render_fragment("invoices/_payments.html", code=code, customer=customer, page=page, allocated=allocated,
+                           next_statuses=payments.NEXT_STATUSES, **extra)
+
+
+@bp.get("/<int:customer_id>/payments")
+def payments_section(customer_id: int):
+    customer = get_customer(customer_id)
+    if not wants_fragment():
+        return redirect(url_for("customers.show", customer_id=customer_id, _anchor="payments"))
+    return _payments_section(customer)
+
+
+@bp.route("/<int:customer_id>/payments/new", methods=["GET", "POST"])
+def new_payment(customer_id: int):
+    customer = get_customer(customer_id)
+    form = PaymentForm()
+    if form.validate_on_submit():
+        payment = payments.record_payment(customer, form.values())
+        flash(f"Payment of {payment.amount:,.2f} {payment.currency} recorded ({payment.status}).")
+        return redirect(url_for("customers.show", customer_id=customer.id, _anchor="payments"), 303)
+    return render_page("invoices/payment_form.html", customer=customer, form=form,
+                       code=422 if form.is_submitted() else 200)
+
+
+@bp.post("/<int:customer_id>/payments/<int:payment_id>/status")
+def payment_status(customer_id: int, payment_id: int):
+    customer = get_customer(customer_id)
+    payment = get_payment(customer_id, payment_id)
+    status = request.form.get("status", "")
+    try:
+        payments.set_status(payment, status)
+    except payments.PaymentRefused as error:
+        return _payments_section(customer, code=409, problem=str(error))
+    response = _payments_section(customer, notice=f"Payment {payment.reference or payment.id} is {status}.")
+    response.headers["HX-Trigger"] = "invoices-changed"
+    return response
+
+
+@bp.route("/<int:customer_id>/payments/<int:payment_id>/allocate", methods=["GET", "POST"])
+def allocate(customer_id: int, payment_id: int):
+    """Allocate Payment: amounts against the customer's open invoices, all or none."""
+    customer = get_customer(customer_id)
+    payment = get_payment(customer_id, payment_id)
+    open_invoices = payments.open_invoices(customer.id)
+    rest = payment.amount - payments.allocated([payment.id]).get(payment.id, Decimal(0))
+    form = AllocationForm()
+    typed, errors, problem = {}, {}, None
+    if request.method == "POST":
+        form.validate()  # CSRF is checked for every POST; this asks for the audit comment when it is required
+        amounts = {}
+        for row in open_invoices:
+            text = CONTROL.sub("", request.form.get(f"amount-{row.invoice.id}", ""))[:40]
+            typed[row.invoice.id] = text
+            if not text.strip():
+                continue
+            try:
+                amounts[row.invoice.id] = parse_decimal(text, places=2)
+            except ValueError as error:
+                errors[row.invoice.id] = str(error)
+                continue
+            if amounts[row.invoice.id] <= 0:
+                errors[row.invoice.id] = "Enter an amount above zero, or leave it empty."
+        if not errors and not form.errors:
+            try:
+                made = payments.allocate(payment, amounts)
+            except payments.PaymentRefused as error:
+                problem = str(error)
+            else:
+                flash(f"Allocated to {len(made)} invoice{'s' if len(made) != 1 else ''}.")
+                return redirect(url_for("customers.show", customer_id=customer.id, _anchor="payments"), 303)
+    code = 422 if request.method == "POST" else 200
+    return render_page("invoices/allocate.html", code=code, customer=customer, payment=payment, rows=open_invoices,
+                       rest=rest, typed=typed, errors=errors, problem=problem, form=form)
