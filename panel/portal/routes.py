@@ -235,3 +235,28 @@ def return_to_panel():
         abort(404)
     end_portal_login(identity.portal_login, "returned to the control panel")
     return redirect(url_for("customers.show", customer_id=identity.contact.customer_id), 303)
+
+
+@bp.get("/invoices")
+def invoices():
+    """The contact's own customer's invoices; the customer comes from the session, never from the URL."""
+    from panel.invoices.billing import customer_invoices
+    from panel.web import page_number
+
+    customer = db.session.get(Customer, g.portal.contact.customer_id)
+    page, paid = customer_invoices(customer.id, page_number(), current_app.config["PAGE_SIZE"])
+    return render_template("portal/invoices.html", customer=customer, page=page, paid=paid)
+
+
+@bp.get("/invoices/<number>")
+def invoice(number: str):
+    from panel.invoices.billing import paid_amounts
+    from panel.invoices.models import Invoice
+
+    customer = db.session.get(Customer, g.portal.contact.customer_id)
+    found = db.session.scalar(sa.select(Invoice).where(Invoice.number == number[:20],
+                                                       Invoice.customer_id == customer.id))
+    if found is None:
+        abort(404, "You have no invoice with that number.")
+    paid = paid_amounts([found.id]).get(found.id, 0)
+    return render_template("portal/invoice.html", customer=customer, invoice=found, paid=paid)
