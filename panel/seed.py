@@ -108,4 +108,56 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
     for customer_id in db.session.scalars(sa.select(Customer.id).where(Customer.status == "Active").order_by(Customer.id).limit(5)):
         assign_next_block(customer_id)
     lines.append(f"Added {customers} demo customers with contacts and ledger entries, and a number range.")
+    lines.append(seed_traffic(rng, now))
     return "\n".join(lines)
+
+
+# How busy each UTC hour of the day is, relative to the busiest (business hours in the Americas and Europe).
+HOURLY_WEIGHT = [2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 10, 10, 10, 10, 9, 9, 8, 7, 6, 5, 4, 3, 2]
+RATES = [Decimal("0.0060"), Decimal("0.0120"), Decimal("0.0250"), Decimal("0.1500")]  # per minute, carrier cost
+
+
+def seed_traffic(rng: random.Random, now, days: int = 35) -> str:
+    """Call records for the Active customers over the last `days` days, rolled up; an Invoice Schedule,
+    the invoices Auto Generate makes, and a payment for a few of them."""
+    from panel.calls.importer import insert_records
+    from panel.calls.rollup import rollup
+    from panel.invoices.billing import auto_generate
+    from panel.invoices.payments import allocate, open_invoices, record_payment
+
+    active = db.session.scalars(sa.select(Customer).where(Customer.status == "Active").order_by(Customer.id)).all()
+    start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    total = 0
+    for customer in active:
+        busy, margin = rng.uniform(0.5, 4.0), Decimal(rng.choice(["1.2", "1.35", "1.5"]))
+        rows = []
+        hour = start
+        while hour < now.replace(minute=0, second=0, microsecond=0):
+            for n in range(rng.randint(0, round(HOURLY_WEIGHT[hour.hour] * busy))):
+                answered = rng.random() < 0.72
+                duration = int(rng.expovariate(1 / 150)) + 1 if answered else 0
+                billed = (duration + 59) // 60 * 60 if answered else 0
+                rate = rng.choice(RATES)
+                cost = (rate * billed / 60).quantize(Decimal("0.0001"))
+                rows.append({"customer_id": customer.id, "call_id": f"demo-{customer.id}-{hour:%Y%m%d%H}-{n}",
+                             "start_time": hour + timedelta(seconds=rng.randrange(3600)),
+                             "destination": f"+{rng.choice(['1', '44', '49', '61', '33'])}{rng.randrange(10**9):09d}",
+                             "answered": answered, "duration_seconds": duration, "billed_seconds": billed,
+                             "rate": rate, "cost": cost, "charge": (cost * margin).quantize(Decimal("0.0001"))})
+            hour += timedelta(hours=1)
+        total += insert_records(rows, "demo-switch")[0]
+    rollup()
+    invoices = 0
+    for customer, schedule in zip(active[:3], ("daily", "weekly", "monthly"), strict=False):
+        customer.invoice_schedule = schedule
+        db.session.commit()
+        invoices += len(auto_generate(customer).created)
+    if active:
+        customer = active[0]
+        due = open_invoices(customer.id)[:3]
+        if due:
+            amount = sum((row.due for row in due), Decimal(0))
+            payment = record_payment(customer, {"amount": amount, "method": "Bank transfer", "reference": "DEMO-1001",
+                                                "status": "Completed", "received_on": now.date()})
+            allocate(payment, {row.invoice.id: row.due for row in due})
+    return f"Added {total:,} call records over {days} days for {len(active)} active customers, and {invoices} invoices."
