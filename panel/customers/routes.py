@@ -92,10 +92,3 @@ def pending(customer_id: int):
     return render_fragment("delayed/_customer_pending.html", customer=customer, changes=pending_changes,
                            labels=changes.target_labels(pending_changes))
 
-
-@bp.get("/<int:customer_id>/summary")
-def summary(customer_id: int):
-    customer = get_customer(customer_id)
-    if not wants_fragment():
-        return redirect(url_for(".show", customer_id=customer_id, _anchor="summary"))
-    return render_fragment("customers/_summary.html", customer=customer)

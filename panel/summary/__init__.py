@@ -1,7 +1,8 @@
 """The Summary on a customer's Main tab: call figures per hour, day, week and month from the hourly roll-up.
 
-`periods` turns the hourly table into rows for each time frame, `chart` draws them as SVG, `export`
-writes selected rows as CSV or XLSX, and `routes` serves the grid, the downloads and the chart.
+`figures` turns the hourly table (call_hour) into rows for each time frame, `chart` draws them as SVG,
+`export` writes selected rows as CSV or XLSX and streams a period's call records, and `routes` serves
+the section, the downloads and the records.
 """
 from flask import Blueprint
 
