@@ -85,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = {}
     for area in ("auth", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
-                 "summary", "invoices"):
+                 "summary", "invoices", "deployments", "support", "onboarding"):
         importlib.import_module(f"panel.{area}.routes")  # attaches the views to the area's blueprint
         blueprints[area] = importlib.import_module(f"panel.{area}").bp
         app.register_blueprint(blueprints[area])

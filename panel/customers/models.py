@@ -12,6 +12,21 @@ STATUSES = ("Active", "Inactive", "Penalty", "Pending Approval")
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY", "ZAR", "INR", "BRL", "MXN")
 LEDGER_KINDS = ("payment", "charge", "credit")
 INVOICE_SCHEDULES = ("none", "daily", "weekly", "monthly")
+CUSTOMER_TYPES = ("End Customer", "Reseller", "Distributor", "Partner")
+PAYMENT_TERMS = ("Prepaid", "Due on receipt", "Net 15", "Net 30", "Net 45", "Net 60")
+# Used only for statistics (the onboarding reference says so); "" until someone picks one.
+BUSINESS_TYPES = ("Agriculture", "Construction", "Education", "Finance and Insurance", "Government", "Healthcare",
+                  "Hospitality", "Legal", "Manufacturing", "Media", "Non-profit", "Professional Services",
+                  "Real Estate", "Retail", "Technology", "Transportation and Logistics", "Utilities", "Other")
+# Only staff change these; a portal admin sees them read-only and the server ignores them from the portal.
+RESTRICTED_FIELDS = ("reseller_id", "customer_type", "payment_terms", "debit_limit")
+ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
+MAILING_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
+
+
+def address_fields(kind: str) -> tuple[str, ...]:
+    """The column names of the mailing, billing or shipping address, in address order."""
+    return MAILING_FIELDS if kind == "mailing" else tuple(f"{kind}_{part}" for part in ADDRESS_PARTS)
 
 
 class Customer(db.Model):
@@ -41,11 +56,38 @@ class Customer(db.Model):
     postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
     country: so.Mapped[str] = so.mapped_column(sa.String(2), default="")
 
+    # The reseller owner: the customer this one is a sub-account of (None: the carrier's own customer).
+    reseller_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
+    customer_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="End Customer", server_default="End Customer")
+    payment_terms: so.Mapped[str] = so.mapped_column(sa.String(20), default="Prepaid", server_default="Prepaid")
+    business_type: so.Mapped[str] = so.mapped_column(sa.String(40), default="", server_default="")
+    # The address_* fields above are the mailing address; billing and shipping follow.
+    billing_line1: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    billing_line2: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    billing_city: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
+    billing_region: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
+    billing_postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
+    billing_country: so.Mapped[str] = so.mapped_column(sa.String(2), default="", server_default="")
+    # "Same as billing" is a choice, not a copy: while it is set the shipping_* fields are not used.
+    shipping_same_as_billing: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    shipping_line1: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    shipping_line2: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    shipping_city: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
+    shipping_region: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
+    shipping_postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
+    shipping_country: so.Mapped[str] = so.mapped_column(sa.String(2), default="", server_default="")
+
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
+    reseller: so.Mapped["Customer | None"] = so.relationship(remote_side=[id], lazy="raise")
+
     __table_args__ = (
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        sa.CheckConstraint(f"customer_type IN {CUSTOMER_TYPES!r}", name="customer_type"),
+        sa.CheckConstraint(f"payment_terms IN {PAYMENT_TERMS!r}", name="payment_terms"),
+        sa.CheckConstraint(f"business_type IN {('', *BUSINESS_TYPES)!r}", name="business_type"),
+        sa.CheckConstraint("reseller_id IS NULL OR reseller_id <> id", name="not_own_reseller"),
         sa.CheckConstraint("debit_limit >= 0", name="debit_limit"),
         sa.CheckConstraint("channel_limit >= 0", name="channel_limit"),
         sa.CheckConstraint("flow_speed >= 0", name="flow_speed"),
@@ -59,6 +101,12 @@ class Customer(db.Model):
     @property
     def audit_customer_id(self) -> int:
         return self.id
+
+    def address(self, kind: str = "mailing") -> list[str]:
+        """The non-empty parts of the mailing, billing or shipping address (shipping follows billing if chosen)."""
+        if kind == "shipping" and self.shipping_same_as_billing:
+            kind = "billing"
+        return [value for value in (getattr(self, name) for name in address_fields(kind)) if value]
 
     def __repr__(self) -> str:
         return f"<Customer {self.id} {self.name!r}>"

@@ -260,3 +260,7 @@ def invoice(number: str):
         abort(404, "You have no invoice with that number.")
     paid = paid_amounts([found.id]).get(found.id, 0)
     return render_template("portal/invoice.html", customer=customer, invoice=found, paid=paid)
+
+
+# Pages of other areas live in their own modules on the same blueprint, behind the same guard.
+from panel.portal import customers, deployments, onboarding, support  # noqa: E402, F401

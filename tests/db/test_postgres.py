@@ -34,7 +34,8 @@ def test_migrations_upgrade_downgrade_and_upgrade_again_on_postgresql(postgres):
 
 
 # Made by the migration on PostgreSQL only (trigram search), or not reflectable (an expression index).
-NOT_IN_MODELS = ("ix_contact_phone_trgm", "ix_contact_mobile_trgm", "ix_customer_name_trgm", "ix_contact_name_trgm", "ix_contact_email_trgm", "uq_contact_email_lower")
+NOT_IN_MODELS = ("ix_contact_phone_trgm", "ix_contact_mobile_trgm", "ix_customer_name_trgm", "ix_contact_name_trgm",
+                 "ix_contact_email_trgm", "uq_contact_email_lower", "ix_deployment_name_trgm", "ix_deployment_number_trgm")
 
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
@@ -44,7 +45,16 @@ def test_models_and_migrations_describe_the_same_schema(backend, pg_app, app):
     target = pg_app if backend == "postgresql" else app
     with target.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
-    assert [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS)] == []
+    left = [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS)]
+    if backend == "sqlite":
+        # SQLite keeps no name for a reference added by ALTER TABLE ADD COLUMN (customer.reseller_id):
+        # the same reference then shows as removed without a name and added with one.
+        left = [d for d in left if d[0] not in ("remove_fk", "add_fk") or _fk_columns(d[1]) != ["reseller_id"]]
+    assert left == []
+
+
+def _fk_columns(constraint) -> list[str]:
+    return [column.name for column in constraint.columns]
 
 
 def test_audit_entry_is_in_the_same_transaction_on_postgresql(pg_app):

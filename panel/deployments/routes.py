@@ -1,0 +1,2 @@
+"""Routes of the deployments area (staff side)."""
+from panel.deployments import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Portal pages: support (registered on the portal blueprint, behind its contact guard)."""
+from panel.portal import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Routes of the support area (staff side)."""
+from panel.support import bp  # noqa: F401
