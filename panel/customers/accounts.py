@@ -3,9 +3,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from panel import search
-from panel.customers.models import Customer, LedgerEntry
+from panel.customers.models import MAILING_FIELDS, Customer, LedgerEntry, address_fields
 from panel.extensions import db
 from panel.types import utcnow
 from panel.web import Page, paginate
@@ -20,29 +21,42 @@ def create_customer(values: dict, currency: str) -> Customer:
     return customer
 
 
-EDITABLE = ("name", "status", "debit_limit", "channel_limit", "flow_speed", "email", "phone",
-            "address_line1", "address_line2", "city", "region", "postal_code", "country", "invoice_schedule")
+ADDRESSES = (*address_fields("billing"), "shipping_same_as_billing", *address_fields("shipping"))
+# What a portal Admin contact may change on a customer of their tree: never the reseller owner, customer
+# type, payment terms, debit limit or support credits, nor what the carrier controls (status, channels).
+PORTAL_EDITABLE = ("name", "email", "phone", *MAILING_FIELDS, "business_type", *ADDRESSES)
+EDITABLE = ("name", "status", "debit_limit", "channel_limit", "flow_speed", "email", "phone", *MAILING_FIELDS,
+            "invoice_schedule", "reseller_id", "customer_type", "payment_terms", "business_type", *ADDRESSES)
 
 
-def apply_customer_values(customer: Customer, values: dict) -> None:
-    """Set the editable fields; the currency, id and live figures are never taken from a form."""
-    for key in EDITABLE:
+def apply_customer_values(customer: Customer, values: dict, fields: tuple[str, ...] = EDITABLE) -> None:
+    """Set the editable fields; the currency, id and live figures are never taken from a form. A new
+    reseller owner is checked (no loops) whoever asks."""
+    from panel.customers.hierarchy import check_reseller
+
+    if "reseller_id" in fields and "reseller_id" in values and values["reseller_id"] != customer.reseller_id:
+        check_reseller(customer.id, values["reseller_id"])
+    for key in fields:
         if key in values:
             setattr(customer, key, values[key])
 
 
-def update_customer(customer: Customer, values: dict) -> bool:
-    """Apply the edited values and commit; returns whether anything changed."""
-    apply_customer_values(customer, values)
+def update_customer(customer: Customer, values: dict, fields: tuple[str, ...] = EDITABLE) -> bool:
+    """Apply the edited values (only `fields`: the portal passes PORTAL_EDITABLE) and commit;
+    returns whether anything changed."""
+    apply_customer_values(customer, values, fields)
     changed = db.session.is_modified(customer)
     db.session.commit()
     return changed
 
 
-def customer_page(query: str, status: str, number: int, size: int) -> Page:
-    """Customers in name order, matching a name fragment or an id, optionally of one status."""
-    statement = sa.select(Customer)
+def customer_page(query: str, status: str, number: int, size: int, within=None) -> Page:
+    """Customers in name order, matching a name fragment or an id, optionally of one status, optionally
+    only those whose id is in `within` (a select of ids: a reseller's tree). Reseller owners come along."""
+    statement = sa.select(Customer).options(so.selectinload(Customer.reseller))
     conditions = [Customer.status == status] if status else []
+    if within is not None:
+        conditions.append(Customer.id.in_(within))
     if not query or search.too_short(query):
         return paginate(db.session, statement.where(*conditions).order_by(Customer.name, Customer.id), number, size)
     matches = Customer.name.ilike(search.like(query), escape="\\")
@@ -53,6 +67,10 @@ def customer_page(query: str, status: str, number: int, size: int) -> Page:
     rows, has_next, capped = search.page_of_matches(db.session, statement, Customer.id, [Customer.name],
                                                     [*conditions, matches], number, size)
     return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
+
+
+def reseller_of(customer: Customer) -> Customer | None:
+    return db.session.get(Customer, customer.reseller_id) if customer.reseller_id else None
 
 
 def balance_of(customer_id: int) -> Decimal:

@@ -1,5 +1,5 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
-from wtforms import IntegerField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
     Length,
@@ -9,12 +9,21 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from panel.customers.accounts import EDITABLE
-from panel.customers.models import CURRENCIES, INVOICE_SCHEDULES, STATUSES
-from panel.forms import AuditedForm, email_address, parse_decimal
+from panel.customers.accounts import ADDRESSES, EDITABLE, PORTAL_EDITABLE
+from panel.customers.models import (
+    BUSINESS_TYPES,
+    CURRENCIES,
+    CUSTOMER_TYPES,
+    INVOICE_SCHEDULES,
+    PAYMENT_TERMS,
+    STATUSES,
+)
+from panel.forms import AuditedForm, PanelForm, email_address, parse_decimal
 from panel.save_options import SaveOptionsMixin
 
-TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country")
+TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country",
+               *(name for name in ADDRESSES if name != "shipping_same_as_billing"))
+COUNTRY = Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, such as US or GB.")
 
 
 class MoneyField(StringField):
@@ -26,8 +35,60 @@ class MoneyField(StringField):
         return str(self.data)
 
 
-class CustomerForm(SaveOptionsMixin, AuditedForm):
+class CustomerDetailsFields(PanelForm):
+    """What a customer's own admins may keep up to date too: name, contact details, addresses, business type."""
+
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    business_type = SelectField("Business type", choices=[SelectChoice("", "— not given —")]
+                                + [SelectChoice(b) for b in BUSINESS_TYPES], default="",
+                                description="Used only for statistics.")
+    email = StringField("E-mail", validators=[Optional(), Length(max=254), email_address])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40), Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")])
+    address_line1 = StringField("Address", validators=[Length(max=200)])
+    address_line2 = StringField("Address (line 2)", validators=[Length(max=200)])
+    city = StringField("City", validators=[Length(max=100)])
+    region = StringField("State / region", validators=[Length(max=100)])
+    postal_code = StringField("Postal code", validators=[Length(max=20)])
+    country = StringField("Country (2 letters)", validators=[Optional(), COUNTRY])
+    billing_line1 = StringField("Address", validators=[Length(max=200)])
+    billing_line2 = StringField("Address (line 2)", validators=[Length(max=200)])
+    billing_city = StringField("City", validators=[Length(max=100)])
+    billing_region = StringField("State / region", validators=[Length(max=100)])
+    billing_postal_code = StringField("Postal code", validators=[Length(max=20)])
+    billing_country = StringField("Country (2 letters)", validators=[Optional(), COUNTRY])
+    shipping_same_as_billing = BooleanField("Ship to the billing address", default=True)
+    shipping_line1 = StringField("Address", validators=[Length(max=200)])
+    shipping_line2 = StringField("Address (line 2)", validators=[Length(max=200)])
+    shipping_city = StringField("City", validators=[Length(max=100)])
+    shipping_region = StringField("State / region", validators=[Length(max=100)])
+    shipping_postal_code = StringField("Postal code", validators=[Length(max=20)])
+    shipping_country = StringField("Country (2 letters)", validators=[Optional(), COUNTRY])
+
+    fields_saved = PORTAL_EDITABLE
+
+    def validate_name(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Enter the customer's name.")
+
+    def values(self) -> dict:
+        data = {name: getattr(self, name).data for name in self.fields_saved}
+        for name in TEXT_FIELDS:
+            if name in data:
+                data[name] = (data[name] or "").strip()
+        for name in ("country", "billing_country", "shipping_country"):
+            data[name] = data[name].upper()
+        data["shipping_same_as_billing"] = bool(data["shipping_same_as_billing"])
+        return data
+
+
+class PortalCustomerForm(CustomerDetailsFields, AuditedForm):
+    """A portal Admin contact's edit of a customer in their tree: no restricted field exists here, so
+    a hand-made request that sends one changes nothing."""
+
+
+class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
+    fields_saved = EDITABLE
     status = SelectField("Status", choices=[SelectChoice(s) for s in STATUSES], default="Pending Approval")
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="USD")
     debit_limit = MoneyField(
@@ -47,14 +108,18 @@ class CustomerForm(SaveOptionsMixin, AuditedForm):
         "Invoice Schedule", choices=[SelectChoice(s, s.capitalize()) for s in INVOICE_SCHEDULES], default="none",
         description="Which invoices Auto Generate Invoice makes (the button, and the worker each day).",
     )
-    email = StringField("E-mail", validators=[Optional(), Length(max=254), email_address])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40), Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")])
-    address_line1 = StringField("Address", validators=[Length(max=200)])
-    address_line2 = StringField("Address (line 2)", validators=[Length(max=200)])
-    city = StringField("City", validators=[Length(max=100)])
-    region = StringField("State / region", validators=[Length(max=100)])
-    postal_code = StringField("Postal code", validators=[Length(max=20)])
-    country = StringField("Country (2 letters)", validators=[Optional(), Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, such as US or GB.")])
+    reseller_id = IntegerField("Reseller owner (customer id)", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
+                               description="Leave empty for a direct customer of the carrier.")
+    customer_type = SelectField("Customer type", choices=[SelectChoice(t) for t in CUSTOMER_TYPES], default="End Customer")
+    payment_terms = SelectField("Payment terms", choices=[SelectChoice(t) for t in PAYMENT_TERMS], default="Prepaid")
+
+    def validate_reseller_id(self, field):
+        from panel.customers.hierarchy import HierarchyError, check_reseller
+
+        try:
+            check_reseller(getattr(self, "customer_id", None), field.data)
+        except HierarchyError as error:
+            raise ValidationError(str(error)) from None
 
     def validate_debit_limit(self, field):
         try:
@@ -64,18 +129,6 @@ class CustomerForm(SaveOptionsMixin, AuditedForm):
         if value < 0:
             raise ValidationError("The debit limit cannot be negative.")
         field.data = value
-
-    def validate_name(self, field):
-        field.data = " ".join((field.data or "").split())
-        if not field.data:
-            raise ValidationError("Enter the customer's name.")
-
-    def values(self) -> dict:
-        data = {name: getattr(self, name).data for name in EDITABLE}
-        for name in TEXT_FIELDS:
-            data[name] = (data[name] or "").strip()
-        data["country"] = data["country"].upper()
-        return data
 
 
 class NewCustomerForm(CustomerForm):

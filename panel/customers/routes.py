@@ -52,7 +52,8 @@ def new():
 @bp.get("/<int:customer_id>")
 def show(customer_id: int):
     customer = get_customer(customer_id)
-    return render_page("customers/main.html", customer=customer, overview=accounts.overview(customer))
+    return render_page("customers/main.html", customer=customer, overview=accounts.overview(customer),
+                       reseller=accounts.reseller_of(customer))
 
 
 @bp.get("/<int:customer_id>/overview")
@@ -68,6 +69,7 @@ def overview(customer_id: int):
 def edit(customer_id: int):
     customer = get_customer(customer_id)
     form = CustomerEditForm(obj=customer)
+    form.customer_id = customer.id  # the reseller owner check needs to know whose owner it is
     if form.validate_on_submit():
         if form.action == DELAY:
             change = changes.schedule_update("customer", customer, form.values(), form.run_at())

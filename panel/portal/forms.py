@@ -1,9 +1,11 @@
 """Forms of the customer portal."""
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from panel.contacts.forms import PHONE
-from panel.forms import PanelForm, email_address
+from panel.contacts.models import CONTACT_TYPES
+from panel.contacts.records import email_taken, looks_like_password
+from panel.forms import AuditedForm, PanelForm, email_address
 from panel.passwords import MAX_LENGTH, MIN_LENGTH
 
 
@@ -37,3 +39,39 @@ class ChangePasswordForm(PanelForm):
 
 class MobileCodeForm(PanelForm):
     code = StringField("Code", validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message="Enter the 6 digits.")])
+
+
+class SubAccountContactForm(AuditedForm):
+    """A portal Admin's add/edit of a contact of a customer in their tree. There is no private-notes
+    field: private notes are the carrier's and never reach the portal, in either direction."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = StringField("E-mail", validators=[DataRequired(), Length(max=254), email_address],
+                        description="Also the contact's portal login; a first password is e-mailed to it.")
+    contact_type = SelectField("Contact type", choices=[SelectChoice(t) for t in CONTACT_TYPES], default="Other")
+    phone = StringField("Phone", validators=[Length(max=40), PHONE])
+    mobile = StringField("Mobile", validators=[Length(max=40), PHONE])
+    public_notes = TextAreaField("Notes", validators=[Length(max=2000)])
+
+    def __init__(self, *args, contact_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact_id = contact_id
+
+    def validate_name(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Enter the contact's name.")
+
+    def validate_email(self, field):
+        field.data = (field.data or "").strip()
+        if field.data and email_taken(field.data, self.contact_id):
+            raise ValidationError("This e-mail is already the login of another contact.")
+
+    def validate_public_notes(self, field):
+        if looks_like_password(field.data or ""):
+            raise ValidationError("This looks like a password. Passwords must not be kept in notes.")
+
+    def values(self) -> dict:
+        return {"name": self.name.data, "email": self.email.data, "contact_type": self.contact_type.data,
+                "phone": (self.phone.data or "").strip(), "mobile": (self.mobile.data or "").strip(),
+                "public_notes": (self.public_notes.data or "").strip()}
