@@ -1,0 +1,149 @@
+"""Creating deployments (with Deployment IDs from a counter), their licences and support plans, and
+finding them by Deployment ID or name within one customer, a reseller's tree, or everyone.
+
+A Deployment ID is taken from a counter row, never from max(number) + 1: a decommissioned (or
+somehow removed) deployment's ID is never given to another product.
+"""
+import re
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
+
+from panel import search
+from panel.customers.hierarchy import subtree_ids
+from panel.customers.models import Customer
+from panel.deployments.models import PRODUCTS, SUPPORT_PLANS, Deployment, Licence, SupportPlan
+from panel.extensions import db
+from panel.invoices.models import NumberSequence
+from panel.web import Page, paginate
+
+SEQUENCE = "deployment"
+FIRST_NUMBER = 100001  # D-100001 is the first Deployment ID
+PICKER_SIZE = 10
+NUMBER_TEXT = re.compile(r"[dD]-?\s*(\d+)")
+
+
+class DeploymentRefused(Exception):
+    """A change to a deployment that cannot be made; the message says why, for the user."""
+
+
+def _next_number() -> str:
+    """D-100001, D-100002, …: the counter row stays locked until the deployment commits."""
+    session = db.session
+    table = NumberSequence.__table__
+    bump = (sa.update(table).where(table.c.name == SEQUENCE)
+            .values(last_value=table.c.last_value + 1).returning(table.c.last_value))
+    value = session.execute(bump).scalar()
+    if value is None:
+        insert = (postgresql if session.connection().dialect.name == "postgresql" else sqlite).insert
+        session.execute(insert(table).values(name=SEQUENCE, last_value=FIRST_NUMBER - 1).on_conflict_do_nothing())
+        value = session.execute(bump).scalar_one()
+    return f"D-{value}"
+
+
+def create_deployment(customer_id: int, product: str, name: str) -> Deployment:
+    if product not in PRODUCTS:
+        raise DeploymentRefused(f"A deployment is a {', '.join(PRODUCTS[:-1])} or {PRODUCTS[-1]}.")
+    name = " ".join((name or "").split())
+    if not name:
+        raise DeploymentRefused("Give the deployment a name.")
+    deployment = Deployment(deployment_number=_next_number(), customer_id=customer_id, product=product,
+                            name=name[:200], status="Active")
+    db.session.add(deployment)
+    db.session.commit()
+    return deployment
+
+
+def _locked(deployment: Deployment) -> Deployment:
+    return db.session.scalar(sa.select(Deployment).where(Deployment.id == deployment.id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def _active(deployment: Deployment, doing: str) -> Deployment:
+    deployment = _locked(deployment)
+    if deployment.status != "Active":
+        db.session.rollback()
+        raise DeploymentRefused(f"{deployment.deployment_number} is {deployment.status}: {doing} is not possible.")
+    return deployment
+
+
+def add_licence(deployment: Deployment, name: str, quantity: int, expires_on: date | None) -> Licence:
+    deployment = _active(deployment, "adding a licence")
+    licence = Licence(deployment_id=deployment.id, customer_id=deployment.customer_id, name=name,
+                      quantity=quantity, expires_on=expires_on)
+    db.session.add(licence)
+    db.session.commit()
+    return licence
+
+
+def add_support_plan(deployment: Deployment, plan: str, starts_on: date, ends_on: date) -> SupportPlan:
+    if plan not in SUPPORT_PLANS:
+        raise DeploymentRefused(f"Support plans are {', '.join(SUPPORT_PLANS)}.")
+    if ends_on < starts_on:
+        raise DeploymentRefused("A support plan ends on or after the day it starts.")
+    deployment = _active(deployment, "adding a support plan")
+    support_plan = SupportPlan(deployment_id=deployment.id, customer_id=deployment.customer_id, plan=plan,
+                               starts_on=starts_on, ends_on=ends_on)
+    db.session.add(support_plan)
+    db.session.commit()
+    return support_plan
+
+
+def decommission(deployment: Deployment) -> Deployment:
+    """The product is gone; the deployment stays (with its ID) for the history that names it."""
+    deployment = _active(deployment, "decommissioning it again")
+    deployment.status = "Decommissioned"
+    db.session.commit()
+    return deployment
+
+
+def customer_deployments(customer_id: int, number: int, size: int, query: str = "") -> Page:
+    """A page of the customer's deployments in name order (matching `query` if given), with their
+    licences and support plans."""
+    return find(query, customer_id=customer_id, number=number, size=size, details=True)
+
+
+def find(query: str, *, customer_id: int | None = None, tree_root: int | None = None, everyone: bool = False,
+         number: int = 1, size: int = PICKER_SIZE, details: bool = False) -> Page:
+    """Deployments whose Deployment ID or name holds `query`, in name order, within one customer,
+    the tree under `tree_root`, or (staff only) every customer. Without text: the first deployments
+    of the customer or tree; across everyone nothing until at least three characters are typed (the
+    trigram indexes need three)."""
+    if customer_id is not None:
+        scope = [Deployment.customer_id == customer_id]
+    elif tree_root is not None:
+        scope = [Deployment.customer_id.in_(subtree_ids(tree_root))]
+    elif everyone:
+        scope = []
+    else:
+        raise ValueError("find() needs a customer, a tree or everyone=True")
+    statement = sa.select(Deployment)
+    if details:
+        statement = statement.options(selectinload(Deployment.licences), selectinload(Deployment.support_plans))
+    query = " ".join((query or "").split())[:200]
+    if everyone and len(query) < search.MIN_LENGTH:
+        return Page(items=[], number=number, size=size, has_next=False)
+    if not query:
+        return paginate(db.session, statement.where(*scope).order_by(Deployment.name, Deployment.id), number, size)
+    found = NUMBER_TEXT.fullmatch(query)
+    number_text = f"D-{found.group(1)}" if found else query
+    condition = sa.or_(Deployment.name.ilike(search.like(query), escape="\\"),
+                       Deployment.deployment_number.ilike(search.like(number_text), escape="\\"))
+    rows, has_next, capped = search.page_of_matches(db.session, statement, Deployment.id, [Deployment.name],
+                                                    [*scope, condition], number, size)
+    return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
+
+
+def customer_names(deployments) -> dict[int, str]:
+    """{customer id: name} for the customers of these deployments, in one query."""
+    ids = {d.customer_id for d in deployments}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
+
+
+def label(deployment: Deployment) -> str:
+    """How a picked deployment is shown in its text box."""
+    return f"{deployment.deployment_number} · {deployment.name}"
