@@ -240,10 +240,13 @@
 
   function menu() { return document.getElementById("summary-menu"); }
 
+  var openedAt = null; // the page's scroll position when the menu opened
+
   function openMenu(x, y) {
     var box = menu();
     if (!box) return;
     box.hidden = false;
+    openedAt = [window.scrollX, window.scrollY];
     var width = box.offsetWidth, height = box.offsetHeight;
     // CSSOM positions are allowed by the CSP (style-src 'self'); style="" attributes are not.
     box.style.left = Math.max(0, Math.min(x, window.innerWidth - width - 4)) + "px";
@@ -304,6 +307,7 @@
 
   document.addEventListener("mouseover", function (event) {
     if (!state.dragging) return;
+    if (event.buttons === 0) { state.dragging = false; return; } // released outside the window
     var cell = event.target.closest && event.target.closest(CELL);
     if (!cell || gridOf(cell) !== state.grid) return;
     var p = where(cell);
@@ -420,8 +424,14 @@
     });
   });
 
-  // A swap elsewhere (or of the section) closes the menu; a new grid starts with no selection.
-  document.addEventListener("htmx:beforeSwap", function () { closeMenu(false); });
+  // A new grid (the section swapped by htmx) brings its own closed menu and starts with no selection (use());
+  // swaps elsewhere on the page, like the overview's polling, leave the menu open.
   window.addEventListener("resize", function () { closeMenu(false); });
-  window.addEventListener("scroll", function () { closeMenu(false); }, true);
+  // Scrolling closes the menu, but not the page's scroll event from before it opened (Chromium fires it a
+  // frame late: after a right-click on a cell that was scrolled into view, say).
+  window.addEventListener("scroll", function (event) {
+    var page = event.target === document || event.target === document.documentElement;
+    if (page && openedAt && window.scrollX === openedAt[0] && window.scrollY === openedAt[1]) return;
+    closeMenu(false);
+  }, true);
 })();

@@ -307,7 +307,7 @@ def frame_page(customer_id: int, frame: str, now: datetime, before: str | None =
         rows.append(Row(found.calls, found.answered, found.seconds, found.billed_seconds, found.charge, found.cost,
                         frame=frame, start=start, end=end))
     oldest = periods[-1][0]
-    earlier = start_key(frame, oldest) if oldest > EARLIEST else None
+    earlier = start_key(frame, oldest) if previous_start(frame, oldest) >= EARLIEST else None
     later = None
     if before:
         following = newest

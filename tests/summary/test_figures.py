@@ -171,6 +171,8 @@ def test_the_pages_stop_at_1970(acme):
     page = frame_page(acme, "monthly", NOW, before="1970-06-01")
     assert [r.key for r in page.rows] == ["1970-05-01", "1970-04-01", "1970-03-01", "1970-02-01", "1970-01-01"]
     assert page.earlier is None
+    weeks = frame_page(acme, "weekly", NOW, before="1970-03-02")
+    assert weeks.rows[-1].key == "1970-01-05" and weeks.earlier is None  # 1969-12-29 would begin before 1970
 
 
 @pytest.mark.parametrize("frame, before, message", [

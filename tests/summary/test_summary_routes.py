@@ -160,6 +160,18 @@ def test_bad_frames_and_pages_answer_422_with_the_reason(as_role, figures, args,
     assert response.status_code == 422 and message in response.get_data(as_text=True)
 
 
+def test_signed_out_visitors_are_sent_to_sign_in(app, customer):
+    from tests.conftest import PanelClient
+
+    client = PanelClient(app.test_client())
+    for url in (f"/customers/{customer}/summary?frame=daily", f"/customers/{customer}/summary/export?format=csv",
+                f"/customers/{customer}/summary/records.csv?frame=daily&period=2026-11-18"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), url
+    htmx = client.get(f"/customers/{customer}/summary?frame=daily", htmx=True)
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login")
+
+
 def test_unknown_customers_are_404(as_role):
     client = as_role("staff")
     for url in ("/customers/999/summary", "/customers/999/summary/records.csv?frame=daily&period=2026-11-18",
