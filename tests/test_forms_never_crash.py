@@ -12,14 +12,36 @@ CONTACT = {"name": "A", "email": "a@b.example", "contact_type": "Other", "phone"
            "private_notes": "", "auto_password": "y", "password": "", "save_action": "continue", "delay": "300"}
 
 PAYMENT = {"amount": "10", "method": "Cash", "reference": "R", "status": "Pending", "received_on": "2026-11-20"}
+ONBOARDING = {"name": "A", "address_line1": "1 Road", "address_line2": "", "city": "C", "region": "", "postal_code": "1",
+              "country": "US", "business_type": "Retail", "currency": "USD", "action": "save"}
+ADMIN_ROWS = {"admin-0-name": "A", "admin-0-email": "a@b.example", "admin-1-name": "", "admin-1-email": "",
+              "action": "next"}
+SUPPORT_ROWS = {"support-0-name": "M", "support-0-email": "m@b.example", "support-0-type": "Maintainer",
+                "support-1-name": "O", "support-1-email": "o@b.example", "support-1-type": "Onsite Admin", "action": "next"}
+ISSUE = {"subject": "S", "description": "D", "deployment_id": "", "q": ""}
+
+
+def _draft_without_step_one(**owner) -> int:
+    """A draft at step 3 whose step 1 is empty: Next on any step never creates the customer."""
+    from panel.onboarding.flow import start_draft
+
+    draft = start_draft({"customer": {}, "admins": [], "support": [], "reached": 3}, 3, **owner)
+    db.session.commit()
+    return draft.id
 
 
 @pytest.fixture
-def targets(app, customer):
+def targets(app, customer, staff_users):
+    import sqlalchemy as sa
+
+    from panel.auth.models import StaffUser
+
     with app.app_context():
         contact, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example"}, password="long enough pw")
         db.session.commit()
         contact_id = contact.id
+        admin_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == staff_users["admin"]))
+        draft = _draft_without_step_one(staff_user_id=admin_id)
     return [
         ("/customers/new", CUSTOMER),
         (f"/customers/{customer}/edit", CUSTOMER),
@@ -29,6 +51,10 @@ def targets(app, customer):
         ("/settings/options", {"require_comment": "y"}),
         (f"/customers/{customer}/payments/new", PAYMENT),
         (f"/customers/{customer}/invoices/generate", {"frame": "daily", "period": "2026-11-02"}),
+        ("/onboarding/new", ONBOARDING),
+        (f"/onboarding/{draft}/step/1", {**ONBOARDING, "action": "next"}),
+        (f"/onboarding/{draft}/step/2", ADMIN_ROWS),
+        (f"/onboarding/{draft}/step/3", SUPPORT_ROWS),
     ]
 
 
@@ -55,9 +81,10 @@ def test_no_portal_form_crashes_on_missing_or_junk_fields(app, customer):
     from tests.conftest import PanelClient
 
     with app.app_context():
-        create_contact(customer, {"name": "Ana", "email": "ana@acme.example", "mobile": "+1 555 0100"},
-                       password="long enough pw")
+        ana, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example", "mobile": "+1 555 0100",
+                                           "contact_type": "Admin"}, password="long enough pw")
         db.session.commit()
+        draft = _draft_without_step_one(contact_id=ana.id, reseller_id=customer)
     client = PanelClient(app.test_client())
     assert client.post("/portal/login", {"email": "ana@acme.example", "password": "long enough pw"}).status_code == 303
     client.forget_token()
@@ -65,6 +92,10 @@ def test_no_portal_form_crashes_on_missing_or_junk_fields(app, customer):
         ("/portal/profile", {"name": "Ana", "phone": "", "mobile": "+1 555 0100", "new_email": ""}),
         ("/portal/mobile/verify", {"code": "123456"}),
         ("/portal/password", {"current": "long enough pw", "new": "another long pw", "repeat": "another long pw"}),
+        ("/portal/report-issue", ISSUE),
+        ("/portal/onboarding/new", {k: v for k, v in ONBOARDING.items() if k != "currency"}),
+        (f"/portal/onboarding/{draft}/step/2", ADMIN_ROWS),
+        (f"/portal/onboarding/{draft}/step/3", SUPPORT_ROWS),
     ]
     for url, valid in forms:
         for field in valid:

@@ -20,7 +20,7 @@ NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password"}  # staff may not change the contact's password
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
-           "payment_id", "number")
+           "payment_id", "number", "draft_id", "step")
 
 
 def urls(app, ids):
@@ -53,9 +53,19 @@ def ids(app, world):
                                          utcnow().replace(year=utcnow().year + 1))
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         invoice, payment = _invoice_and_payment(world.b)
+        draft = _onboarding_draft(world)
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
-                "number": invoice.number, "payment_id": payment.id}
+                "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1}
+
+
+def _onboarding_draft(world):
+    """A New customer draft of customer B's contact (for a sub-account of B)."""
+    from panel.onboarding.flow import start_draft
+
+    draft = start_draft({"customer": {"name": "Beta Networks sub-account"}}, 1, contact_id=world.ben, reseller_id=world.b)
+    db.session.commit()
+    return draft
 
 
 def _invoice_and_payment(customer_id):

@@ -1,0 +1,101 @@
+"""Issue reports: a contact reports an issue in the portal; the report is kept on the customer's
+record and e-mailed, in the same transaction, to the customer's support contacts. (A reseller's
+Admin contact may report for a sub-account: the report is the sub-account's, mailed to its contacts.)
+
+A customer without support contacts still gets its report kept (staff see it on the customer's
+page), and the contact is told that nobody was e-mailed: refusing would lose what they wrote.
+"""
+import logging
+
+import sqlalchemy as sa
+
+from panel.contacts.models import Contact
+from panel.customers.hierarchy import in_subtree
+from panel.customers.models import Customer
+from panel.deployments.models import Deployment
+from panel.extensions import db
+from panel.mail.outbox import queue_mail
+from panel.support.models import IssueReport
+
+log = logging.getLogger(__name__)
+
+SUPPORT_CONTACT_TYPES = ("Maintainer", "Onsite Admin", "Other")
+SUBJECT_LENGTH = 200
+DESCRIPTION_LENGTH = 5000
+MAIL_SUBJECT_PREFIX = "Issue report: "
+
+
+def support_contacts(customer_id: int) -> list[Contact]:
+    """The customer's active contacts of type Maintainer, Onsite Admin or Other, by name."""
+    return list(db.session.scalars(
+        sa.select(Contact).where(Contact.customer_id == customer_id, Contact.active.is_(True),
+                                 Contact.contact_type.in_(SUPPORT_CONTACT_TYPES))
+        .order_by(Contact.name, Contact.id)))
+
+
+def file_report(customer: Customer, reporter: Contact | None, subject: str, description: str,
+                deployment: Deployment | None = None, *, by_staff: bool = False):
+    """Keep the report and queue one e-mail to each support contact; one commit. `by_staff`: filed by
+    the provider's staff in Portal Login as `reporter`. Returns the report and the queued messages."""
+    subject = " ".join((subject or "").split())
+    description = (description or "").strip()
+    if not subject or len(subject) > SUBJECT_LENGTH:
+        raise ValueError(f"a subject is 1 to {SUBJECT_LENGTH} characters on one line")
+    if not description or len(description) > DESCRIPTION_LENGTH:
+        raise ValueError(f"a description is 1 to {DESCRIPTION_LENGTH} characters")
+    if deployment is not None and deployment.customer_id != customer.id:
+        raise ValueError("the deployment belongs to another customer")
+    if reporter is not None and not in_subtree(reporter.customer_id, customer.id):
+        raise ValueError("the reporter is a contact of neither the customer nor one of its resellers")
+    recipients = support_contacts(customer.id)
+    try:
+        report = IssueReport(customer_id=customer.id, contact_id=reporter.id if reporter else None,
+                             deployment_id=deployment.id if deployment else None, subject=subject,
+                             description=description, sent_to=", ".join(c.email for c in recipients))
+        db.session.add(report)
+        db.session.flush()  # the report's number goes into the e-mails
+        mail_subject = f"{MAIL_SUBJECT_PREFIX}{subject}"[:SUBJECT_LENGTH]
+        messages = [queue_mail(c.email, mail_subject, _body(report, customer, reporter, deployment, c, by_staff))
+                    for c in recipients]
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return report, messages
+
+
+def _body(report: IssueReport, customer: Customer, reporter: Contact | None, deployment: Deployment | None,
+          recipient: Contact, by_staff: bool) -> str:
+    who = f"{reporter.name} <{reporter.email}>" if reporter else "A contact"
+    if by_staff:
+        who += " (filed by your provider's staff on their behalf)"
+    lines = [f"Hello {recipient.name},", "",
+             f"{who} reported an issue for {customer.name} (customer #{customer.id}) in the customer portal.", "",
+             f"Report:     #{report.id}",
+             f"Subject:    {report.subject}"]
+    if deployment is not None:
+        lines.append(f"Deployment: {deployment.deployment_number} ({deployment.product}, {deployment.name})")
+    lines += ["", report.description, "", "--",
+              f"You receive this as a support contact ({recipient.contact_type}) of {customer.name}."]
+    return "\n".join(lines) + "\n"
+
+
+def reports_of(customer_id: int, limit: int = 50) -> list[IssueReport]:
+    """The customer's reports, newest first."""
+    return list(db.session.scalars(
+        sa.select(IssueReport).where(IssueReport.customer_id == customer_id)
+        .order_by(IssueReport.id.desc()).limit(limit)))
+
+
+def deliver_now(messages) -> int:
+    """Try the queued e-mails at once, after the commit; the worker retries whatever is left. Returns
+    how many went out."""
+    from panel.mail.outbox import deliver
+
+    if not messages:
+        return 0
+    try:
+        return deliver([m.id for m in messages]).sent
+    except Exception:  # committed already: the worker delivers what is still queued
+        log.exception("immediate delivery of issue report mails failed")
+        return 0

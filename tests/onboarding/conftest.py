@@ -1,0 +1,69 @@
+"""Fixtures for the New customer flow: a reseller customer with an Admin contact and a contact who is not
+an Admin, portal clients signed in as them, and the values of a complete draft."""
+from dataclasses import dataclass
+
+import pytest
+
+from panel.contacts.records import create_contact
+from panel.customers.accounts import create_customer
+from panel.extensions import db
+from tests.conftest import PanelClient
+
+CONTACT_PASSWORD = "contact password 123"
+CUSTOMER = {"name": "Gamma Hosting", "address_line1": "1 Main Street", "address_line2": "", "city": "Springfield",
+            "region": "", "postal_code": "12345", "country": "US", "business_type": "Technology"}
+ADMINS = [{"name": "Ann Admin", "email": "ann@gamma.example"}]
+SUPPORT = [{"name": "Max Maintainer", "email": "max@gamma.example", "type": "Maintainer"},
+           {"name": "Ola Onsite", "email": "ola@gamma.example", "type": "Onsite Admin"}]
+
+
+def rows_form(prefix: str, rows: list[dict]) -> dict:
+    """Rows as the step's form posts them: admin-0-name, admin-0-email, support-1-type..."""
+    return {f"{prefix}-{i}-{key}": value for i, row in enumerate(rows) for key, value in row.items()}
+
+
+@dataclass
+class Reseller:
+    id: int
+    admin_id: int
+    other_id: int  # a contact of the reseller who is not an Admin
+    admin_email: str = "rita@reseller.example"
+    other_email: str = "olga@reseller.example"
+
+
+@pytest.fixture
+def reseller(app, staff_users):
+    with app.app_context():
+        customer = create_customer({"name": "Reseller One", "status": "Active", "customer_type": "Reseller"}, "GBP")
+        admin, _ = create_contact(customer.id, {"name": "Rita Reseller", "email": "rita@reseller.example",
+                                                "contact_type": "Admin"}, password=CONTACT_PASSWORD)
+        other, _ = create_contact(customer.id, {"name": "Olga Other", "email": "olga@reseller.example",
+                                                "contact_type": "Technical"}, password=CONTACT_PASSWORD)
+        db.session.commit()
+        return Reseller(id=customer.id, admin_id=admin.id, other_id=other.id)
+
+
+@pytest.fixture
+def portal_as(app):
+    """portal_as(email) signs a fresh client in to the portal as that contact."""
+
+    def sign_in(email: str, password: str = CONTACT_PASSWORD) -> PanelClient:
+        client = PanelClient(app.test_client())
+        response = client.post("/portal/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        client.forget_token()
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def staff_client(app, staff_users):
+    """staff_client(role) signs a fresh client in to the control panel."""
+
+    def sign_in(role: str = "staff") -> PanelClient:
+        client = PanelClient(app.test_client())
+        assert client.login(staff_users[role]).status_code == 303
+        return client
+
+    return sign_in
