@@ -295,3 +295,11 @@ def test_no_summary_url_crashes_on_junk(as_role, figures):
                 response = client.client.get(url, query_string={**base, field: junk}, headers={"HX-Request": "true"})
                 assert response.status_code in (200, 422), (name, field, junk, response.status_code)
                 assert "<script>alert" not in response.get_data(as_text=True)
+
+
+def test_the_customers_name_is_escaped_in_the_chart_and_the_grid(app, as_role):
+    with app.app_context():
+        customer_id = create_customer({"name": '<img src=x onerror="alert(1)"> & Co', "status": "Active"}, "EUR").id
+    html = section(as_role("readonly"), customer_id, frame="monthly").get_data(as_text=True)
+    assert "<img" not in html and "&lt;img src=x onerror=" in html
+    assert "Customer charge (EUR)" in html
