@@ -1,10 +1,14 @@
 """Routes for /api/v1."""
 import json
+from datetime import timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask import abort, g, jsonify, request
+from sqlalchemy.orm.attributes import set_committed_value
 
 from panel.api import bp
+from panel.api import invoices as invoice_api
 from panel.api.tokens import token_for
 from panel.customers import accounts
 from panel.extensions import db
@@ -18,13 +22,36 @@ def _require(scope: str):
         response.headers["WWW-Authenticate"] = 'Bearer realm="panel"'
         abort(response)
     g.audit_actor = {"user_label": f"API: {token.name}"}
+    if request.method in ("GET", "HEAD"):
+        _keep_last_use(token)
     return token
+
+
+LAST_USE_STEP = timedelta(minutes=1)
+
+
+def _keep_last_use(token) -> None:
+    """token_for sets last_used_at, but a read commits nothing else, so commit it here: at most once a
+    minute per token (a billing system walking pages is not a write per page), and never at the cost
+    of the read itself (a busy SQLite just skips it). Otherwise the change is dropped at once, so the
+    read's autoflush does not hold the write lock for the whole request. Not audited (__audit_ignore__)."""
+    before = sa.inspect(token).attrs.last_used_at.history.deleted
+    previous = before[0] if before else None
+    if previous is not None and token.last_used_at - previous < LAST_USE_STEP:
+        set_committed_value(token, "last_used_at", previous)
+        return
+    try:
+        db.session.commit()
+    except sa.exc.OperationalError:
+        db.session.rollback()
 
 
 @bp.route("/customers/<int:customer_id>/channels", methods=["GET", "PUT"])
 def channels(customer_id: int):
     """The switch reports how many live calls a customer has; the Main tab shows it."""
     _require("channels")
+    if customer_id > invoice_api.MAX_ID:  # no such customer, and PostgreSQL would refuse the number
+        abort(404, "There is no customer with that id.")
     if request.method == "GET":
         from panel.customers.models import Customer
 
@@ -75,3 +102,31 @@ def cdrs():
     except ValueError as error:
         return jsonify(error="invalid", message=str(error)), 422
     return jsonify(result)
+
+
+@bp.get("/invoices")
+def invoices():
+    """Invoices in id order, a page at a time, for billing systems (panel/api/invoices.py says how)."""
+    _require("invoices")
+    try:
+        filters = invoice_api.parse_filters(request.args)
+    except invoice_api.InvalidParameter as error:
+        return jsonify(error="invalid", message=str(error), parameter=error.parameter), 422
+    return jsonify(invoice_api.invoice_page(filters))
+
+
+@bp.get("/invoices/<number>")
+def invoice(number: str):
+    _require("invoices")
+    answer = invoice_api.invoice_by_number(number)
+    if answer is None:
+        abort(404, "There is no invoice with that number.")
+    return jsonify(answer)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The description of this API; public, as it holds nothing a client could not learn by trying."""
+    from panel.api.openapi import document  # it reads this module's limits
+
+    return jsonify(document())
