@@ -19,6 +19,12 @@ ADMIN_ROWS = {"admin-0-name": "A", "admin-0-email": "a@b.example", "admin-1-name
 SUPPORT_ROWS = {"support-0-name": "M", "support-0-email": "m@b.example", "support-0-type": "Maintainer",
                 "support-1-name": "O", "support-1-email": "o@b.example", "support-1-type": "Onsite Admin", "action": "next"}
 ISSUE = {"subject": "S", "description": "D", "deployment_id": "", "q": ""}
+DEPLOYMENT = {"product": "PBX", "name": "Main PBX"}
+LICENCE = {"name": "Extensions", "quantity": "5", "expires_on": "2027-01-31"}
+SUPPORT_PLAN = {"plan": "Premium", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}
+PURCHASE = {"purchase-credits": "1000", "purchase-payment_method": "Other", "purchase-reference": "PO-1",
+            "purchase-note": ""}
+DEDUCTION = {"credits": "1", "ticket_reference": "TCK-1", "deployment_id": "1", "q": "D-100001 · Main PBX", "note": ""}
 
 
 def _draft_without_step_one(**owner) -> int:
@@ -42,6 +48,7 @@ def targets(app, customer, staff_users):
         contact_id = contact.id
         admin_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == staff_users["admin"]))
         draft = _draft_without_step_one(staff_user_id=admin_id)
+        deployment, transaction = _deployment_and_credits(customer)
     return [
         ("/customers/new", CUSTOMER),
         (f"/customers/{customer}/edit", CUSTOMER),
@@ -55,7 +62,27 @@ def targets(app, customer, staff_users):
         (f"/onboarding/{draft}/step/1", {**ONBOARDING, "action": "next"}),
         (f"/onboarding/{draft}/step/2", ADMIN_ROWS),
         (f"/onboarding/{draft}/step/3", SUPPORT_ROWS),
+        (f"/customers/{customer}/deployments", DEPLOYMENT),
+        (f"/customers/{customer}/deployments/{deployment}/licences", LICENCE),
+        (f"/customers/{customer}/deployments/{deployment}/support-plans", SUPPORT_PLAN),
+        (f"/customers/{customer}/support-credits/purchases", PURCHASE),
+        (f"/customers/{customer}/support-credits/deductions", DEDUCTION),
+        (f"/customers/{customer}/support-credits/{transaction}/reverse", {"note": "Wrong ticket"}),
+        (f"/customers/{customer}/deployments/{deployment}/decommission", {"audit_comment": "Gone"}),
     ]
+
+
+def _deployment_and_credits(customer_id) -> tuple[int, int]:
+    """D-100001 of the customer, and a deduction to reverse (after a purchase that leaves credits to spend)."""
+    from decimal import Decimal
+
+    from panel.customers.models import Customer
+    from panel.deployments.records import create_deployment
+    from panel.support.credits import deduct, purchase
+
+    deployment = create_deployment(customer_id, "PBX", "Main PBX")
+    purchase(db.session.get(Customer, customer_id), Decimal(10), "Other", "PO-0")
+    return deployment.id, deduct(db.session.get(Customer, customer_id), Decimal(1), "TCK-0", deployment.id).id
 
 
 def test_no_form_crashes_on_missing_or_junk_fields(as_role, targets):
@@ -70,7 +97,7 @@ def test_no_form_crashes_on_missing_or_junk_fields(as_role, targets):
 
 @pytest.mark.parametrize("url", ["/customers?q={}", "/customers?status={}", "/contacts?q={}", "/contacts?customer={}",
                                  "/contacts?type={}", "/audit?user={}", "/audit?table={}", "/delay-log?status={}",
-                                 "/customers?page={}"])
+                                 "/customers?page={}", "/customers/deployments/search?q={}"])
 def test_search_boxes_take_any_text(as_role, url):
     client = as_role("readonly")
     for junk in JUNK + ["%00", "%", "_", "\\"]:

@@ -1,2 +1,21 @@
-"""Portal pages: support (registered on the portal blueprint, behind its contact guard)."""
-from panel.portal import bp  # noqa: F401
+"""Portal pages: support credits (registered on the portal blueprint, behind its contact guard).
+
+A contact sees the balance and the transaction log of their own customer; buying, deducting and
+reversing credits are staff work, so the portal has no route that writes to the ledger."""
+from flask import g, render_template
+
+from panel.customers.models import Customer
+from panel.extensions import db
+from panel.portal import bp
+from panel.support import credits
+from panel.web import page_number
+
+LOG_SIZE = 25
+
+
+@bp.get("/support-credits")
+def support_credits():
+    """The contact's own customer's support credits; the customer comes from the session, never the URL."""
+    customer = db.session.get(Customer, g.portal.contact.customer_id)
+    return render_template("support/portal_credits.html", customer=customer,
+                           log=credits.log(customer.id, page_number(), LOG_SIZE))

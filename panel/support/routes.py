@@ -1,2 +1,124 @@
-"""Routes of the support area (staff side)."""
-from panel.support import bp  # noqa: F401
+"""Routes of the support area (staff side): a customer's support-credit ledger (/customers/<id>/support-credits)
+with purchases, deductions and reversals. The balance on the Main tab links here."""
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user
+
+from panel.customers.routes import get_customer
+from panel.extensions import db
+from panel.support import bp, credits
+from panel.support.forms import DeductionForm, PurchaseForm, ReverseForm
+from panel.support.models import CreditTransaction
+from panel.web import page_number, render_page, wants_fragment
+
+LOG_SIZE = 25
+PURCHASE = "purchase"  # the purchase form's fields are prefixed: both forms have credits and a note
+
+
+@bp.app_template_global("support_credit_balance")
+def support_credit_balance(customer_id: int):
+    """The customer's support-credit balance, for the Main tab and the portal's home page."""
+    return credits.balance(customer_id)
+
+
+def get_transaction(customer_id: int, transaction_id: int) -> CreditTransaction:
+    transaction = db.session.get(CreditTransaction, transaction_id)
+    if transaction is None or transaction.customer_id != customer_id:
+        abort(404, "This customer has no such support-credit transaction.")
+    return transaction
+
+
+def _picked(form: DeductionForm) -> tuple[str, str]:
+    """What the deduction's deployment picker shows again: the chosen id and the text in the box."""
+    chosen = form.deployment_id.data if isinstance(form.deployment_id.data, int) else ""
+    return (str(chosen) if chosen else ""), (form.q.data or "")
+
+
+def render_ledger(customer, *, code: int = 200, purchase_form=None, deduction_form=None, opened: str | None = None,
+                  reverse=None, **extra):
+    """The support-credits page, or its "ledger" block for htmx: balance, the two forms, the log."""
+    can_write = current_user.can_write
+    deduction_form = deduction_form or DeductionForm(formdata=None)
+    picked_id, picked_text = _picked(deduction_form)
+    return render_page(
+        "support/credits.html", block="ledger", code=code, customer=customer,
+        log=credits.log(customer.id, page_number(), LOG_SIZE), can_write=can_write,
+        purchase_form=purchase_form or PurchaseForm(formdata=None, prefix=PURCHASE), deduction_form=deduction_form,
+        picked_id=picked_id, picked_text=picked_text, opened=opened, reverse=reverse or {},
+        comment_required=ReverseForm(formdata=None).comment_required if can_write else False, **extra)
+
+
+def _after(customer, message: str):
+    if wants_fragment():
+        response = render_ledger(customer, notice=message)
+        response.headers["HX-Trigger"] = "support-credits-changed"
+        return response
+    flash(message)
+    return redirect(url_for(".credits", customer_id=customer.id), 303)
+
+
+def _refused(form, error: credits.CreditRefused) -> None:
+    db.session.rollback()
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None:
+        target.errors = [*target.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+@bp.get("/<int:customer_id>/support-credits", endpoint="credits")
+def credits_page(customer_id: int):
+    """The transaction log (newest first) under the balance; purchase and deduction forms for staff."""
+    return render_ledger(get_customer(customer_id))
+
+
+@bp.post("/<int:customer_id>/support-credits/purchases")
+def purchase(customer_id: int):
+    customer = get_customer(customer_id)
+    form = PurchaseForm(prefix=PURCHASE)
+    if form.validate():
+        try:
+            made = credits.purchase(customer, form.credits.data, form.payment_method.data, form.reference.data,
+                                    form.note.data)
+        except credits.CreditRefused as error:
+            _refused(form, error)
+        else:
+            return _after(customer, f"Purchase of {made.credits:,.2f} credits recorded ({made.reference}).")
+    return render_ledger(customer, code=422, purchase_form=form, opened="purchase")
+
+
+@bp.post("/<int:customer_id>/support-credits/deductions")
+def deduct(customer_id: int):
+    customer = get_customer(customer_id)
+    form = DeductionForm()
+    if form.validate():
+        try:
+            made = credits.deduct(customer, form.credits.data, form.ticket_reference.data, form.deployment_id.data,
+                                  form.note.data)
+        except credits.CreditRefused as error:
+            _refused(form, error)
+        else:
+            return _after(customer, f"{-made.credits:,.2f} credits deducted for ticket {made.ticket_reference}.")
+    return render_ledger(customer, code=422, deduction_form=form, opened="deduction")
+
+
+@bp.post("/<int:customer_id>/support-credits/<int:transaction_id>/reverse")
+def reverse(customer_id: int, transaction_id: int):
+    customer = get_customer(customer_id)
+    transaction = get_transaction(customer_id, transaction_id)
+    form = ReverseForm()
+    if not form.validate():
+        return render_ledger(customer, code=422, reverse={"id": transaction.id, "note": form.note.data or "",
+                                                          "errors": [*form.note.errors, *form.audit_comment.errors]})
+    try:
+        made = credits.reverse(transaction, form.note.data)
+    except credits.CreditRefused as error:
+        db.session.rollback()
+        if error.field == "note":
+            return render_ledger(customer, code=422, reverse={"id": transaction.id, "note": form.note.data or "",
+                                                              "errors": [str(error)]})
+        return render_ledger(customer, code=409, problem=str(error))
+    return _after(customer, f"Transaction #{transaction.id} reversed by #{made.id} "
+                            f"({made.credits:+,.2f} credits).")
+
+
+from panel.support import report_routes  # noqa: E402, F401  (issue reports: panel/support/report_routes.py)

@@ -20,7 +20,7 @@ NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password"}  # staff may not change the contact's password
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
-           "payment_id", "number", "draft_id", "step")
+           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id")
 
 
 def urls(app, ids):
@@ -53,10 +53,12 @@ def ids(app, world):
                                          utcnow().replace(year=utcnow().year + 1))
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         invoice, payment = _invoice_and_payment(world.b)
+        deployment, transaction = _deployment_and_credits(world.b)
         draft = _onboarding_draft(world)
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
-                "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1}
+                "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
+                "deployment_id": deployment.id, "transaction_id": transaction.id}
 
 
 def _onboarding_draft(world):
@@ -66,6 +68,19 @@ def _onboarding_draft(world):
     draft = start_draft({"customer": {"name": "Beta Networks sub-account"}}, 1, contact_id=world.ben, reseller_id=world.b)
     db.session.commit()
     return draft
+
+
+def _deployment_and_credits(customer_id):
+    """A deployment of customer B and a purchase of support credits by B."""
+    from decimal import Decimal
+
+    from panel.customers.models import Customer
+    from panel.deployments.records import create_deployment
+    from panel.support.credits import purchase
+
+    deployment = create_deployment(customer_id, "PBX", "Beta Networks PBX")
+    transaction = purchase(db.session.get(Customer, customer_id), Decimal(5), "Other", "PO-B")
+    return deployment, transaction
 
 
 def _invoice_and_payment(customer_id):

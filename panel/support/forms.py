@@ -1,0 +1,64 @@
+"""Forms for the support-credit ledger: a purchase, a deduction, a reversal."""
+from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, ValidationError
+
+from panel.forms import AuditedForm, parse_decimal
+from panel.support.credits import MAX_CREDITS
+from panel.support.models import CREDIT_PAYMENT_METHODS
+
+
+def _credits(form, field):
+    try:
+        value = parse_decimal(field.data, places=2)
+    except ValueError as error:
+        raise ValidationError(str(error).replace("an amount", "a number of credits")
+                              .replace("That amount", "That number")) from None
+    if value <= 0:
+        raise ValidationError("Enter a number of credits above zero.")
+    if value > MAX_CREDITS:
+        raise ValidationError("That is more credits than the ledger holds in one transaction.")
+    field.data = value
+
+
+def _required(message: str):
+    def check(form, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError(message)
+
+    return check
+
+
+class PurchaseForm(AuditedForm):
+    credits = StringField("Credits", validators=[_credits])
+    payment_method = SelectField("Payment method", choices=[SelectChoice(m) for m in CREDIT_PAYMENT_METHODS],
+                                 default=CREDIT_PAYMENT_METHODS[0])
+    reference = StringField("Payment reference or PO number", validators=[
+        _required("Enter the payment reference or PO number."), Length(max=100)])
+    note = StringField("Note", validators=[Length(max=500)])
+
+
+class DeductionForm(AuditedForm):
+    credits = StringField("Credits", validators=[_credits])
+    ticket_reference = StringField("Ticket reference", validators=[
+        _required("Enter the ticket reference of the support work."), Length(max=100)])
+    deployment_id = HiddenField("Deployment")
+    q = StringField("Deployment", validators=[Length(max=200)])  # the picker's text box
+    note = StringField("Note", validators=[Length(max=500)])
+
+    def validate_deployment_id(self, field):
+        text = (field.data or "").strip()
+        if not text:
+            field.data = None
+            if (self.q.data or "").strip():
+                raise ValidationError("Pick the deployment from the list, or empty the box for none.")
+            return
+        if not (text.isascii() and text.isdigit() and len(text) < 12):
+            field.data = None
+            raise ValidationError("Pick the deployment from the list.")
+        field.data = int(text)
+
+
+class ReverseForm(AuditedForm):
+    note = StringField("Why is it reversed?", validators=[
+        _required("Say why the transaction is reversed; it is kept with the reversal."), Length(max=500)])
