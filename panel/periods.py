@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 FRAMES = ("live", "daily", "weekly", "monthly")
 BILLING_FRAMES = ("daily", "weekly", "monthly")  # the Live tab's hours are never invoiced
 FRAME_NAMES = {"live": "Live", "daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
+FIRST_YEAR, LAST_YEAR = 1970, 8999  # a period a page sends back must lie here (no date overflow at year 9999)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -74,6 +75,8 @@ def parse_start(frame: str, text: str) -> datetime:
                 raise ValueError
     except ValueError:
         raise ValueError(f"{text[:40]!r} is not a period start") from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"{text[:40]} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
     if frame not in FRAMES or period_start(frame, moment) != moment:
         raise ValueError(f"{text[:40]} is not the start of a {FRAME_NAMES.get(frame, frame).lower()} period")
     return moment

@@ -33,7 +33,9 @@ def test_generate_explains_bad_requests(as_role, traffic):
     for data, message in [({"frame": "live", "period": "2026-11-02T10:00"}, "Daily, Weekly or Monthly"),
                           ({"frame": "daily"}, "Check at least one period"),
                           ({"frame": "daily", "period": "2026-11-02T10"}, "is not a period start"),
-                          ({"frame": "weekly", "period": "2026-11-03"}, "not the start of a weekly period")]:
+                          ({"frame": "weekly", "period": "2026-11-03"}, "not the start of a weekly period"),
+                          ({"frame": "daily", "period": "9999-12-31"}, "outside the years"),
+                          ({"frame": "monthly", "period": "9999-12-01"}, "outside the years")]:
         response = client.post(f"/customers/{traffic}/invoices/generate", data, htmx=True)
         assert response.status_code == 422 and message in response.get_data(as_text=True), data
 
