@@ -50,8 +50,10 @@ class Invoice(db.Model):
         sa.CheckConstraint("total >= 0", name="total"),
         # A customer's invoices newest period first (Main tab, portal), and the overlap check.
         sa.Index("ix_invoice_customer_id_period_start", "customer_id", "period_start"),
-        # The API pages through invoices by id, optionally of one status.
+        # The API pages through invoices by id: of one status, of one customer, or from a period start.
         sa.Index("ix_invoice_status_id", "status", "id"),
+        sa.Index("ix_invoice_customer_id_id", "customer_id", "id"),
+        sa.Index("ix_invoice_period_start_id", "period_start", "id"),
     )
 
     @property

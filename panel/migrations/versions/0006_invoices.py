@@ -62,6 +62,8 @@ def upgrade():
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.create_index('ix_invoice_customer_id_period_start', ['customer_id', 'period_start'], unique=False)
         batch_op.create_index('ix_invoice_status_id', ['status', 'id'], unique=False)
+        batch_op.create_index('ix_invoice_customer_id_id', ['customer_id', 'id'], unique=False)
+        batch_op.create_index('ix_invoice_period_start_id', ['period_start', 'id'], unique=False)
 
     op.create_table('invoice_line',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -153,6 +155,8 @@ def downgrade():
         batch_op.drop_index('ix_invoice_line_invoice_id_position')
     op.drop_table('invoice_line')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoice_period_start_id')
+        batch_op.drop_index('ix_invoice_customer_id_id')
         batch_op.drop_index('ix_invoice_status_id')
         batch_op.drop_index('ix_invoice_customer_id_period_start')
     op.drop_table('invoice')
