@@ -60,6 +60,10 @@ class OnboardingRefused(Exception):
     """The draft cannot become a customer for a reason no field can fix (the message says why)."""
 
 
+class DraftGone(OnboardingRefused):
+    """The draft was used or discarded meanwhile (a second press of Create customer, another tab)."""
+
+
 @dataclass
 class Incomplete(Exception):
     """A step of the draft does not pass its checks: `errors` by input name, "form" for the step."""
@@ -260,9 +264,13 @@ def drafts_of(**owner) -> list[OnboardingDraft]:
     return list(db.session.scalars(statement.order_by(OnboardingDraft.updated_at.desc(), OnboardingDraft.id.desc())))
 
 
-def draft_of(draft_id: int, **owner) -> OnboardingDraft | None:
-    """The draft, if it belongs to this owner (anyone else's is simply not found)."""
-    return db.session.scalar(sa.select(OnboardingDraft).where(OnboardingDraft.id == draft_id, owner_filter(**owner)))
+def draft_of(draft_id: int, *, lock: bool = False, **owner) -> OnboardingDraft | None:
+    """The draft, if it belongs to this owner (anyone else's is simply not found). `lock`: held until
+    the transaction ends, so two requests on one draft take turns (SQLite's BEGIN IMMEDIATE does the same)."""
+    statement = sa.select(OnboardingDraft).where(OnboardingDraft.id == draft_id, owner_filter(**owner))
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(statement)
 
 
 def too_many_drafts(**owner) -> bool:
@@ -295,6 +303,13 @@ def create_customer_from_draft(draft: OnboardingDraft):
     """The customer, its admin and support contacts and their welcome e-mails, and the draft gone:
     one commit, or nothing at all. Raises Incomplete (the first step that does not pass) or
     OnboardingRefused. Returns the customer and the queued messages (deliver them after this)."""
+    # Locked and read afresh: of two presses of Create customer, the second finds the draft gone.
+    current = db.session.scalar(sa.select(OnboardingDraft).where(OnboardingDraft.id == draft.id).with_for_update()
+                                .execution_options(populate_existing=True))
+    if current is None:
+        db.session.rollback()
+        raise DraftGone("This draft was used or discarded meanwhile: nothing more was created.")
+    draft = current
     with_currency = draft.contact_id is None
     reseller = _reseller_for(draft)
     data = load(draft)

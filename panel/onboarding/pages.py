@@ -37,7 +37,7 @@ class Side:
 
 
 def _draft(side: Side, draft_id: int):
-    draft = flow.draft_of(draft_id, **side.owner)
+    draft = flow.draft_of(draft_id, lock=request.method == "POST", **side.owner)
     if draft is None:
         abort(404, "There is no such draft among yours.")
     return draft
@@ -140,6 +140,8 @@ def _create(side: Side, draft):
         draft.step = problem.step
         db.session.commit()
         return _render(side, draft, problem.step, flow.values_of(data, problem.step), problem.errors, 422)
+    except flow.DraftGone as gone:
+        abort(409, str(gone))
     except flow.OnboardingRefused as refused:
         abort(403, str(refused))
     sent = _deliver([m.id for m in messages])

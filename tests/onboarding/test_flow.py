@@ -243,3 +243,15 @@ def test_a_damaged_draft_loads_as_an_empty_one(app, staff_users):
             data = flow.load(draft)
             assert data["customer"] == {} and data["admins"] == [] and data["reached"] == 1
             assert data["support"] in ([], [{"name": "2", "email": "", "type": ""}])
+
+
+def test_a_draft_used_meanwhile_is_gone(app, staff_users):
+    from types import SimpleNamespace
+
+    with app.app_context():
+        draft = _draft(_data())
+        draft_id = draft.id
+        flow.create_customer_from_draft(draft)
+        with pytest.raises(flow.DraftGone):
+            flow.create_customer_from_draft(SimpleNamespace(id=draft_id))
+        assert _count(Customer) == 1

@@ -318,3 +318,28 @@ def test_portal_save_and_back_and_cancel(app, reseller, portal_as):
     assert f'href="/portal/onboarding/{draft_id}/step/2">Resume' in listing
     assert client.post(f"/portal/onboarding/{draft_id}/cancel").status_code == 303
     assert _draft(app, draft_id) is None
+
+
+def test_two_presses_of_create_customer_make_one_customer(app, staff_client):
+    """Both requests ask at once: one creates the customer, the other finds the draft gone (404 or 409),
+    never a second customer and never a 500."""
+    import threading
+
+    first, second = staff_client("staff"), staff_client("staff")
+    draft_id = _to_step_three(first)
+    data = {**rows_form("support", SUPPORT), "action": "next"}
+    for client in (first, second):
+        client.token()  # fetched before the race: the sign-in page is a request too
+    barrier, codes = threading.Barrier(2), []
+
+    def press(client):
+        barrier.wait()
+        codes.append(client.post(f"/onboarding/{draft_id}/step/3", data).status_code)
+
+    threads = [threading.Thread(target=press, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(codes) in ([303, 404], [303, 409]), codes
+    assert _count(app, Customer) == 1 and _count(app, Contact) == 3
