@@ -1,5 +1,5 @@
 """The `flask --app wsgi ...` commands: seed-demo, create-staff, worker, audit-verify, create-api-token,
-import-cdrs, rollup."""
+import-cdrs, rollup, backup, restore, db-ready."""
 import os
 import sys
 
@@ -128,6 +128,33 @@ def register(app: Flask) -> None:
                 raise click.BadParameter(str(error), param_hint="--since") from None
         report = rollup(when)
         click.echo(f"Roll-up done: {report.hours:,} customer-hours recomputed in {report.seconds:.2f} s.")
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def backup_command(file: str):
+        """Back up the database while the panel runs (SQLite online backup, or pg_dump)."""
+        from panel.backup import BackupError, backup
+
+        try:
+            click.echo(backup(app.config["SQLALCHEMY_DATABASE_URI"], file))
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore_command(file: str, yes: bool):
+        """Replace the database with a backup made by `backup` (SQLite, or pg_restore)."""
+        from panel.backup import BackupError, restore
+
+        if not yes:
+            click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection keeps the old database open
+        try:
+            click.echo(restore(app.config["SQLALCHEMY_DATABASE_URI"], file))
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
 
     @app.cli.command("db-ready")
     def db_ready():
