@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    app.session_interface = SessionCookies()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     login_manager.init_app(app)
@@ -49,7 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     recorder.install()
     register_all()
     with app.app_context():
-        _tune_sqlite(db.engine)
+        _tune_sqlite(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
 
     from panel import access, errors
 
@@ -80,6 +82,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over HTTPS (directly, or through the
+    PROXY_COUNT proxies we trust), not only when SESSION_COOKIE_SECURE says so."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+
 def _register_blueprints(app: Flask) -> None:
     import importlib
 
@@ -93,8 +103,9 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
 
 
-def _tune_sqlite(engine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE for writes, so two writers wait instead of failing."""
+def _tune_sqlite(engine, busy_timeout_ms: int = 15000) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for writes, so two writers wait instead of failing.
+    A writer that still cannot get the lock gets "database is locked", answered with a 503 (panel/errors.py)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -103,7 +114,7 @@ def _tune_sqlite(engine) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

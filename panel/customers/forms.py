@@ -1,4 +1,6 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
+from decimal import Decimal
+
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -32,6 +34,8 @@ class MoneyField(StringField):
     def _value(self):
         if self.data is None:
             return ""
+        if isinstance(self.data, Decimal) and self.data == self.data.quantize(Decimal("0.01")):
+            return f"{self.data:.2f}"  # stored with 4 places, typed with 2: 0.0000 shows as 0.00
         return str(self.data)
 
 
