@@ -80,7 +80,7 @@ class Customer(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    reseller: so.Mapped["Customer | None"] = so.relationship(remote_side=[id], lazy="raise")
+    reseller: so.Mapped["Customer | None"] = so.relationship(remote_side=[id])  # lists load it with selectinload
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
