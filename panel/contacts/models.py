@@ -13,7 +13,7 @@ CONTACT_TYPES = ("Admin", "Maintainer", "Onsite Admin", "Billing", "Technical", 
 class Contact(db.Model):
     __tablename__ = "contact"
     __audited__ = True
-    __audit_secret__ = frozenset({"password_hash", "mobile_code_hash"})
+    __audit_secret__ = frozenset({"password_hash", "mobile_code_hash", "pending_password_hash"})
     __audit_ignore__ = frozenset({"last_login_at", "updated_at", "mobile_code_expires_at", "mobile_code_attempts"})
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -32,6 +32,11 @@ class Contact(db.Model):
     # A generated password works once: until it expires, and only to choose a new one.
     must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
     password_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # A reset's generated password waits here until its e-mail is delivered, and only then becomes the
+    # password (panel/contacts/records.py): the old one works meanwhile, and no contact is left with a
+    # password that never reached them. The id is the mail_message's (no foreign key: messages are kept).
+    pending_password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    pending_password_mail_id: so.Mapped[int | None] = so.mapped_column(index=True, unique=True)
     active: so.Mapped[bool] = so.mapped_column(default=True)
     # Addresses and CIDR ranges (one per line) the contact may sign in to the portal from; empty: any.
     ip_allowlist: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")

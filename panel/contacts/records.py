@@ -41,6 +41,7 @@ def set_temporary_password(contact: Contact) -> str:
 
 
 def set_password(contact: Contact, password: str) -> None:
+    drop_pending_password(contact)  # a password chosen now wins over a reset still waiting for its e-mail
     contact.password_hash = hash_password(password)
     contact.must_change_password = False
     contact.password_expires_at = None
@@ -83,26 +84,98 @@ def update_contact(contact: Contact, values: dict) -> None:
 
 
 def reset_password(contact: Contact, typed: str | None = None):
-    """Typed by staff, or generated and e-mailed (not committed); the audit entry shows that the
-    password changed, never what to. Returns the queued message, if any."""
+    """Typed by staff: the password now. Generated: e-mailed, and it becomes the password only once the
+    e-mail is delivered (password_mail_delivered, called by the outbox in the transaction that marks the
+    message sent); until then the old password keeps working, so a mail server that is down never leaves
+    the contact with a password nobody received. Not committed; the audit entries show that the password
+    changed, never what to. Returns the queued message, if any."""
     if typed:
         set_password(contact, typed)
         return None
-    return _queue_password_mail(contact, set_temporary_password(contact), welcome=False)
+    drop_pending_password(contact)  # an earlier reset still waiting: its e-mail is withdrawn
+    password = generate_password()
+    message = _queue_password_mail(contact, password, welcome=False)
+    db.session.flush()  # the message's id
+    contact.pending_password_hash = hash_password(password)
+    contact.pending_password_mail_id = message.id
+    return message
 
 
-def send_now(message) -> str:
-    """Try the queued message at once, after the commit; the worker retries it if this fails."""
-    if message is None:
-        return ""
+def drop_pending_password(contact: Contact) -> None:
+    """Forget a reset password still waiting for its e-mail, and withdraw that e-mail if it is not being sent
+    at this very moment (if it is, it arrives but its password never takes effect: password_mail_delivered
+    finds it no longer pending). Not committed.
+
+    Locks: the contact's row first (read afresh, so a reset committed meanwhile is seen), then the message
+    without waiting (SKIP LOCKED). The outbox holds the message and then waits for the contact; as this
+    side never waits for the message, the two cannot deadlock."""
+    if contact.id is None:
+        return
+    db.session.refresh(contact, ["pending_password_hash", "pending_password_mail_id"], with_for_update=True)
+    if contact.pending_password_mail_id is None:
+        return
+    from panel.mail.outbox import withdraw
+
+    withdraw(contact.pending_password_mail_id, "Withdrawn: the contact's password was changed again before it was sent.")
+    contact.pending_password_hash = None
+    contact.pending_password_mail_id = None
+
+
+def password_mail_delivered(message_id: int) -> None:
+    """Called by the outbox when a sensitive message is sent, in the transaction that marks it sent: if it
+    carries a reset password still pending, that password becomes the contact's, valid for 24 hours from now."""
+    contact = _pending_for(message_id)
+    if contact is None:
+        return
+    contact.password_hash = contact.pending_password_hash
+    contact.must_change_password = True
+    contact.password_expires_at = utcnow() + timedelta(hours=TEMPORARY_PASSWORD_HOURS)
+    contact.pending_password_hash = None
+    contact.pending_password_mail_id = None
+
+
+def password_mail_abandoned(message_id: int) -> None:
+    """Called by the outbox when a message fails for good: a reset password it carried is dropped, and the
+    contact keeps the old one."""
+    contact = _pending_for(message_id)
+    if contact is not None:
+        contact.pending_password_hash = None
+        contact.pending_password_mail_id = None
+
+
+def _pending_for(message_id: int) -> Contact | None:
+    return db.session.scalars(
+        sa.select(Contact).where(Contact.pending_password_mail_id == message_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).first()
+
+
+def deliver_now(message) -> bool:
+    """Try a queued message at once, after the commit; the worker retries it if this fails. True if sent."""
     from panel.mail.outbox import deliver
 
     try:
-        report = deliver([message.id])
+        return deliver([message.id]).sent > 0
     except Exception:  # the change is committed; the worker will deliver the queued message
         logging.getLogger(__name__).exception("immediate delivery of mail %s failed", message.id)
-        report = None
-    if report is not None and report.sent:
+        return False
+
+
+def send_now(message) -> str:
+    """Try the queued message at once, after the commit; says what happened."""
+    if message is None:
+        return ""
+    if deliver_now(message):
         return f"An e-mail with a temporary password was sent to {message.to_addr}."
     return (f"The e-mail to {message.to_addr} could not be sent yet; it waits in the mail queue "
             "and will be retried automatically.")
+
+
+def send_reset_now(message) -> str:
+    """After a committed reset_password(): send its e-mail, and say whether the password has changed."""
+    if message is None:
+        return "Password changed."
+    if deliver_now(message):
+        return f"Password changed. An e-mail with a temporary password was sent to {message.to_addr}."
+    return ("The e-mail could not be sent yet; it will be retried. "
+            "The contact's password changes when it is delivered.")

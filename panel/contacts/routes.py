@@ -12,6 +12,7 @@ from panel.contacts.records import (
     create_contact,
     reset_password,
     send_now,
+    send_reset_now,
     update_contact,
 )
 from panel.customers.routes import get_customer
@@ -170,7 +171,7 @@ def password(customer_id: int, contact_id: int):
         return render_fragment("contacts/_password.html", code=422, contact=contact, form=form, show_customer=_global_view())
     message = reset_password(contact, form.typed_password())
     db.session.commit()
-    return _row(contact, row_notice="Password changed. " + send_now(message))
+    return _row(contact, row_notice=send_reset_now(message))
 
 
 @bp.get("/customers/<int:customer_id>/contacts/pending/<int:change_id>")

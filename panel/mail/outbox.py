@@ -11,6 +11,11 @@ twice. Delivery is SMTP to MAIL_SERVER:MAIL_PORT when MAIL_SERVER is set, else a
 <instance>/outbox/. A failed attempt is retried with backoff; after MAX_ATTEMPTS it is "failed".
 A sensitive body (a temporary password) is erased once the message is sent or has failed for
 good. Bodies are never logged, nor kept in last_error.
+
+A password reset's new password takes effect only when its message is delivered: marking a
+sensitive message sent (or failed for good) calls panel.contacts.records in the same transaction,
+which makes the pending password the contact's (or drops it). withdraw() takes a queued message
+out of the queue, for a reset superseded by another before its e-mail went out.
 """
 import logging
 import os
@@ -91,6 +96,25 @@ def deliver(message_ids: list[int] | None = None, limit: int = 50) -> DeliveryRe
             db.session.rollback()
             raise
     return report
+
+
+def withdraw(message_id: int, reason: str) -> bool:
+    """Take a queued message out of the queue in the caller's transaction, so it is never sent (its status
+    becomes "failed", with `reason`). False if it is gone already, or being sent at this very moment: it is
+    not waited for (SKIP LOCKED), so a caller holding other locks cannot deadlock with a delivery."""
+    message = db.session.scalars(
+        sa.select(MailMessage)
+        .where(MailMessage.id == message_id, MailMessage.status == "queued")
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    if message is None:
+        return False
+    message.status = "failed"
+    message.last_error = reason[:ERROR_LENGTH]
+    if message.sensitive:
+        message.body = None
+    return True
 
 
 def deliver_job() -> str | None:
@@ -182,6 +206,9 @@ def _record_sent(message: MailMessage) -> None:
     message.sent_at = utcnow()
     if message.sensitive:
         message.body = None
+        from panel.contacts.records import password_mail_delivered
+
+        password_mail_delivered(message.id)  # a reset's password takes effect now that it has arrived
 
 
 def _record_failure(message: MailMessage, error: Exception) -> None:
@@ -191,6 +218,9 @@ def _record_failure(message: MailMessage, error: Exception) -> None:
         message.status = "failed"
         if message.sensitive:
             message.body = None  # never going out: keep no temporary password
+            from panel.contacts.records import password_mail_abandoned
+
+            password_mail_abandoned(message.id)  # the contact keeps the old password
     else:
         message.next_attempt_at = utcnow() + backoff(message.attempts)
 
