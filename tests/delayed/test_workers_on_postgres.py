@@ -109,3 +109,67 @@ def test_a_worker_killed_while_applying_leaves_the_change_for_the_next_one(pg_ap
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert time.monotonic() - started < 30
     applied_once(pg_app, ids)
+
+
+def many_due_changes(app, customer, n):
+    """n contacts, each with a due change of its phone: the rows schedule_update writes (see due_changes),
+    added in one transaction, as a thousand commits would take longer than the test itself."""
+    with app.app_context():
+        contacts = [create_contact(customer, {"name": f"C{i}", "email": f"c{i}@acme.example"}, password_hash="unused")[0]
+                    for i in range(n)]
+        db.session.flush()
+        due = utcnow() - timedelta(seconds=1)
+        db.session.add_all(PendingChange(kind="update", table_name="contact", row_id=c.id, customer_id=customer,
+                                         changes='{"phone": "555"}', base='{"phone": ""}', run_at=due,
+                                         requested_by="system") for c in contacts)
+        db.session.commit()
+        ids = [c.id for c in contacts]
+        db.session.remove()
+    return ids
+
+
+def count_applied(app) -> int:
+    with app.app_context():
+        done = db.session.scalar(sa.select(sa.func.count()).select_from(PendingChange).where(PendingChange.status == "applied"))
+        db.session.remove()
+    return done
+
+
+def wait_for_applied(app, at_least: int, process, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = count_applied(app)
+        if done >= at_least:
+            return done
+        assert process.poll() is None, process.stdout.read().decode()
+        time.sleep(0.02)
+    pytest.fail(f"fewer than {at_least} changes applied in {timeout} s")
+
+
+def test_a_worker_killed_while_1000_saves_fall_due_leaves_each_applied_exactly_once_after_a_restart(
+        pg_app, pg_customer, tmp_path):
+    ids = many_due_changes(pg_app, pg_customer, 1000)
+    env = worker_env(pg_app, tmp_path)
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.2"]
+    doomed = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_for_applied(pg_app, 200, doomed, timeout=60)
+    doomed.send_signal(signal.SIGKILL)  # mid-stream: almost surely inside one change's transaction
+    doomed.wait(timeout=10)
+    doomed.stdout.close()
+    with pg_app.app_context():
+        # What the killed worker left: each change is applied with its contact's phone, or pending without.
+        state = db.session.execute(
+            sa.select(PendingChange.status, Contact.phone).join(Contact, Contact.id == PendingChange.row_id)
+        ).all()
+        db.session.remove()
+    assert {(status, phone) for status, phone in state} == {("applied", "555"), ("pending", "")}
+    assert 200 <= sum(status == "applied" for status, _ in state) < 1000
+
+    restarted = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_applied(pg_app, 1000, restarted, timeout=60)
+    finally:
+        restarted.send_signal(signal.SIGTERM)  # a clean stop after the pass it is in
+        output = restarted.communicate(timeout=30)[0].decode()
+    assert restarted.returncode == 0 and "worker stopped" in output, output
+    applied_once(pg_app, ids)
