@@ -9,7 +9,9 @@ from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 
-CUSTOMER = {"name": "Acme Telecom", "status": "Active", "debit_limit": "0", "channel_limit": "30", "flow_speed": "0"}
+# What the edit page submits untouched (the shipping box is ticked for a new customer).
+CUSTOMER = {"name": "Acme Telecom", "status": "Active", "debit_limit": "0", "channel_limit": "30", "flow_speed": "0",
+            "shipping_same_as_billing": "y"}
 
 
 def pending(app):
