@@ -1,17 +1,23 @@
-"""Benchmark: importing call records from CSV and rolling them up into hourly figures, on PostgreSQL.
+"""Benchmark: the call pipeline on PostgreSQL: importing call records from CSV, rolling them up into
+hourly figures, and the Summary tabs that read those figures.
 
-Run with `.venv/bin/python tests/bench/bench_calls.py [--records N --customers N]`. It creates a
-throw-away database, loads customers with COPY, writes a CSV of N call records to a temporary file,
-then times `import_csv` (records a second), a full roll-up from scratch and an incremental roll-up
-after 1,000 late records (records for hours already rolled up).
+Run with `make bench` (or `.venv/bin/python tests/bench/bench_calls.py [--records N --customers N]`;
+10,000,000 records for 1,000 customers by default: a few minutes, and about 3 GB of disk). It creates a
+throw-away database, loads customers with COPY, has PostgreSQL write a CSV of N call records over
+the last DAYS days (customer 1 busiest: a customer's share falls off like a big carrier's), then times
+`import_csv` (records a second), a full roll-up from scratch, an incremental roll-up after 1,000
+late records (records for hours already rolled up), and each Summary tab of the busiest customer
+(median of 20 renders, in-process as bench_pages.py times pages).
 """
 import argparse
 import os
-import random
+import shutil
+import statistics
 import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -21,6 +27,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 HEADER = "customer_id,call_id,start_time,destination,answered,duration,billed_duration,rate,cost,charge\n"
 DAYS = 30
+FRAMES = ("live", "daily", "weekly", "monthly")
+STAFF = ("bench@example.com", "bench password 123")
+
+# One CSV line per call, written by PostgreSQL (several times faster than Python here): customer
+# 1 + ⌊customers·u²⌋ (customer 1 has about 3% of the calls), a start in the DAYS days before the
+# current hour, 70% answered, billed per started minute, one of four rates, charge 1.5 × cost.
+CALLS = """
+COPY (
+  SELECT 1 + floor({customers} * random() ^ 2)::int, '{prefix}' || i,
+         replace((date_trunc('hour', now() AT TIME ZONE 'UTC') - interval '{days} days'
+                  + make_interval(secs => floor(random() * {days} * 86400)))::text, ' ', 'T') || 'Z',
+         '44' || lpad(floor(random() * 100000000)::int::text, 8, '0'),
+         CASE WHEN answered THEN 'true' ELSE 'false' END, duration, billed, rate,
+         round(billed * rate / 60, 4), round(billed * rate / 40, 4)
+  FROM (SELECT i, answered, duration, (duration + 59) / 60 * 60 AS billed,
+               (ARRAY[0.010000, 0.012500, 0.003000, 0.150000])[1 + floor(random() * 4)::int] AS rate
+        FROM (SELECT i, answered, CASE WHEN answered THEN 1 + floor(random() * 1799)::int ELSE 0 END AS duration
+              FROM (SELECT i, random() < 0.7 AS answered FROM generate_series({first}, {last}) AS i) AS calls
+             ) AS timed
+       ) AS billed
+) TO STDOUT (FORMAT csv)
+"""
 
 
 def load_customers(url: str, customers: int) -> None:
@@ -35,92 +63,139 @@ def load_customers(url: str, customers: int) -> None:
         cur.execute("ANALYZE customer")
 
 
-def write_csv(path: str, records: int, customers: int, prefix: str, seed: int) -> None:
-    """`records` calls spread over DAYS days of March 2026, like a switch's export."""
-    rng = random.Random(seed)
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write(HEADER)
-        lines = []
-        for i in range(records):
-            seconds = rng.randrange(DAYS * 86400)
-            day, rest = divmod(seconds, 86400)
-            hour, rest = divmod(rest, 3600)
-            answered = rng.random() < 0.7
-            duration = rng.randrange(1, 1800) if answered else 0
-            billed = (duration + 59) // 60 * 60
-            rate = rng.choice(("0.010000", "0.012500", "0.003000", "0.150000"))
-            cost = billed * float(rate) / 60
-            lines.append(f"{rng.randrange(1, customers + 1)},{prefix}{i},2026-03-{day + 1:02d}T{hour:02d}:"
-                         f"{rest // 60:02d}:{rest % 60:02d}Z,44{rng.randrange(10**8):08d},{'true' if answered else 'false'},"
-                         f"{duration},{billed},{rate},{cost:.4f},{cost * 1.5:.4f}\n")
-            if len(lines) >= 10_000:
-                out.writelines(lines)
-                lines = []
-        out.writelines(lines)
+def _write_part(url: str, path: str, first: int, last: int, customers: int, prefix: str, seed: float) -> None:
+    with psycopg.connect(url) as conn, conn.cursor() as cur, open(path, "wb") as out:
+        cur.execute("SELECT setseed(%s)", (seed,))
+        query = CALLS.format(customers=int(customers), prefix=prefix, days=DAYS, first=int(first), last=int(last))
+        with cur.copy(query) as copy:
+            for data in copy:
+                out.write(data)
+
+
+def write_csv(url: str, path: str, records: int, customers: int, prefix: str, seed: int, parts: int = 2) -> None:
+    """`records` calls like a switch's export, in `parts` pieces written side by side (one core each),
+    then joined after the header."""
+    step = -(-records // parts)
+    pieces = [(f"{path}.{k}", k * step, min(records, (k + 1) * step) - 1) for k in range(parts)]
+    with ThreadPoolExecutor(parts) as pool:
+        for future in [pool.submit(_write_part, url, piece, first, last, customers, prefix, (seed * parts + k) / 100)
+                       for k, (piece, first, last) in enumerate(pieces)]:
+            future.result()
+    with open(path, "wb") as out:
+        out.write(HEADER.encode())
+        for piece, _, _ in pieces:
+            with open(piece, "rb") as part:
+                shutil.copyfileobj(part, out, 1 << 20)
+            os.unlink(piece)
+
+
+def sign_in(app):
+    """A test client signed in as a read-only staff user."""
+    from panel.staff import create_staff_user
+
+    with app.app_context():
+        create_staff_user(STAFF[0], STAFF[1], "readonly")
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"csrf_token": token, "email": STAFF[0], "password": STAFF[1]})
+    return client
+
+
+def time_summary_tabs(app, customer: int, repeat: int = 20) -> list[tuple[str, float | None]]:
+    """Median milliseconds of `repeat` renders of each Summary tab (GET /customers/<id>/summary?frame=…,
+    the htmx fragment) for `customer`; None for every tab when the route is not there."""
+    client = sign_in(app)
+    headers = {"HX-Request": "true"}
+    results = []
+    for frame in FRAMES:
+        url = f"/customers/{customer}/summary?frame={frame}"
+        response = client.get(url, headers=headers)  # warm up
+        if response.status_code == 404:
+            return [(frame, None) for frame in FRAMES]
+        assert response.status_code == 200, (url, response.status_code)
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(url, headers=headers)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        results.append((frame, statistics.median(samples)))
+    return results
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--customers", type=int, default=1_000)
     parser.add_argument("--late", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, help="loader connections (default: the importer's)")
+    parser.add_argument("--repeat", type=int, default=20, help="renders of each Summary tab")
     args = parser.parse_args()
 
     name = f"panel_bench_calls_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
     base = ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
     workdir = tempfile.mkdtemp(prefix="bench_calls_")
     try:
         os.environ["PANEL_INSTANCE_PATH"] = f"/tmp/{name}"
         from flask_migrate import upgrade
 
         from panel import create_app
-        from panel.calls.importer import import_csv
+        from panel.calls.importer import WORKERS, import_csv
         from panel.calls.rollup import rollup
         from panel.extensions import db
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}",
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
                           "BCRYPT_ROUNDS": 4, "SECRET_KEY": "bench"})
         with app.app_context():
             upgrade()
-        load_customers(f"{base}/{name}", args.customers)
+        load_customers(url, args.customers)
 
         path = os.path.join(workdir, "calls.csv")
         started = time.perf_counter()
-        write_csv(path, args.records, args.customers, "c", seed=1)
-        print(f"wrote {args.records:,} records ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+        write_csv(url, path, args.records, args.customers, "c", seed=1)
+        print(f"wrote {args.records:,} records ({os.path.getsize(path) / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
         late = os.path.join(workdir, "late.csv")
-        write_csv(late, args.late, args.customers, "late", seed=2)
+        write_csv(url, late, args.late, args.customers, "late", seed=2)
 
+        workers = args.workers or WORKERS
         results = []
         with app.app_context():
-            report = import_csv(path, "bench")
+            report = import_csv(path, "bench", workers=workers)
             assert (report.inserted, report.duplicates, len(report.bad)) == (args.records, 0, 0), report
-            results.append((f"import_csv, {args.records:,} records", report.seconds,
+            results.append((f"import_csv, {args.records:,} records, {workers} connections", report.seconds,
                             f"{report.inserted / report.seconds:,.0f} records/s"))
             with db.engine.connect() as connection:  # fresh statistics, as autovacuum would have by now
                 connection.execute(db.text("ANALYZE call_record"))
                 connection.commit()
             full = rollup()
             results.append(("full roll-up from scratch", full.seconds, f"{full.hours:,} customer-hours"))
-            late_report = import_csv(late, "bench")  # new calls in hours already rolled up
+            late_report = import_csv(late, "bench", workers=workers)  # new calls in hours already rolled up
             assert late_report.inserted == args.late, late_report
             incremental = rollup()
             results.append((f"incremental roll-up after {args.late:,} late records", incremental.seconds,
                             f"{incremental.hours:,} customer-hours"))
             idle = rollup()
             results.append(("roll-up with nothing new", idle.seconds, f"{idle.hours:,} customer-hours"))
+            busiest, calls = db.session.execute(db.text(
+                "SELECT customer_id, sum(calls) FROM call_hour GROUP BY customer_id ORDER BY 2 DESC LIMIT 1")).one()
+            db.session.remove()
+        tabs = time_summary_tabs(app, busiest, args.repeat)
+        with app.app_context():
             db.session.remove()
             db.engine.dispose()
 
         print(f"\n| step ({args.customers:,} customers) | seconds | figure |\n|---|---:|---:|")
         for label, seconds, figure in results:
             print(f"| {label} | {seconds:.2f} | {figure} |")
+        print(f"\n| Summary tab of customer {busiest} ({calls:,} calls), htmx fragment | median ms of {args.repeat} |\n|---|---:|")
+        for frame, median in tabs:
+            print(f"| {frame} | {'route not there yet' if median is None else f'{median:.1f}'} |")
     finally:
-        for file in Path(workdir).glob("*"):
-            file.unlink()
-        os.rmdir(workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 

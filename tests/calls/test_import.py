@@ -1,5 +1,6 @@
 """Call records in: parsing one record, CSV files (command line), and batches over the API."""
 import io
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -7,8 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from panel.api.tokens import issue_token
-from panel.calls.importer import BATCH, CsvError, import_csv, parse_row
+from panel.calls import importer
+from panel.calls.importer import BATCH, FIELDS, CsvError, _fast_row, _plain_row, import_csv, parse_row
 from panel.calls.models import CallRecord
+from panel.customers.accounts import create_customer
 from panel.extensions import db
 
 HEADER = "customer_id,call_id,start_time,destination,answered,duration,billed_duration,rate,cost,charge\n"
@@ -308,7 +311,8 @@ def test_cdrs_is_a_scope_the_command_can_issue(app):
     assert result.exit_code == 0 and result.output.startswith("pnl_")
 
 
-@pytest.mark.parametrize("changes", [
+# Texts of one field: plain ones, ones only parse_row takes, and bad ones.
+VARIANTS = [
     {}, {"destination": ""}, {"destination": "  44 20 "}, {"call_id": " x "}, {"answered": "0"}, {"answered": "yes"},
     {"start_time": "2026-03-01 10:05:00"}, {"start_time": "2026-03-01T12:05:00.5+02:00"}, {"start_time": "2026-03-01"},
     {"rate": "1"}, {"rate": "1."}, {"rate": "000123.5"}, {"cost": "99999999999999.9999"}, {"charge": "0.5"},
@@ -319,9 +323,16 @@ def test_cdrs_is_a_scope_the_command_can_issue(app):
     {"customer_id": "0"}, {"call_id": "  "}, {"call_id": "x" * 129}, {"destination": "4" * 65},
     {"start_time": " 2026-03-01T10:00:00Z"}, {"start_time": "2026-02-30T10:00:00"}, {"answered": "maybe"},
     {"duration": "1_000"}, {"charge": "NaN"}, {"charge": ""},
-])
+    # Edges of what goes to COPY as it is: PostgreSQL refuses offsets past ±15:59 and rounds a 7th decimal.
+    {"start_time": "2026-03-01T10:05:00+16:00"}, {"start_time": "2026-03-01T10:05:00.1234567"},
+    {"start_time": "2026-03-01T10:05:00-15:59"}, {"start_time": "0001-01-01T00:30:00+01:00"},
+    {"start_time": "2026-03-01T10:05"}, {"duration": "\u0663"}, {"answered": "Y"}, {"destination": "44\u00a0"},
+    {"call_id": "a\\b"}, {"cost": "007"},
+]
+
+
+@pytest.mark.parametrize("changes", VARIANTS)
 def test_the_csv_fast_path_gives_what_parse_row_gives(changes):
-    from panel.calls.importer import FIELDS, _fast_row
     raw = good(**changes)
     fast = _fast_row(*(raw[name] for name in FIELDS))
     try:
@@ -345,3 +356,126 @@ def test_a_csv_with_blank_lines_short_rows_and_a_repeated_column(app, customer):
         report = import_csv(io.StringIO(text), "sw")
     assert (report.inserted, [line for line, _ in report.bad]) == (2, [6])
     assert "billed_duration: missing" in report.bad[0][1]
+
+
+@pytest.mark.parametrize("changes", VARIANTS)
+def test_a_row_sent_to_copy_as_it_is_is_one_parse_row_takes(changes):
+    raw = good(**changes)
+    if _plain_row(",".join(raw[name] for name in FIELDS)):
+        parse_row(raw)  # does not raise
+
+
+@pytest.mark.postgres
+def test_postgresql_reads_plain_rows_as_parse_row_does(pg_app):
+    with pg_app.app_context():
+        c = create_customer({"name": "Plain"}, "USD").id
+    raws = [good(**{"customer_id": str(c), "call_id": f"v{i}", **changes}) for i, changes in enumerate(VARIANTS)]
+    text = HEADER + "".join(",".join(raw[name] for name in FIELDS) + "\n" for raw in raws)
+    with pg_app.app_context():
+        report = import_csv(io.StringIO(text), "sw")
+    records = stored(pg_app)
+    expected = {}
+    for raw in raws:
+        try:
+            row = parse_row(raw)
+        except ValueError:
+            continue
+        if row["customer_id"] == c:
+            expected[row["call_id"]] = row
+    assert report.inserted == len(expected) and set(records) == set(expected)
+    for call_id, row in expected.items():
+        record = records[call_id]
+        assert {column: getattr(record, column) for column in row} == row, call_id
+        places = [getattr(record, c).as_tuple().exponent for c in ("rate", "cost", "charge")]
+        assert places == [row[c].as_tuple().exponent for c in ("rate", "cost", "charge")], call_id
+
+
+# --- batches loaded side by side --------------------------------------------------------------------
+
+def repeated_csv(customer: int) -> str:
+    """Lines 2-41: calls p0-p24, then p0-p14 again; line 12 (p10) is bad, line 22 (p20) names no customer."""
+    rows = [f"{customer},p{i % 25},2026-03-01T10:{i % 25:02d}:00Z,1,true,1,1,0,0,0\n" for i in range(40)]
+    rows[10] = f"{customer},p10,2026-03-01T10:10:00Z,1,true,x,1,0,0,0\n"
+    rows[20] = "999999,p20,2026-03-01T10:20:00Z,1,true,1,1,0,0,0\n"
+    return HEADER + "".join(rows)
+
+
+@pytest.mark.parametrize("workers, per_batch", [(1, True), (3, True), (3, False)])
+def test_batches_loaded_side_by_side_store_a_record_sent_twice_once(app, customer, workers, per_batch, monkeypatch):
+    if not per_batch:  # PostgreSQL: the foreign key's trigger checks every row
+        monkeypatch.setattr(importer, "checks_customers_per_batch", lambda connection: False)
+    with app.app_context():
+        report = import_csv(io.StringIO(repeated_csv(customer)), "sw", batch_size=4, workers=workers)
+        again = import_csv(io.StringIO(repeated_csv(customer)), "sw", batch_size=7, workers=workers)
+    assert (report.inserted, report.duplicates) == (24, 14)  # p10 from its second line, never p20
+    assert report.bad == [(12, "duration: must be a whole number, not 'x'"), (22, "customer_id: there is no customer 999999")]
+    assert (again.inserted, again.duplicates, again.bad) == (0, 38, report.bad)
+    assert set(stored(app)) == {f"p{i}" for i in range(25)} - {"p20"}
+
+
+@pytest.mark.postgres
+def test_two_imports_of_one_file_at_once_store_each_record_once(pg_app):
+    with pg_app.app_context():
+        c = create_customer({"name": "Twice"}, "USD").id
+    text = HEADER + "".join(f"{c},t{i},2026-03-01T10:{i % 60:02d}:{i // 60 % 60:02d}Z,1,true,1,1,0,0,0\n" for i in range(3000))
+    reports, errors = [], []
+
+    def run():
+        try:
+            with pg_app.app_context():
+                reports.append(import_csv(io.StringIO(text), "sw", batch_size=250, workers=2))
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(r.inserted for r in reports) == 3000 and sum(r.duplicates for r in reports) == 3000
+    assert len(stored(pg_app)) == 3000
+
+
+@pytest.mark.postgres
+def test_customers_are_checked_per_batch_only_where_the_foreign_key_is_all_the_triggers(pg_app):
+    """Batches switch call_record's triggers off for their insert: only while those triggers are
+    the foreign key's, whose check the batch then makes itself."""
+    with pg_app.app_context(), db.engine.begin() as connection:
+        assert importer.checks_customers_per_batch(connection)
+        connection.execute(sa.text("CREATE FUNCTION keep_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'"))
+        connection.execute(sa.text("CREATE TRIGGER keep BEFORE INSERT ON call_record FOR EACH ROW EXECUTE FUNCTION keep_row()"))
+        assert not importer.checks_customers_per_batch(connection)
+        connection.execute(sa.text("DROP TRIGGER keep ON call_record"))
+        connection.execute(sa.text("DROP FUNCTION keep_row()"))
+        assert importer.checks_customers_per_batch(connection)
+
+
+@pytest.mark.postgres
+def test_a_customer_deleted_while_a_batch_checks_its_customers_gets_no_records(pg_app):
+    """The batch's lock on its customers waits for the delete, then finds the customer gone."""
+    with pg_app.app_context():
+        c = create_customer({"name": "Leaving"}, "USD").id
+        db.session.remove()
+    text = HEADER + f"{c},gone1,2026-03-01T10:00:00Z,1,true,1,1,0,0,0\n"
+    reports, errors = [], []
+
+    def run():
+        try:
+            with pg_app.app_context():
+                reports.append(import_csv(io.StringIO(text), "sw"))
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    with pg_app.app_context(), db.engine.connect() as deleting:
+        deleting.execute(sa.text("DELETE FROM customer WHERE id = :id"), {"id": c})
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting for the delete to end
+        deleting.commit()
+    thread.join()
+    assert errors == [] and reports[0].bad == [(2, f"customer_id: there is no customer {c}")]
+    assert stored(pg_app) == {}
