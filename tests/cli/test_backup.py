@@ -39,7 +39,14 @@ def contents(app) -> dict:
     return found
 
 
-def test_a_running_sqlite_panel_is_backed_up_and_restored_elsewhere(app, tmp_path):
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """SQLite whatever --db says: these tests are about SQLite's backup."""
+    return migrated_app(f"sqlite:///{tmp_path / 'live.db'}")
+
+
+def test_a_running_sqlite_panel_is_backed_up_and_restored_elsewhere(sqlite_app, tmp_path):
+    app = sqlite_app
     fill(app)
     stop, written = threading.Event(), []
 
@@ -70,7 +77,8 @@ def test_a_running_sqlite_panel_is_backed_up_and_restored_elsewhere(app, tmp_pat
     assert live["audit"][:len(copy["audit"])] == copy["audit"]
 
 
-def test_restore_refuses_a_file_that_is_not_a_panel_backup(app, tmp_path):
+def test_restore_refuses_a_file_that_is_not_a_panel_backup(sqlite_app, tmp_path):
+    app = sqlite_app
     junk = tmp_path / "junk.backup"
     junk.write_bytes(b"not a database at all" * 100)
     result = app.test_cli_runner().invoke(args=["restore", "--yes", str(junk)])
