@@ -100,7 +100,7 @@ def _end_session(kind: str) -> None:
         db.session.close()
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     """The driver's message only: SQLAlchemy's text adds the statement and its parameters, which may hold hashes."""
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()
@@ -129,7 +129,7 @@ def register(app):
             return unexpected(error)
         _end_session(kind)
         # One line, no traceback: during an outage every request fails the same way.
-        app.logger.warning("database %s: %s %s: %s", kind, request.method, request.path, _one_line(error))
+        app.logger.warning("database %s: %s %s: %s", kind, request.method, request.path, one_line(error))
         return _database_page(kind)
 
     @app.errorhandler(Exception)

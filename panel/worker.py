@@ -44,10 +44,17 @@ def run_pass() -> dict:
     for name, job in JOBS:
         try:
             results[name] = job()
-        except Exception:  # one failing job must not stop the others; it is retried next pass
+        except Exception as error:  # one failing job must not stop the others; it is retried next pass
+            from panel.errors import database_trouble, one_line
+
             db.session.rollback()
-            logging.getLogger("panel.worker").exception("%s failed", name)
-            results[name] = "failed (logged)"
+            trouble = database_trouble(error)
+            if trouble:  # an outage or a lock: one line a pass, not a traceback per job
+                logging.getLogger("panel.worker").warning("%s: database %s (%s)", name, trouble, one_line(error))
+                results[name] = f"database {trouble}; retried next pass"
+            else:
+                logging.getLogger("panel.worker").exception("%s failed", name)
+                results[name] = "failed (logged)"
         finally:
             db.session.remove()
     return results

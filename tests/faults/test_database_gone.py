@@ -199,3 +199,23 @@ def test_what_counts_as_the_database_being_away_or_busy_and_what_is_a_bug(origin
     """A bug answers 500 as before; only the database's own state gets the 503 "try again"."""
     assert database_trouble(sa.exc.OperationalError("SELECT 1", {}, original)) == kind
     assert database_trouble(original) == kind
+
+
+def test_a_worker_pass_during_an_outage_logs_one_line_per_job_and_carries_on(app, monkeypatch, caplog):
+    """The worker keeps running through an outage: each job says "database unavailable" in one line."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from panel import worker
+
+    def gone():
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("server closed the connection"),
+                               connection_invalidated=True)
+
+    monkeypatch.setattr(worker, "JOBS", [("delayed saves", gone), ("mail", gone)])
+    with app.app_context(), caplog.at_level("WARNING", logger="panel.worker"):
+        results = worker.run_pass()
+    assert results == {"delayed saves": "database unavailable; retried next pass",
+                       "mail": "database unavailable; retried next pass"}
+    assert [r.exc_info for r in caplog.records] == [None, None]
