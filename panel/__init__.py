@@ -79,6 +79,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     def health():
         return {"ok": True}
 
+    @app.get("/health/db")
+    def health_db():
+        """The load benchmark's baseline: no sign-in, one primary-key lookup, a tiny answer."""
+        import sqlalchemy as sa
+
+        row = db.session.execute(sa.text("SELECT id FROM customer WHERE id = :id"), {"id": 1}).first()
+        return {"ok": True, "customer": row is not None}
+
     return app
 
 

@@ -8,7 +8,7 @@ from panel.extensions import db, login_manager
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints reachable without a staff session.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db"})
 # The API authenticates with bearer tokens, the portal with its own contact session (panel/portal/routes.py).
 PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
 

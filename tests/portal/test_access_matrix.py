@@ -13,7 +13,7 @@ from panel.types import utcnow
 from tests.conftest import PanelClient
 from tests.portal.conftest import MARKER
 
-PUBLIC = {"auth.login", "static", "health", "portal.login", "portal.verify_email_link"}
+PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link"}
 ADMIN_ONLY = {"settings"}
 READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
