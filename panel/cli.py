@@ -29,8 +29,19 @@ def register(app: Flask) -> None:
         click.echo(f"Created {user.role} {user.email}.")
 
     @app.cli.command("seed-demo")
-    def seed_demo():
+    @click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True,
+                  help="small: 50 demo customers with traffic. large (PostgreSQL, empty database): 100,000 "
+                       "customers, 1,000,000 contacts, 10,000,000 call records, 1,000,000 audit entries.")
+    def seed_demo(scale: str):
         """Load demo data (customers in every status, contacts, ledger entries, an admin) once."""
+        if scale == "large":
+            from panel.seed_large import SeedRefused, seed_large
+
+            try:
+                click.echo(seed_large(app.instance_path, echo=click.echo))
+            except SeedRefused as error:
+                raise click.ClickException(str(error)) from None
+            return
         from panel.seed import seed_demo_data
 
         result = seed_demo_data(app.instance_path)
