@@ -69,3 +69,4 @@ clean:
 bench: setup-test
 	$(BIN)/python tests/bench/bench_pages.py
 	$(BIN)/python tests/bench/bench_calls.py
+	$(BIN)/python tests/bench/bench_load.py
