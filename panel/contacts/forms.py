@@ -39,7 +39,24 @@ class PasswordChoiceMixin:
         return None if self.auto_password.data else self.password.data
 
 
-class ContactForm(SaveOptionsMixin, AuditedForm):
+class ContactIdentityChecks:
+    """Name and e-mail rules of every contact form (staff and portal): the e-mail is one contact's login.
+    The form sets `contact_id` (None for a new contact)."""
+
+    contact_id: int | None = None
+
+    def validate_name(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Enter the contact's name.")
+
+    def validate_email(self, field):
+        field.data = (field.data or "").strip()
+        if field.data and email_taken(field.data, self.contact_id):
+            raise ValidationError("This e-mail is already the portal login of another contact.")
+
+
+class ContactForm(ContactIdentityChecks, SaveOptionsMixin, AuditedForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("Email", validators=[DataRequired(), Length(max=254), email_address],
                         description="Also the contact's portal login.")
@@ -58,16 +75,6 @@ class ContactForm(SaveOptionsMixin, AuditedForm):
         super().__init__(*args, **kwargs)
         self.contact_id = contact_id
         self.asked_about_notes = False
-
-    def validate_name(self, field):
-        field.data = " ".join((field.data or "").split())
-        if not field.data:
-            raise ValidationError("Enter the contact's name.")
-
-    def validate_email(self, field):
-        field.data = (field.data or "").strip()
-        if field.data and email_taken(field.data, self.contact_id):
-            raise ValidationError("This e-mail is already the portal login of another contact.")
 
     def _check_notes(self, field):
         if looks_like_password(field.data or "") and not self.notes_hold_no_password.data:

@@ -2,9 +2,9 @@
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from panel.contacts.forms import PHONE
+from panel.contacts.forms import PHONE, ContactIdentityChecks
 from panel.contacts.models import CONTACT_TYPES
-from panel.contacts.records import email_taken, looks_like_password
+from panel.contacts.records import looks_like_password
 from panel.forms import AuditedForm, PanelForm, email_address
 from panel.passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -41,7 +41,7 @@ class MobileCodeForm(PanelForm):
     code = StringField("Code", validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message="Enter the 6 digits.")])
 
 
-class SubAccountContactForm(AuditedForm):
+class SubAccountContactForm(ContactIdentityChecks, AuditedForm):
     """A portal Admin's add/edit of a contact of a customer in their tree. There is no private-notes
     field: private notes are the carrier's and never reach the portal, in either direction."""
 
@@ -56,16 +56,6 @@ class SubAccountContactForm(AuditedForm):
     def __init__(self, *args, contact_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.contact_id = contact_id
-
-    def validate_name(self, field):
-        field.data = " ".join((field.data or "").split())
-        if not field.data:
-            raise ValidationError("Enter the contact's name.")
-
-    def validate_email(self, field):
-        field.data = (field.data or "").strip()
-        if field.data and email_taken(field.data, self.contact_id):
-            raise ValidationError("This e-mail is already the login of another contact.")
 
     def validate_public_notes(self, field):
         if looks_like_password(field.data or ""):

@@ -146,5 +146,5 @@ def test_an_admin_adds_and_edits_a_sub_accounts_contact_without_private_notes(ap
         olga_id = olga.id
     taken = client.post(f"/portal/customers/{tree['shop']}/contacts/{olga_id}/edit",
                         {"name": "Olga", "email": "ben@beta.example", "contact_type": "Other"})
-    assert taken.status_code == 422 and "already the login" in taken.get_data(as_text=True)
+    assert taken.status_code == 422 and "already the portal login" in taken.get_data(as_text=True)
     assert client.get(f"/portal/customers/{tree['b']}/contacts/{olga_id}/edit").status_code == 404
