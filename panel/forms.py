@@ -16,9 +16,17 @@ class PanelForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         # Checked first: other validators may query the database with the text.
         tainted = [f for f in self if isinstance(f.data, str) and CONTROL.search(f.data)]
-        if tainted:
-            for field in tainted:
-                field.errors = ["Remove the control characters from this field."]
+        for field in tainted:
+            field.errors = ["Remove the control characters from this field."]
+        # WTForms' NumberRange compares through float(): an integer beyond a float's range raises OverflowError.
+        huge = [f for f in self if isinstance(f.data, int) and not isinstance(f.data, bool) and abs(f.data) >= 10**18]
+        for field in huge:
+            field.errors = ["That number is too large."]
+        if tainted or huge:
+            # Fields whose text could not even be read (a date, a number) say so now too, not after a second try.
+            for field in self:
+                if field.process_errors and not field.errors:
+                    field.errors = list(field.process_errors)
             return False
         return super().validate(extra_validators)
 

@@ -195,7 +195,9 @@ def allocate(customer_id: int, payment_id: int):
                 continue
             if amounts[row.invoice.id] <= 0:
                 errors[row.invoice.id] = "Enter an amount above zero, or leave it empty."
-        if not errors and not form.errors:
+        if not open_invoices:  # the page then shows no amounts to type: say why instead of asking for one
+            problem = "No invoice of this customer has anything due any more."
+        elif not errors and not form.errors:
             try:
                 made = payments.allocate(payment, amounts)
             except payments.PaymentRefused as error:

@@ -23,7 +23,8 @@ def ha1(username: str, realm_: str, password: str) -> str:
 
 def create_sip_user(customer_id: int, username: str, password: str | None, caller_name: str = "") -> tuple[SipUser, str]:
     """Create it (committed); returns the user and the password, to be shown once."""
-    if not username.isdigit():
+    # ASCII digits only ("²" and "١" are digits to isdigit(), not to int()), and no longer than a block's numbers.
+    if not (username.isascii() and username.isdigit()) or len(username) > 18:
         raise NumberingError("The username must be a number from the customer's blocks.")
     number = int(username)
     block = db.session.scalar(sa.select(NumberBlock).where(

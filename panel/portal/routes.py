@@ -194,6 +194,11 @@ def send_code():
 @bp.post("/mobile/verify")
 def verify_mobile():
     contact = g.portal.contact
+    # The profile page shows the code's field (and so its message) only for a mobile still to verify.
+    if not contact.mobile:
+        abort(422, "Add a mobile number to your profile first.")
+    if contact.mobile_verified:
+        abort(409, "Your mobile number is verified already.")
     code_form = MobileCodeForm()
     problem = check_mobile_code(contact, code_form.code.data) if code_form.validate() else "Enter the 6 digits."
     db.session.commit()

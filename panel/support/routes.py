@@ -107,6 +107,10 @@ def reverse(customer_id: int, transaction_id: int):
     transaction = get_transaction(customer_id, transaction_id)
     form = ReverseForm()
     if not form.validate():
+        if transaction.kind == "reversal" or credits.reversal_of(transaction.id) is not None:
+            # Its row shows no Reverse form any more, so the field's message would not be seen.
+            return render_ledger(customer, code=409, problem=f"Transaction #{transaction.id} cannot be reversed: "
+                                                              "it is a reversal, or was reversed already.")
         return render_ledger(customer, code=422, reverse={"id": transaction.id, "note": form.note.data or "",
                                                           "errors": [*form.note.errors, *form.audit_comment.errors]})
     try:
