@@ -7,10 +7,16 @@ from panel.contacts.models import Contact  # noqa: F401
 from panel.customers.models import Customer, LedgerEntry  # noqa: F401
 from panel.delayed.models import PendingChange  # noqa: F401
 from panel.deployments.models import Deployment, Licence, SupportPlan  # noqa: F401
-from panel.invoices.models import Invoice, InvoiceLine, NumberSequence, Payment, PaymentAllocation  # noqa: F401
+from panel.invoices.models import (  # noqa: F401
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    Payment,
+    PaymentAllocation,
+)
 from panel.mail.models import MailMessage  # noqa: F401
-from panel.onboarding.models import OnboardingDraft  # noqa: F401
 from panel.numbering.models import NumberBlock, SipUser  # noqa: F401
+from panel.onboarding.models import OnboardingDraft  # noqa: F401
 from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
 from panel.settings.models import Setting  # noqa: F401
 from panel.support.models import CreditTransaction, IssueReport  # noqa: F401

@@ -277,8 +277,8 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     step("rebuilt indexes and foreign keys, analysed")
 
     from panel.calls.rollup import rollup
-    from panel.invoices.billing import auto_generate
     from panel.customers.models import Customer
+    from panel.invoices.billing import auto_generate
 
     report = rollup()
     step(f"roll-up: {report.hours:,} customer-hours")

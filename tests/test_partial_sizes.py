@@ -1,6 +1,7 @@
 """htmx partials stay small: a contact row's edit form and its save answer are each under a tenth of
 the Main tab's full page (the page an htmx swap saves reloading): its shell and the sections it loads."""
 import re
+
 from panel.contacts.records import create_contact
 from panel.extensions import db
 

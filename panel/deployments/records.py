@@ -14,7 +14,13 @@ from sqlalchemy.orm import selectinload
 from panel import search
 from panel.customers.hierarchy import subtree_ids
 from panel.customers.models import Customer
-from panel.deployments.models import PRODUCTS, SUPPORT_PLANS, Deployment, Licence, SupportPlan
+from panel.deployments.models import (
+    PRODUCTS,
+    SUPPORT_PLANS,
+    Deployment,
+    Licence,
+    SupportPlan,
+)
 from panel.extensions import db
 from panel.invoices.models import NumberSequence
 from panel.web import Page, paginate

@@ -11,11 +11,22 @@ from flask_login import current_user
 
 from panel.customers.routes import get_customer
 from panel.deployments import bp, records
-from panel.deployments.forms import DecommissionForm, DeploymentForm, LicenceForm, SupportPlanForm
+from panel.deployments.forms import (
+    DecommissionForm,
+    DeploymentForm,
+    LicenceForm,
+    SupportPlanForm,
+)
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.types import utcnow
-from panel.web import page_number, render_fragment, render_page, search_text, wants_fragment
+from panel.web import (
+    page_number,
+    render_fragment,
+    render_page,
+    search_text,
+    wants_fragment,
+)
 
 SECTION_SIZE = 20
 ADD_FORMS = {"deployment": DeploymentForm, "licence": LicenceForm, "plan": SupportPlanForm}

@@ -18,7 +18,12 @@ from panel.audit.recorder import current_actor
 from panel.calls.models import HourlySummary
 from panel.customers.models import Customer
 from panel.extensions import db
-from panel.invoices.models import Invoice, InvoiceLine, NumberSequence, PaymentAllocation
+from panel.invoices.models import (
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    PaymentAllocation,
+)
 from panel.types import utcnow
 
 SEQUENCE = "invoice"

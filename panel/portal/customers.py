@@ -5,14 +5,27 @@ below their own (sub-accounts, at any depth): their information (never the resel
 type, payment terms, debit limit or support credits), and their contacts. Any other id is not found.
 """
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from panel import search
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact, send_now, update_contact
 from panel.customers import accounts
 from panel.customers.forms import PortalCustomerForm
-from panel.customers.hierarchy import manageable_customer, portal_admin_root, subtree_ids
+from panel.customers.hierarchy import (
+    manageable_customer,
+    portal_admin_root,
+    subtree_ids,
+)
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.portal import bp

@@ -11,7 +11,13 @@ from panel.invoices.billing import invoiced_periods
 from panel.periods import BILLING_FRAMES, FRAME_NAMES, FRAMES, period_end
 from panel.summary import bp
 from panel.summary.chart import render as render_chart
-from panel.summary.export import XLSX_MIMETYPE, heading, record_lines, rows_csv, rows_xlsx
+from panel.summary.export import (
+    XLSX_MIMETYPE,
+    heading,
+    record_lines,
+    rows_csv,
+    rows_xlsx,
+)
 from panel.summary.figures import (
     COLUMNS,
     FiguresError,

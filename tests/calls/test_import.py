@@ -9,7 +9,15 @@ import sqlalchemy as sa
 
 from panel.api.tokens import issue_token
 from panel.calls import importer
-from panel.calls.importer import BATCH, FIELDS, CsvError, _fast_row, _plain_row, import_csv, parse_row
+from panel.calls.importer import (
+    BATCH,
+    FIELDS,
+    CsvError,
+    _fast_row,
+    _plain_row,
+    import_csv,
+    parse_row,
+)
 from panel.calls.models import CallRecord
 from panel.customers.accounts import create_customer
 from panel.extensions import db

@@ -16,10 +16,12 @@ import sqlalchemy as sa
 
 from panel import create_app
 from panel.errors import database_trouble
+
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 from panel.extensions import db
 from tests.conftest import _config
 from tests.faults.conftest import signed_in
+
 
 def database_name(app) -> str:
     return sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from panel.calls.importer import insert_records, parse_row
 from panel.customers.accounts import create_customer
 from panel.extensions import db
+from panel.summary.figures import BY_KEY as COLUMNS
 from panel.summary.figures import (
     COLUMN_KEYS,
     MAX_EXPORT_PERIODS,
@@ -20,7 +21,6 @@ from panel.summary.figures import (
     rows_for,
     shown,
 )
-from panel.summary.figures import BY_KEY as COLUMNS
 from tests.summary.data import NOW, add_hours, hour_row
 
 H = timedelta(hours=1)

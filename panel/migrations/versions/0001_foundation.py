@@ -1,7 +1,7 @@
 """Foundation: staff, customers, ledger, contacts, audit log, settings, API tokens.
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-22 02:41:18.214758
 
 """
