@@ -10,7 +10,6 @@ from panel.deployments.models import Deployment, Licence, SupportPlan  # noqa: F
 from panel.invoices.models import (  # noqa: F401
     Invoice,
     InvoiceLine,
-    NumberSequence,
     Payment,
     PaymentAllocation,
 )
@@ -18,5 +17,6 @@ from panel.mail.models import MailMessage  # noqa: F401
 from panel.numbering.models import NumberBlock, SipUser  # noqa: F401
 from panel.onboarding.models import OnboardingDraft  # noqa: F401
 from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
+from panel.sequences import NumberSequence  # noqa: F401
 from panel.settings.models import Setting  # noqa: F401
 from panel.support.models import CreditTransaction, IssueReport  # noqa: F401

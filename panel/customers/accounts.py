@@ -69,6 +69,12 @@ def customer_page(query: str, status: str, number: int, size: int, within=None) 
     return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
 
 
+def lock_customer(customer_id: int) -> None:
+    """Serialise writes that depend on a customer's totals (invoice runs, the credit ledger): the row is
+    locked until commit on PostgreSQL; SQLite's write transaction already serialises them."""
+    db.session.execute(sa.select(Customer.id).where(Customer.id == customer_id).with_for_update())
+
+
 def reseller_of(customer: Customer) -> Customer | None:
     return db.session.get(Customer, customer.reseller_id) if customer.reseller_id else None
 

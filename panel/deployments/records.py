@@ -8,7 +8,6 @@ import re
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from panel import search
@@ -22,7 +21,7 @@ from panel.deployments.models import (
     SupportPlan,
 )
 from panel.extensions import db
-from panel.invoices.models import NumberSequence
+from panel.sequences import next_value
 from panel.web import Page, paginate
 
 SEQUENCE = "deployment"
@@ -36,17 +35,8 @@ class DeploymentRefused(Exception):
 
 
 def _next_number() -> str:
-    """D-100001, D-100002, …: the counter row stays locked until the deployment commits."""
-    session = db.session
-    table = NumberSequence.__table__
-    bump = (sa.update(table).where(table.c.name == SEQUENCE)
-            .values(last_value=table.c.last_value + 1).returning(table.c.last_value))
-    value = session.execute(bump).scalar()
-    if value is None:
-        insert = (postgresql if session.connection().dialect.name == "postgresql" else sqlite).insert
-        session.execute(insert(table).values(name=SEQUENCE, last_value=FIRST_NUMBER - 1).on_conflict_do_nothing())
-        value = session.execute(bump).scalar_one()
-    return f"D-{value}"
+    """D-100001, D-100002, …: never given out twice (panel/sequences.py)."""
+    return f"D-{next_value(SEQUENCE, FIRST_NUMBER)}"
 
 
 def create_deployment(customer_id: int, product: str, name: str) -> Deployment:

@@ -11,19 +11,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from panel import periods
 from panel.audit.recorder import current_actor
 from panel.calls.models import HourlySummary
+from panel.customers.accounts import lock_customer
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.models import (
     Invoice,
     InvoiceLine,
-    NumberSequence,
     PaymentAllocation,
 )
+from panel.sequences import next_value
 from panel.types import utcnow
 
 SEQUENCE = "invoice"
@@ -85,23 +85,9 @@ def daily_figures(customer_id: int, start: datetime, end: datetime) -> dict[date
     return days
 
 
-def _lock_customer(customer_id: int) -> None:
-    """Serialise a customer's invoice runs (PostgreSQL; SQLite's write transaction already does)."""
-    db.session.execute(sa.select(Customer.id).where(Customer.id == customer_id).with_for_update())
-
-
 def _next_number() -> str:
-    """INV-000001, INV-000002, …: the counter row stays locked until the invoice commits, so no gaps."""
-    session = db.session
-    table = NumberSequence.__table__
-    bump = (sa.update(table).where(table.c.name == SEQUENCE)
-            .values(last_value=table.c.last_value + 1).returning(table.c.last_value))
-    value = session.execute(bump).scalar()
-    if value is None:
-        insert = (postgresql if session.connection().dialect.name == "postgresql" else sqlite).insert
-        session.execute(insert(table).values(name=SEQUENCE, last_value=0).on_conflict_do_nothing())
-        value = session.execute(bump).scalar_one()
-    return f"INV-{value:06d}"
+    """INV-000001, INV-000002, …: no gaps (panel/sequences.py)."""
+    return f"INV-{next_value(SEQUENCE):06d}"
 
 
 def _build(customer: Customer, frame: str, start: datetime, days: dict[datetime, DayFigures],
@@ -140,7 +126,7 @@ def generate(customer: Customer, frame: str, starts: list[datetime], now: dateti
         raise InvoiceRefused("Check at least one period under Action first.")
     now = now or utcnow()
     outcome = Outcome()
-    _lock_customer(customer.id)
+    lock_customer(customer.id)
     first, last_end = starts[0], periods.period_end(frame, starts[-1])
     taken = invoiced_periods(customer.id, first, last_end)
     days = daily_figures(customer.id, first, last_end)
@@ -209,7 +195,7 @@ def auto_generate(customer: Customer, now: datetime | None = None) -> Outcome:
     now = now or utcnow()
     if customer.invoice_schedule not in periods.BILLING_FRAMES:
         raise InvoiceRefused("Set an Invoice Schedule (daily, weekly or monthly) in the customer's Edit page first.")
-    _lock_customer(customer.id)
+    lock_customer(customer.id)
     starts = missing_periods(customer, now)
     if not starts:
         db.session.rollback()

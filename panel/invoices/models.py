@@ -159,12 +159,3 @@ class PaymentAllocation(db.Model):
     @property
     def audit_customer_id(self) -> int:
         return self.customer_id
-
-
-class NumberSequence(db.Model):
-    """Gap-free counters (invoice numbers): the row is locked by the UPDATE that takes the next value."""
-
-    __tablename__ = "number_sequence"
-
-    name: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
-    last_value: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from panel.audit.recorder import current_actor
+from panel.customers.accounts import lock_customer
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
 from panel.extensions import db
@@ -36,11 +37,6 @@ def balance(customer_id: int) -> Decimal:
     total = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CreditTransaction.credits), 0))
                               .where(CreditTransaction.customer_id == customer_id))
     return Decimal(total).quantize(CENT)
-
-
-def _lock_customer(customer_id: int) -> None:
-    """Serialise the customer's ledger writes (PostgreSQL; SQLite's write transaction already does)."""
-    db.session.execute(sa.select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
 def _amount(credits) -> Decimal:
@@ -73,7 +69,7 @@ def purchase(customer: Customer, credits, payment_method: str, reference: str, n
     reference = _text(reference, 100)
     if not reference:
         raise CreditRefused("Enter the payment reference or PO number.", "reference")
-    _lock_customer(customer.id)
+    lock_customer(customer.id)
     return _record(CreditTransaction(customer_id=customer.id, kind="purchase", credits=credits,
                                      payment_method=payment_method, reference=reference, note=_text(note, 500)))
 
@@ -90,7 +86,7 @@ def deduct(customer: Customer, credits, ticket_reference: str, deployment_id: in
         owner = db.session.scalar(sa.select(Deployment.customer_id).where(Deployment.id == deployment_id))
         if owner != customer.id:
             raise CreditRefused("That deployment is not one of this customer's.", "deployment_id")
-    _lock_customer(customer.id)
+    lock_customer(customer.id)
     left = balance(customer.id)
     if credits > left:
         db.session.rollback()
@@ -114,7 +110,7 @@ def reverse(transaction: CreditTransaction, note: str) -> CreditTransaction:
         raise CreditRefused("Say why the transaction is reversed; it is kept with the reversal.", "note")
     if transaction.kind == "reversal":
         raise CreditRefused("A reversal is not reversed: record the right purchase or deduction instead.")
-    _lock_customer(transaction.customer_id)
+    lock_customer(transaction.customer_id)
     existing = reversal_of(transaction.id)
     if existing is not None:
         db.session.rollback()
