@@ -28,19 +28,24 @@ CITIES = [("Toronto", "ON", "CA"), ("Austin", "TX", "US"), ("Leeds", "", "GB"), 
           ("Denver", "CO", "US"), ("Perth", "WA", "AU"), ("Lyon", "", "FR"), ("Calgary", "AB", "CA")]
 
 
+def demo_admin(instance_path: str) -> str | None:
+    """The demo admin, once: password from PANEL_PASSWORD or generated, kept in instance/demo_admin.txt."""
+    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_ADMIN)) is not None:
+        return None
+    password = os.environ.get("PANEL_PASSWORD") or generate_password()
+    create_staff_user(DEMO_ADMIN, password, "admin", "Demo Admin")
+    path = Path(instance_path) / "demo_admin.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{DEMO_ADMIN}\n{password}\n")
+    path.chmod(0o600)
+    return f"Staff sign-in: {DEMO_ADMIN} (password in {path})"
+
+
 def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -> str:
     if db.session.scalar(sa.select(Customer.id).limit(1)) is not None:
         return "Demo data already present; nothing added."
     rng = random.Random(rng_seed)
-    lines = []
-    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_ADMIN)) is None:
-        password = os.environ.get("PANEL_PASSWORD") or generate_password()
-        create_staff_user(DEMO_ADMIN, password, "admin", "Demo Admin")
-        path = Path(instance_path) / "demo_admin.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{DEMO_ADMIN}\n{password}\n")
-        path.chmod(0o600)
-        lines.append(f"Staff sign-in: {DEMO_ADMIN} (password in {path})")
+    lines = [line for line in [demo_admin(instance_path)] if line]
 
     names = set()
     now = utcnow()

@@ -9,12 +9,10 @@ then go through the panel's own code (`rollup()`, `auto_generate`), so they are 
 would have made.
 """
 import json
-import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Callable
 
 import psycopg
@@ -23,7 +21,7 @@ import sqlalchemy as sa
 from panel.audit.chain import GENESIS, entry_hash
 from panel.customers.models import CURRENCIES, STATUSES
 from panel.extensions import db
-from panel.seed import CITIES, DEMO_ADMIN, FIRST, LAST, PREFIXES, SUFFIXES
+from panel.seed import CITIES, FIRST, LAST, PREFIXES, SUFFIXES, demo_admin
 
 CONTACT_TYPES = ("Admin", "Maintainer", "Onsite Admin", "Billing", "Technical", "Other")
 LOADED = ("customer", "contact", "call_record", "audit_entry")
@@ -211,22 +209,6 @@ def _calls(info: str, records: int, busy: int, days: int, now: datetime, parts: 
         list(pool.map(piece, range(parts)))
 
 
-def _admin(instance_path: str) -> str | None:
-    from panel.auth.models import StaffUser
-    from panel.passwords import generate_password
-    from panel.staff import create_staff_user
-
-    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_ADMIN)) is not None:
-        return None
-    password = os.environ.get("PANEL_PASSWORD") or generate_password()
-    create_staff_user(DEMO_ADMIN, password, "admin", "Demo Admin")
-    path = Path(instance_path) / "demo_admin.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{DEMO_ADMIN}\n{password}\n")
-    path.chmod(0o600)
-    return f"Staff sign-in: {DEMO_ADMIN} (password in {path})"
-
-
 def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int = 10, busy: int = 1_000,
                calls: int = 10_000_000, days: int = 30, audit: int = 1_000_000,
                echo: Callable[[str], None] = print, rng_seed: int = 8) -> str:
@@ -282,7 +264,7 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
 
     report = rollup()
     step(f"roll-up: {report.hours:,} customer-hours")
-    admin = _admin(instance_path)
+    admin = demo_admin(instance_path)
     invoices = 0
     for customer_id in range(1, busy + 1):
         invoices += len(auto_generate(db.session.get(Customer, customer_id)).created)

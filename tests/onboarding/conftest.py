@@ -8,8 +8,8 @@ from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.extensions import db
 from tests.conftest import PanelClient
+from tests.portal.conftest import CONTACT_PASSWORD, portal_client  # noqa: F401  (portal_as uses it)
 
-CONTACT_PASSWORD = "contact password 123"
 CUSTOMER = {"name": "Gamma Hosting", "address_line1": "1 Main Street", "address_line2": "", "city": "Springfield",
             "region": "", "postal_code": "12345", "country": "US", "business_type": "Technology"}
 ADMINS = [{"name": "Ann Admin", "email": "ann@gamma.example"}]
@@ -44,17 +44,9 @@ def reseller(app, staff_users):
 
 
 @pytest.fixture
-def portal_as(app):
-    """portal_as(email) signs a fresh client in to the portal as that contact."""
-
-    def sign_in(email: str, password: str = CONTACT_PASSWORD) -> PanelClient:
-        client = PanelClient(app.test_client())
-        response = client.post("/portal/login", {"email": email, "password": password})
-        assert response.status_code == 303, response.get_data(as_text=True)
-        client.forget_token()
-        return client
-
-    return sign_in
+def portal_as(portal_client):  # noqa: F811  (the imported fixture, by name)
+    """portal_as(email) signs a fresh client in to the portal as that contact (the portal tests' fixture)."""
+    return portal_client
 
 
 @pytest.fixture
