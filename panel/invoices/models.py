@@ -69,6 +69,12 @@ class Invoice(db.Model):
         """The period's last day, as people write a period (the stored end is exclusive)."""
         return (self.period_end - timedelta(days=1)).date()
 
+    @property
+    def period_label(self) -> str:
+        """"2026-11-02", or "2026-11-02 – 2026-11-08" for a longer period: its first and last days."""
+        first = f"{self.period_start:%Y-%m-%d}"
+        return first if self.time_frame == "daily" else f"{first} – {self.last_day:%Y-%m-%d}"
+
     def __repr__(self) -> str:
         return f"<Invoice {self.number} customer {self.customer_id} {self.status}>"
 
