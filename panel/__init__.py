@@ -75,6 +75,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             response.vary.add("HX-Request")
         return response
 
+    from panel import unit_of_work
+
+    unit_of_work.install(app)  # after the other after_request functions, so it runs first
+
     @app.get("/health")
     def health():
         return {"ok": True}

@@ -1,10 +1,29 @@
-"""Who may reach what: sign-in for every page, read-only staff never write, admin-only areas."""
-from functools import wraps
+"""Who may reach what, in one place: the sign-in guard for every staff page, read-only staff never
+write, admin-only areas, and for every actor (panel/actor.py) which customers and objects it may see
+and change, with the one fetch-or-abort helper every route uses.
 
+- Staff see every customer; roles that write may change them (read-only staff: 403).
+- A portal contact sees their own customer; an Admin contact sees and changes their customer and its
+  whole reseller tree. Anything outside that is not found (404), never "forbidden": the portal does
+  not confirm that another customer's object exists.
+- The system (commands, worker jobs) reaches everything. API tokens reach what their scopes allow,
+  checked by the API's own guard (panel/api/guard.py).
+"""
+from functools import wraps
+from typing import TypeVar
+
+import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
+from panel import actor as actors
+from panel.actor import Actor
+from panel.customers.hierarchy import in_subtree, subtree_ids
+from panel.customers.models import Customer
 from panel.extensions import db, login_manager
+
+T = TypeVar("T")
+NOT_FOUND = "There is no such record, or it is not yours to see."
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints reachable without a staff session.
@@ -58,6 +77,7 @@ def require_staff_session():
     if request.method not in SAFE_METHODS and not current_user.can_write and endpoint != "auth.logout":
         abort(403)
     g.staff = current_user
+    actors.act_as(actors.staff(current_user._get_current_object()))
     return None
 
 
@@ -78,3 +98,55 @@ def require_admin():
     if not current_user.is_admin:
         abort(403)
     return None
+
+
+# -- reach: which customers an actor may see and change ---------------------------------------------
+
+def customer_ids_within(actor: Actor):
+    """A select of the customer ids `actor` may see, or None for every customer (staff, system, API)."""
+    if not actor.in_portal:
+        return None
+    if actor.manages_tree:
+        return subtree_ids(actor.customer_id)
+    return sa.select(sa.literal(actor.customer_id))
+
+
+def can_see_customer(actor: Actor, customer_id: int | None) -> bool:
+    if customer_id is None:
+        return False
+    if not actor.in_portal:
+        return actor.is_staff or actor.is_system or actor.kind == actors.API
+    if customer_id == actor.customer_id:
+        return True
+    return actor.manages_tree and in_subtree(actor.customer_id, customer_id)
+
+
+def can_change_customer(actor: Actor, customer_id: int | None) -> bool:
+    """Staff who write, the system, and Admin contacts within their tree."""
+    if actor.in_portal:
+        return actor.manages_tree and can_see_customer(actor, customer_id)
+    return actor.is_system or (actor.is_staff and actor.can_write)
+
+
+def owner_of(obj) -> int | None:
+    """The customer an object belongs to: the customer itself, or the row's customer_id."""
+    if isinstance(obj, Customer):
+        return obj.id
+    return getattr(obj, "customer_id", None)
+
+
+def fetch(actor: Actor, model: type[T], object_id, *, customer_id: int | None = None, write: bool = False,
+          message: str = NOT_FOUND) -> T:
+    """Fetch-or-abort: the object, if it exists, belongs to `customer_id` (when the URL names one) and
+    `actor` may see it; else 404. Seen but not `write`-able by this actor: 403."""
+    obj = db.session.get(model, object_id) if object_id is not None else None
+    owner = owner_of(obj) if obj is not None else None
+    if obj is None or (customer_id is not None and owner != customer_id) or not can_see_customer(actor, owner):
+        abort(404, message)
+    if write and not can_change_customer(actor, owner):
+        abort(403, "You may see this record but not change it.")
+    return obj
+
+
+def fetch_customer(actor: Actor, customer_id: int, *, write: bool = False) -> Customer:
+    return fetch(actor, Customer, customer_id, write=write, message="There is no such customer.")

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from werkzeug.exceptions import HTTPException
 
+from panel import unit_of_work
 from panel.extensions import db
 from panel.web import wants_fragment
 
@@ -60,7 +61,7 @@ def database_trouble(error: BaseException) -> str | None:
 
 
 def _page(status: int, message: str):
-    db.session.rollback()
+    unit_of_work.rollback()
     if request.blueprint == "api":
         return {"error": TITLES.get(status, "Error"), "message": message}, status
     if wants_fragment():
@@ -91,11 +92,11 @@ def _database_page(kind: str):
 def _end_session(kind: str) -> None:
     """Roll back; a connection that went away (or may have) is discarded instead of going back to the pool,
     where its rollback would fail again and log a traceback."""
+    if kind == "unavailable":
+        unit_of_work.discard()
+        return
     try:
-        if kind == "unavailable":
-            db.session().invalidate()  # scoped_session does not pass invalidate() on
-        else:
-            db.session.rollback()
+        unit_of_work.rollback()
     except Exception:  # noqa: BLE001 - the answer matters more than the clean-up; the pool checks on next use
         db.session.close()
 

@@ -5,6 +5,10 @@ import signal
 import socket
 import time
 
+from panel import unit_of_work
+from panel.errors import database_trouble, one_line
+from panel.extensions import db
+
 
 def _delayed_saves():
     from panel.delayed.changes import apply_due
@@ -38,16 +42,14 @@ JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _r
 
 
 def run_pass() -> dict:
-    from panel.extensions import db
-
+    """Each job is a unit of work of its own (or several: a job that works in batches commits each one)."""
     results = {}
     for name, job in JOBS:
         try:
-            results[name] = job()
+            with unit_of_work.unit():
+                results[name] = job()
         except Exception as error:  # one failing job must not stop the others; it is retried next pass
-            from panel.errors import database_trouble, one_line
-
-            db.session.rollback()
+            # (unit() has rolled it back)
             trouble = database_trouble(error)
             if trouble:  # an outage or a lock: one line a pass, not a traceback per job
                 logging.getLogger("panel.worker").warning("%s: database %s (%s)", name, trouble, one_line(error))

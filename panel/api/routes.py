@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import abort, g, jsonify, request
 from sqlalchemy.orm.attributes import set_committed_value
 
+from panel import actor as actors
 from panel.api import bp
 from panel.api import invoices as invoice_api
 from panel.api.tokens import token_for
@@ -21,7 +22,7 @@ def _require(scope: str):
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="panel"'
         abort(response)
-    g.audit_actor = {"user_label": f"API: {token.name}"}
+    actors.act_as(actors.api(token))
     if request.method in ("GET", "HEAD"):
         _keep_last_use(token)
     return token

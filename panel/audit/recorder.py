@@ -11,6 +11,7 @@ from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session
 
+from panel import actor as actors
 from panel.audit.chain import GENESIS, entry_hash
 from panel.audit.models import AuditEntry
 from panel.types import plain, utcnow
@@ -72,36 +73,10 @@ def _diff(obj, message: str) -> dict:
 
 
 def current_actor() -> dict:
-    """Who is making the change: a staff member, a contact in the portal, an API client, or the system."""
-    actor = {"user_label": "system", "staff_user_id": None, "contact_id": None, "ip": None, "comment": None}
-    if not has_request_context():
-        if has_app_context():
-            actor["comment"] = g.get("audit_comment")
-            actor.update(g.get("audit_actor") or {})
-        return actor
-    actor["ip"] = request.remote_addr
-    actor["comment"] = g.get("audit_comment")
-    override = g.get("audit_actor")
-    if override:
-        actor.update(override)
-        return actor
-    user = g.get("_login_user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        actor["user_label"] = user.audit_label()
-        actor["staff_user_id"] = user.id
-    else:
-        actor["user_label"] = "anonymous"
-    return actor
-
-
-def act_as_portal_contact(contact, staff_user=None) -> None:
-    """Changes made in the customer portal are by "Portal" and the contact (and, in Portal Login,
-    the staff member behind it). Called by the portal for each request it serves."""
-    label = f"Portal: {contact.name} <{contact.email}>"
-    if staff_user is not None:
-        label += f" (Portal Login by {staff_user.email})"
-    g.audit_actor = {"user_label": label, "contact_id": contact.id,
-                     "staff_user_id": staff_user.id if staff_user is not None else None}
+    """Who is making the change (panel/actor.py) and the reason they gave, as the entry records them."""
+    fields = actors.current().audit_fields()
+    fields["comment"] = g.get("audit_comment") if has_app_context() else None
+    return fields
 
 
 def _append(connection, entries: list[dict]) -> None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import g, has_request_context
 
+from panel import actor as actors
 from panel.audit.recorder import current_actor
 from panel.delayed.models import PendingChange
 from panel.extensions import db
@@ -140,8 +141,8 @@ def apply_next(worker: str = "worker") -> PendingChange | None:
         db.session.rollback()
         return None
     asked = change.requested_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    g.audit_actor = {"user_label": change.requested_by, "staff_user_id": change.requested_by_id,
-                     "ip": change.requested_ip}
+    previous = g.get("actor")
+    actors.act_as(actors.on_behalf_of(change.requested_by, change.requested_by_id, ip=change.requested_ip))
     g.audit_comment = (f"Delayed save #{change.id}, asked {asked}, applied {now:%Y-%m-%d %H:%M:%S} UTC"
                        + (f": {change.comment}" if change.comment else ""))
     try:
@@ -153,7 +154,7 @@ def apply_next(worker: str = "worker") -> PendingChange | None:
     except sa.exc.IntegrityError:
         change.status, change.outcome = "conflict", "The database refused it (a unique value is now taken)."
     finally:
-        g.pop("audit_actor", None)
+        g.actor = previous
         g.pop("audit_comment", None)
     change.finished_at, change.finished_by = utcnow(), worker
     db.session.commit()

@@ -11,7 +11,7 @@ from flask import (
     url_for,
 )
 
-from panel.audit.recorder import act_as_portal_contact
+from panel import actor as actors
 from panel.auth import throttle
 from panel.contacts.models import Contact
 from panel.contacts.records import email_taken, send_now, set_password
@@ -64,7 +64,7 @@ def load_identity():
     if identity is None:
         return _to_portal_login()
     g.portal = identity
-    act_as_portal_contact(identity.contact, identity.staff)
+    actors.act_as(actors.contact(identity.contact, identity.staff))
     if identity.contact.must_change_password and not identity.impersonated and request.endpoint not in (
         "portal.password", "portal.logout"
     ):

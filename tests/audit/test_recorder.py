@@ -162,21 +162,18 @@ def test_the_database_refuses_to_change_or_remove_entries(app, customer, sql):
 
 
 def test_a_portal_change_is_by_portal_and_the_contact(app, customer):
-    from flask import g
-
-    from panel.audit.recorder import act_as_portal_contact
+    from panel import actor as actors
 
     with app.test_request_context("/portal/profile", method="POST", environ_base={"REMOTE_ADDR": "192.0.2.4"}):
         contact = Contact(customer_id=customer, name="Ines Ito", email="ines@acme.example")
         db.session.add(contact)
         db.session.commit()
-        act_as_portal_contact(contact)
+        actors.act_as(actors.contact(contact))
         contact.phone = "+1 555 0100"
         db.session.commit()
         entry = entries(table_name="contact", message="Update")[-1]
         assert entry.user_label == "Portal: Ines Ito <ines@acme.example>"
         assert (entry.contact_id, entry.ip) == (contact.id, "192.0.2.4")
-        g.pop("audit_actor")
 
 
 def test_every_response_forbids_framing_and_inline_scripts(client):

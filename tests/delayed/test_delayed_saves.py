@@ -27,13 +27,12 @@ def make_contact(customer, **values):
 
 def test_a_due_change_is_applied_once_and_audited_as_its_requester(app, customer):
     with app.test_request_context("/", method="POST", environ_base={"REMOTE_ADDR": "198.51.100.3"}):
-        from flask import g
+        from panel import actor as actors
 
         contact = make_contact(customer, phone="1")
-        g.audit_actor = {"user_label": "staff@example.com", "staff_user_id": 7}
+        actors.act_as(actors.on_behalf_of("staff@example.com", 7, ip="198.51.100.3"))
         change_id = changes.schedule_update("contact", contact, {"phone": "2", "name": "Ana"}, soon()).id
         contact_id = contact.id
-        g.pop("audit_actor")
     with app.app_context():
         change = db.session.get(PendingChange, change_id)
         contact = db.session.get(Contact, contact_id)
