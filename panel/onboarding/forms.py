@@ -19,7 +19,7 @@ from panel.forms import CONTROL, email_address
 SUPPORT_TYPES = ("Maintainer", "Onsite Admin", "Other")
 REQUIRED_SUPPORT = ("Maintainer", "Onsite Admin")
 MAX_ROWS = 50  # contacts of one kind in one draft
-CUSTOMER_FIELDS = {  # name: (most characters, required)
+CUSTOMER_FIELDS = {  # name: (most characters, required); the country is checked as two letters
     "name": (200, True),
     "address_line1": (200, True),
     "address_line2": (200, False),
@@ -68,15 +68,16 @@ def _choice(label: str, choices, message: str, *before) -> SelectField:
 class CustomerStep(CustomerNameChecks, Form):
     """Step 1: name, mailing address and business type; the currency where it is chosen (staff)."""
 
-    name = _text("Name", 200, "Enter the customer's name.")
+    name = _text("Name", CUSTOMER_FIELDS["name"][0], "Enter the customer's name.")
     business_type = _choice("Business type", BUSINESS_TYPES, "Choose a business type from the list.",
-                            no_control, DataRequired("Choose the business type closest to the customer's."), at_most(40))
+                            no_control, DataRequired("Choose the business type closest to the customer's."),
+                            at_most(CUSTOMER_FIELDS["business_type"][0]))
     currency = _choice("Currency", CURRENCIES, "Choose a currency from the list.")
-    address_line1 = _text("Address", 200, "Enter the first line of the mailing address.")
-    address_line2 = _text("Address (line 2, optional)", 200)
-    city = _text("City", 100, "Enter the city.")
-    region = _text("State / region (optional)", 100)
-    postal_code = _text("Postal code", 20, "Enter the postal code.")
+    address_line1 = _text("Address", CUSTOMER_FIELDS["address_line1"][0], "Enter the first line of the mailing address.")
+    address_line2 = _text("Address (line 2, optional)", CUSTOMER_FIELDS["address_line2"][0])
+    city = _text("City", CUSTOMER_FIELDS["city"][0], "Enter the city.")
+    region = _text("State / region (optional)", CUSTOMER_FIELDS["region"][0])
+    postal_code = _text("Postal code", CUSTOMER_FIELDS["postal_code"][0], "Enter the postal code.")
     country = StringField("Country (2 letters)", [no_control, DataRequired("Enter the two-letter country code, such as US or GB."),
                                                   COUNTRY], filters=[collapse, capitals])
 
