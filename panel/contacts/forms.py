@@ -20,6 +20,7 @@ from panel.save_options import SaveOptionsMixin
 PHONE = Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")
 NOT_A_PASSWORD = ("This looks like a password. Passwords must not be kept in notes. If it is not a "
                   "password, tick “These notes hold no password” and save again.")
+EMAIL_TAKEN = "This e-mail is already the portal login of another contact."
 
 
 class PasswordChoiceMixin:
@@ -53,7 +54,7 @@ class ContactIdentityChecks:
     def validate_email(self, field):
         field.data = (field.data or "").strip()
         if field.data and email_taken(field.data, self.contact_id):
-            raise ValidationError("This e-mail is already the portal login of another contact.")
+            raise ValidationError(EMAIL_TAKEN)
 
 
 class ContactForm(ContactIdentityChecks, SaveOptionsMixin, AuditedForm):

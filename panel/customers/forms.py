@@ -39,7 +39,16 @@ class MoneyField(StringField):
         return str(self.data)
 
 
-class CustomerDetailsFields(PanelForm):
+class CustomerNameChecks:
+    """The customer's name as every customer form takes it (staff, portal, the New customer flow)."""
+
+    def validate_name(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Enter the customer's name.")
+
+
+class CustomerDetailsFields(CustomerNameChecks, PanelForm):
     """What a customer's own admins may keep up to date too: name, contact details, addresses, business type."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
@@ -69,11 +78,6 @@ class CustomerDetailsFields(PanelForm):
     shipping_country = StringField("Country (2 letters)", validators=[Optional(), COUNTRY])
 
     fields_saved = PORTAL_EDITABLE
-
-    def validate_name(self, field):
-        field.data = " ".join((field.data or "").split())
-        if not field.data:
-            raise ValidationError("Enter the customer's name.")
 
     def values(self) -> dict:
         data = {name: getattr(self, name).data for name in self.fields_saved}

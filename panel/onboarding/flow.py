@@ -6,54 +6,38 @@ a step, and creation checks every step again, so nothing a draft holds is truste
 plain dicts (no request in here): the routes read the form with `read_step`, tests call the rest.
 """
 import json
-import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from panel.contacts.models import Contact
-from panel.contacts.records import create_contact, email_taken
+from panel.contacts.records import create_contact
 from panel.customers.hierarchy import HierarchyError, check_reseller, in_subtree
-from panel.customers.models import BUSINESS_TYPES, CURRENCIES, Customer
+from panel.customers.models import Customer
 from panel.extensions import db
-from panel.forms import CONTROL, EMAIL
+from panel.forms import CONTROL
+from panel.onboarding import forms
+from panel.onboarding.forms import (  # noqa: F401 (the flow's rules, named here as before)
+    CONTROL_MESSAGE,
+    CUSTOMER_FIELDS,
+    MAX_ROWS,
+    REQUIRED_SUPPORT,
+    ROW_FIELDS,
+    ROW_LIMITS,
+    ROW_PREFIX,
+    SUPPORT_TYPES,
+    missing_support_types,
+)
 from panel.onboarding.models import OnboardingDraft
 
 STEPS = {1: "Customer information", 2: "Admin contacts", 3: "Support contacts"}
 LAST_STEP = 3
-SUPPORT_TYPES = ("Maintainer", "Onsite Admin", "Other")
-REQUIRED_SUPPORT = ("Maintainer", "Onsite Admin")
 # A sub-account starts like any customer the carrier has not yet set up: no traffic until staff approve it.
 NEW_STATUS = "Pending Approval"
-MAX_ROWS = 50  # contacts of one kind in one draft
 MAX_DRAFTS = 20  # drafts one person may keep at a time
 DEFAULT_CURRENCY = "USD"
-
-CUSTOMER_FIELDS = {  # name: (most characters, required)
-    "name": (200, True),
-    "address_line1": (200, True),
-    "address_line2": (200, False),
-    "city": (100, True),
-    "region": (100, False),
-    "postal_code": (20, True),
-    "country": (2, True),
-    "business_type": (40, True),
-}
-ROW_FIELDS = {"admins": ("name", "email"), "support": ("name", "email", "type")}
-ROW_PREFIX = {"admins": "admin", "support": "support"}  # input names: admin-0-name, support-2-type
-ROW_LIMITS = {"name": 120, "email": 254, "type": 20}
 KIND_OF_STEP = {2: "admins", 3: "support"}
-REQUIRED_MESSAGES = {
-    "name": "Enter the customer's name.",
-    "address_line1": "Enter the first line of the mailing address.",
-    "city": "Enter the city.",
-    "postal_code": "Enter the postal code.",
-    "country": "Enter the two-letter country code, such as US or GB.",
-    "business_type": "Choose the business type closest to the customer's.",
-}
-CONTROL_MESSAGE = "Remove the control characters from this field."
-_ROW_KEY = re.compile(r"^(admin|support)-(\d{1,4})-(name|email|type)$")
 
 
 class OnboardingRefused(Exception):
@@ -107,24 +91,7 @@ def read_step(step: int, form, *, with_currency: bool = False) -> dict | list:
     """The values a step's form carries: the customer fields (step 1) or the rows (steps 2 and 3).
     Only known names are read, so anything else posted (reseller_id, debit_limit...) is ignored;
     the currency only where it is chosen (staff: a sub-account takes its reseller's)."""
-    if step == 1:
-        values = {name: _text(form.get(name)) for name in CUSTOMER_FIELDS}
-        if with_currency:
-            values["currency"] = _text(form.get("currency"))
-        values["country"] = values["country"].upper()
-        return values
-    kind = KIND_OF_STEP[step]
-    rows: dict[int, dict] = {}
-    for key in form:
-        match = _ROW_KEY.match(key)
-        if match and match.group(1) == ROW_PREFIX[kind] and match.group(3) in ROW_FIELDS[kind]:
-            rows.setdefault(int(match.group(2)), {})[match.group(3)] = _text(form.get(key))
-    ordered = [rows[i] for i in sorted(rows)][:MAX_ROWS]
-    return [{name: row.get(name, "") for name in ROW_FIELDS[kind]} for row in ordered]
-
-
-def _text(value) -> str:
-    return " ".join(str(value or "").split()) if value is not None else ""
+    return forms.read(step, form, with_currency=with_currency).values()
 
 
 def tidy(step: int, values):
@@ -156,88 +123,27 @@ def values_of(data: dict, step: int):
     return data["customer"] if step == 1 else data[KIND_OF_STEP[step]]
 
 
-# Checking a step ---------------------------------------------------------------------------------
+# Checking a step: the step's WTForms form (panel/onboarding/forms.py) -----------------------------
 
 def check_step(step: int, values, data: dict, *, with_currency: bool) -> dict:
-    """Errors of one step (empty: the step is complete). `data` is the rest of the draft, for the
-    e-mails of the other step's contacts."""
+    """Errors of one step by input name (empty: the step is complete). `data` is the rest of the
+    draft, for the e-mails of the other step's contacts."""
     if step == 1:
         return check_customer(values, with_currency=with_currency)
     kind = KIND_OF_STEP[step]
     other = "support" if kind == "admins" else "admins"
-    errors = check_rows(kind, values, [row.get("email", "") for row in data[other] if not is_blank(row)])
-    if kind == "support" and not errors:
-        missing = missing_support_types(values)
-        if missing:
-            errors["form"] = [missing]
-    return errors
+    return check_rows(kind, values, [row.get("email", "") for row in data[other] if not is_blank(row)])
 
 
 def check_customer(values: dict, *, with_currency: bool) -> dict:
-    errors = {}
-    for name, (limit, required) in CUSTOMER_FIELDS.items():
-        text = values.get(name, "")
-        if CONTROL.search(text):
-            errors[name] = [CONTROL_MESSAGE]
-        elif required and not text:
-            errors[name] = [REQUIRED_MESSAGES[name]]
-        elif len(text) > limit and name != "country":
-            errors[name] = [f"Use at most {limit} characters."]
-    if "country" not in errors and not re.fullmatch(r"[A-Z]{2}", values.get("country", "")):
-        errors["country"] = ["Use the two-letter country code, such as US or GB."]
-    if "business_type" not in errors and values.get("business_type") not in BUSINESS_TYPES:
-        errors["business_type"] = ["Choose a business type from the list."]
-    if with_currency and values.get("currency") not in CURRENCIES:
-        errors["currency"] = ["Choose a currency from the list."]
-    return errors
+    return forms.of_values(1, values, with_currency=with_currency).check()
 
 
 def check_rows(kind: str, rows: list[dict], other_emails: list[str]) -> dict:
-    """Name and e-mail of every row that is not blank; e-mails unique in the draft and not anyone's login."""
-    prefix, errors, seen = ROW_PREFIX[kind], {}, set()
-    others = {e.lower() for e in other_emails if e}
-    other_label = "a support contact" if kind == "admins" else "an admin contact"
-    for i, row in enumerate(rows):
-        if is_blank(row):
-            continue
-        for name in ROW_FIELDS[kind]:
-            if CONTROL.search(row.get(name, "")):
-                errors[f"{prefix}-{i}-{name}"] = [CONTROL_MESSAGE]
-        name, email = row.get("name", ""), row.get("email", "")
-        if f"{prefix}-{i}-name" not in errors:
-            if not name:
-                errors[f"{prefix}-{i}-name"] = ["Enter the contact's name."]
-            elif len(name) > ROW_LIMITS["name"]:
-                errors[f"{prefix}-{i}-name"] = [f"Use at most {ROW_LIMITS['name']} characters."]
-        key = f"{prefix}-{i}-email"
-        if key not in errors:
-            if not email:
-                errors[key] = ["Enter the contact's e-mail address."]
-            elif len(email) > ROW_LIMITS["email"] or not EMAIL.match(email):
-                errors[key] = ["Enter an e-mail address such as name@example.com."]
-            elif email.lower() in others:
-                errors[key] = [f"This e-mail is already used for {other_label} in this draft."]
-            elif email.lower() in seen:
-                errors[key] = ["This e-mail is already used for another contact in this draft."]
-            elif email_taken(email):
-                errors[key] = ["This e-mail is already the portal login of another contact."]
-        seen.add(email.lower())
-        if kind == "support" and f"{prefix}-{i}-type" not in errors and row.get("type") not in SUPPORT_TYPES:
-            errors[f"{prefix}-{i}-type"] = ["Choose Maintainer, Onsite Admin or Other."]
-    return errors
-
-
-def missing_support_types(rows: list[dict]) -> str | None:
-    """The support-contact rule: at least one Maintainer and one Onsite Admin. Says which is missing."""
-    present = {row.get("type") for row in rows if not is_blank(row)}
-    missing = [t for t in REQUIRED_SUPPORT if t not in present]
-    if len(missing) == 2:
-        return "Add a Maintainer and an Onsite Admin support contact."
-    if missing == ["Maintainer"]:
-        return "Add a Maintainer support contact."
-    if missing == ["Onsite Admin"]:
-        return "Add an Onsite Admin support contact."
-    return None
+    """Name and e-mail of every row that is not blank; e-mails unique in the draft and not anyone's login;
+    for support contacts, the support rule once the rows pass."""
+    step = next(number for number, name in KIND_OF_STEP.items() if name == kind)
+    return forms.of_values(step, rows).check(other_emails)
 
 
 def first_incomplete(data: dict, *, with_currency: bool) -> Incomplete | None:
@@ -316,6 +222,9 @@ def create_customer_from_draft(draft: OnboardingDraft):
     problem = first_incomplete(data, with_currency=with_currency)
     if problem is not None:
         raise problem
+    # As the checks saw them (a draft's JSON is not trusted to be tidy).
+    data = {"customer": forms.of_values(1, data["customer"], with_currency=with_currency).values(),
+            **{kind: forms.of_values(step, data[kind]).values() for step, kind in KIND_OF_STEP.items()}}
     values = {name: data["customer"][name] for name in CUSTOMER_FIELDS}
     currency = data["customer"]["currency"] if with_currency else reseller.currency
     try:

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, request, url_for
 
-from panel.customers.models import BUSINESS_TYPES, CURRENCIES, Customer
+from panel.customers.models import Customer
 from panel.extensions import db
-from panel.onboarding import flow
+from panel.onboarding import flow, forms
 from panel.web import render_page
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,10 @@ def _render(side: Side, draft, step: int, values, errors: dict | None = None, co
     if step > 1 and not values:
         values = [{"type": "Maintainer"}, {"type": "Onsite Admin"}] if step == 3 else [{}]
     action = side.url("step", draft_id=draft.id, step=step) if draft is not None else side.url("new")
+    form = forms.of_values(step, values, with_currency=side.with_currency, errors=errors)
     return render_page(
-        "onboarding/step.html", code=code, side=side, layout=side.layout, draft=draft, step=step, values=values,
+        "onboarding/step.html", code=code, side=side, layout=side.layout, draft=draft, step=step, form=form,
         errors=errors or {}, steps=flow.STEPS, last_step=flow.LAST_STEP, action=action, reseller=_reseller(side),
-        business_types=BUSINESS_TYPES, currencies=CURRENCIES, support_types=flow.SUPPORT_TYPES,
         max_rows=flow.MAX_ROWS, reached=flow.load(draft)["reached"] if draft is not None else 1,
     )
 

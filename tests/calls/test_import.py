@@ -8,16 +8,15 @@ import pytest
 import sqlalchemy as sa
 
 from panel.api.tokens import issue_token
-from panel.calls import importer
+from panel.calls import loading
 from panel.calls.importer import (
     BATCH,
     FIELDS,
     CsvError,
-    _fast_row,
-    _plain_row,
     import_csv,
     parse_row,
 )
+from panel.calls.parsing import fast_row, plain_row
 from panel.calls.models import CallRecord
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -342,7 +341,7 @@ VARIANTS = [
 @pytest.mark.parametrize("changes", VARIANTS)
 def test_the_csv_fast_path_gives_what_parse_row_gives(changes):
     raw = good(**changes)
-    fast = _fast_row(*(raw[name] for name in FIELDS))
+    fast = fast_row(*(raw[name] for name in FIELDS))
     try:
         slow = parse_row(raw)
     except ValueError:
@@ -369,7 +368,7 @@ def test_a_csv_with_blank_lines_short_rows_and_a_repeated_column(app, customer):
 @pytest.mark.parametrize("changes", VARIANTS)
 def test_a_row_sent_to_copy_as_it_is_is_one_parse_row_takes(changes):
     raw = good(**changes)
-    if _plain_row(",".join(raw[name] for name in FIELDS)):
+    if plain_row(",".join(raw[name] for name in FIELDS)):
         parse_row(raw)  # does not raise
 
 
@@ -411,7 +410,7 @@ def repeated_csv(customer: int) -> str:
 @pytest.mark.parametrize("workers, per_batch", [(1, True), (3, True), (3, False)])
 def test_batches_loaded_side_by_side_store_a_record_sent_twice_once(app, customer, workers, per_batch, monkeypatch):
     if not per_batch:  # PostgreSQL: the foreign key's trigger checks every row
-        monkeypatch.setattr(importer, "checks_customers_per_batch", lambda connection: False)
+        monkeypatch.setattr(loading, "checks_customers_per_batch", lambda connection: False)
     with app.app_context():
         report = import_csv(io.StringIO(repeated_csv(customer)), "sw", batch_size=4, workers=workers)
         again = import_csv(io.StringIO(repeated_csv(customer)), "sw", batch_size=7, workers=workers)
@@ -451,13 +450,13 @@ def test_customers_are_checked_per_batch_only_where_the_foreign_key_is_all_the_t
     """Batches switch call_record's triggers off for their insert: only while those triggers are
     the foreign key's, whose check the batch then makes itself."""
     with pg_app.app_context(), db.engine.begin() as connection:
-        assert importer.checks_customers_per_batch(connection)
+        assert loading.checks_customers_per_batch(connection)
         connection.execute(sa.text("CREATE FUNCTION keep_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'"))
         connection.execute(sa.text("CREATE TRIGGER keep BEFORE INSERT ON call_record FOR EACH ROW EXECUTE FUNCTION keep_row()"))
-        assert not importer.checks_customers_per_batch(connection)
+        assert not loading.checks_customers_per_batch(connection)
         connection.execute(sa.text("DROP TRIGGER keep ON call_record"))
         connection.execute(sa.text("DROP FUNCTION keep_row()"))
-        assert importer.checks_customers_per_batch(connection)
+        assert loading.checks_customers_per_batch(connection)
 
 
 @pytest.mark.postgres
