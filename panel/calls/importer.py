@@ -162,6 +162,8 @@ def _amount(value, places: int) -> Decimal:
         value = repr(value)  # the shortest text that is this float: what the sender wrote
     if isinstance(value, str):
         text = value.strip()
+        if not text.isascii() or "_" in text:  # Decimal would read "١٢" or "1_000": never guess what was meant
+            raise RecordError(f"'{value}' is not a number")
         try:
             number = Decimal(text)
         except InvalidOperation:
@@ -227,9 +229,9 @@ def _fast_amount(text: str, places: int) -> Decimal | None:
     """Plain digits with at most `places` decimals that fit NUMERIC(18, places), as `_amount`
     gives them (exactly `places` decimals); None for anything else."""
     whole, _, fraction = text.partition(".")
-    if not whole.isdecimal() or len(whole) > 18 - places or len(fraction) > places:
+    if not (whole.isascii() and whole.isdecimal()) or len(whole) > 18 - places or len(fraction) > places:
         return None
-    if fraction and not fraction.isdecimal():
+    if fraction and not (fraction.isascii() and fraction.isdecimal()):
         return None
     return Decimal(f"{whole}.{fraction}{'0' * (places - len(fraction))}")
 
