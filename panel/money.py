@@ -117,7 +117,7 @@ def _refusal(typed: str, decimals: int) -> str:
         return f"Use a point for decimals: {written}. A comma only separates thousands, as in 1,234.56."
     if "," in typed and re.fullmatch(r"-?[0-9,]+(?:\.[0-9]+)?", typed):
         return "Put commas only between groups of three digits, as in 1,234,567.89, or leave them out."
-    if typed.count(".") > 1 and re.fullmatch(r"-?[0-9.,]+", typed):
+    if typed.count(".") > 1 and re.fullmatch(r"-?[0-9.]+", typed):
         return f"Use one decimal point at most, such as {example(decimals)}; commas separate thousands."
     if _EXPONENT.fullmatch(typed):
         value = Decimal(typed)
