@@ -253,8 +253,8 @@ def document() -> dict:
                 "For machine clients: the switch (channels, call records) and billing systems (invoices). "
                 "Every operation but this document needs a bearer token, which an admin issues in Settings "
                 "→ API tokens with one or more scopes (" + ", ".join(SCOPES) + "); it is shown once and "
-                "only its digest is kept. Money is a decimal string with the currency's own decimal places, date-times are UTC "
-                "with +00:00, and invoice periods end exclusively. Errors are JSON: "
+                "only its digest is kept. Money is a decimal string with the currency's own decimal places, "
+                "date-times are UTC with +00:00, and invoice periods end exclusively. Errors are JSON: "
                 "{\"error\": ..., \"message\": ...}."),
         },
         "servers": [{"url": "/api/v1"}],

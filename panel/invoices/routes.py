@@ -150,7 +150,8 @@ def new_payment(customer_id: int):
     form = PaymentForm(currency=customer.currency)
     if form.validate_on_submit():
         payment = payments.record_payment(customer, form.values())
-        flash(f"Payment of {money.show(payment.amount, payment.currency)} {payment.currency} recorded ({payment.status}).")
+        flash(f"Payment of {money.show(payment.amount, payment.currency)} {payment.currency} recorded "
+              f"({payment.status}).")
         return redirect(url_for("customers.show", customer_id=customer.id, _anchor="payments"), 303)
     return render_page("invoices/payment_form.html", customer=customer, form=form,
                        code=422 if form.is_submitted() else 200)
