@@ -139,6 +139,7 @@ def _tune_sqlite(engine, busy_timeout_ms: int = 15000) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from panel import money as amounts
     from panel.auth.forms import EmptyForm
 
     @app.context_processor
@@ -146,11 +147,15 @@ def _register_template_helpers(app: Flask) -> None:
         return {"empty_form": EmptyForm}
 
     @app.template_filter("money")
-    def money(value, currency: str = "") -> str:
+    def money(value, currency: str = "", code: bool = True) -> str:
+        """1,234.56 USD: the currency's own number of places (panel/money.py); 2 places without a currency
+        (support credits, which are not money of a currency)."""
         if value is None:
             return ""
-        text = f"{value:,.2f}"
-        return f"{text} {currency}".strip()
+        if not currency:
+            return f"{value:,.2f}"
+        text = amounts.show(value, currency)
+        return f"{text} {currency}" if code else text
 
     @app.template_filter("fromjson")
     def fromjson(text: str):

@@ -1,11 +1,13 @@
-"""Form pieces shared by every area: the audit reason and strict field types."""
+"""Form pieces shared by every area: the audit reason and strict field types (amounts among them)."""
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import g
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
+
+from panel import money
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -63,19 +65,45 @@ def email_address(form, field):
         raise ValidationError("Enter an e-mail address such as name@example.com.")
 
 
-def parse_decimal(text: str, places: int = 4) -> Decimal:
-    """A money amount as typed: digits with an optional point, commas as thousands separators."""
-    cleaned = (text or "").strip().replace(",", "")
-    if not cleaned:
-        raise ValueError("Enter an amount.")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("Enter an amount such as 250 or 250.00.") from None
-    if not value.is_finite():
-        raise ValueError("Enter an amount such as 250 or 250.00.")
-    if value.as_tuple().exponent < -places:
-        raise ValueError(f"Use at most {places} decimal places.")
-    if abs(value) >= Decimal(10) ** 14:
-        raise ValueError("That amount is too large.")
-    return value
+class AmountField(StringField):
+    """A money or decimal amount typed by a person, read by the one rule of `panel.money.parse_amount`.
+
+    `data` is the Decimal once validated; a refused amount keeps the typed text in the input and
+    its message by the field. `decimals` may be set on the form's field before validating (the
+    customer's currency). Empty is "Enter an amount." unless `optional`."""
+
+    def __init__(self, label=None, validators=None, decimals: int = 2, optional: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.decimals = decimals
+        self.optional = optional
+
+    def pre_validate(self, form):
+        if isinstance(self.data, Decimal):
+            return
+        if self.optional and not (self.data or "").strip():
+            self.data = None
+            raise StopValidation()
+        try:
+            self.data = money.parse_amount(self.data, self.decimals)
+        except ValueError as error:
+            raise StopValidation(str(error)) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]  # what was typed stays as typed, refused or not
+        if self.data is None:
+            return ""
+        if isinstance(self.data, Decimal):
+            shown = self.data.quantize(Decimal(1).scaleb(-self.decimals)) if self.data.is_finite() else self.data
+            # Stored with 4 places, typed with the currency's: 0.0000 shows as 0.00.
+            return f"{shown:f}" if shown == self.data else f"{self.data:f}"
+        return str(self.data)
+
+    def __call__(self, **kwargs):
+        # The input's own hints say the same rule as the parser (the forms are novalidate: the server decides).
+        kwargs.setdefault("inputmode", "decimal" if self.decimals else "numeric")
+        kwargs.setdefault("pattern", money.pattern(self.decimals))
+        kwargs.setdefault("title", money.hint(self.decimals))
+        kwargs.setdefault("placeholder", money.example(self.decimals))
+        kwargs.setdefault("autocomplete", "off")
+        return super().__call__(**kwargs)

@@ -1,6 +1,6 @@
 """Invoices for billing systems: the list's parameters, keyset pages by id, and the JSON of an invoice.
 
-Money is a string with exactly four decimal places (the precision it is stored with), never a
+Money is a string with exactly the currency's decimal places (panel/money.py: what is billed), never a
 float; minutes are billed seconds / 60 rounded to two places; date-times are ISO 8601 in UTC with
 "+00:00". A page costs three queries whatever its size: the invoices joined to their customers'
 names, what is paid on them (one grouped query), and the token check before.
@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import money as amounts
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.billing import paid_amounts
@@ -23,7 +24,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 LIST_PARAMETERS = ("customer_id", "status", "period_from", "period_to", "limit", "cursor")
 MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one from a client is refused, not sent to overflow the database
-_FOUR_PLACES = Decimal("0.0001")
 _CURSOR = re.compile(r"id:([1-9][0-9]{0,9})")
 
 
@@ -45,8 +45,8 @@ class Filters:
     after_id: int = 0
 
 
-def money(value: Decimal) -> str:
-    return f"{Decimal(value).quantize(_FOUR_PLACES):f}"
+def money(value: Decimal, currency: str) -> str:
+    return amounts.plain(value, currency)
 
 
 def moment(value: datetime | None) -> str | None:
@@ -125,9 +125,9 @@ def _summary(invoice: Invoice, customer_name: str, paid: Decimal) -> dict:
         "calls": invoice.calls,
         "billed_seconds": invoice.billed_seconds,
         "minutes": f"{invoice.minutes:f}",
-        "total": money(invoice.total),
-        "paid": money(paid),
-        "due": money(due),
+        "total": money(invoice.total, invoice.currency),
+        "paid": money(paid, invoice.currency),
+        "due": money(due, invoice.currency),
         "status": invoice.status,
         "created_at": moment(invoice.created_at),
         "created_by": invoice.created_by,
@@ -191,11 +191,11 @@ def invoice_by_number(number: str) -> dict | None:
         "answered": line.answered,
         "billed_seconds": line.billed_seconds,
         "minutes": f"{line.minutes:f}",
-        "charge": money(line.charge),
+        "charge": money(line.charge, invoice.currency),
     } for line in invoice.lines]
     answer["allocations"] = [{
         "payment_id": payment_id,
-        "amount": money(amount),
+        "amount": money(amount, invoice.currency),
         "method": method,
         "reference": reference,
         "received_on": received_on.isoformat(),

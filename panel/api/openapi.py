@@ -34,9 +34,10 @@ SCHEMAS = {
         "parameter": {"type": "string", "description": "The query parameter that was refused (422 only)."},
     }, optional=("parameter",)),
     "Money": {
-        "type": "string", "pattern": r"^-?[0-9]+\.[0-9]{4}$", "examples": ["2.6500"],
-        "description": "An amount in the invoice's currency as a decimal string with exactly four decimal "
-                       "places (the stored precision). Never a JSON number, so nothing is lost to floats.",
+        "type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{2,3})?$", "examples": ["2.65", "1250", "4.125"],
+        "description": "An amount in the invoice's currency as a decimal string with exactly the currency's "
+                       "ISO 4217 decimal places (2 for USD or EUR, 0 for JPY, 3 for KWD or BHD): what is billed, "
+                       "rounded half up line by line. Never a JSON number, so nothing is lost to floats.",
     },
     "Minutes": {
         "type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$", "examples": ["19.00"],
@@ -108,7 +109,7 @@ INVOICE_PROPERTIES = {
     "minutes": _ref("Minutes"),
     "total": _ref("Money"),
     "paid": _ref("Money") | {"description": "The sum of the payments allocated to the invoice."},
-    "due": _ref("Money") | {"description": "total - paid; 0.0000 for a void invoice."},
+    "due": _ref("Money") | {"description": "total - paid (0 when it is paid); 0 for a void invoice."},
     "status": {"enum": list(INVOICE_STATUSES),
                "description": "issued; paid once allocations cover the total; void (cancelled, kept on file)."},
     "created_at": _ref("DateTime"),
@@ -252,8 +253,8 @@ def document() -> dict:
                 "For machine clients: the switch (channels, call records) and billing systems (invoices). "
                 "Every operation but this document needs a bearer token, which an admin issues in Settings "
                 "→ API tokens with one or more scopes (" + ", ".join(SCOPES) + "); it is shown once and "
-                "only its digest is kept. Money is a decimal string with four places, date-times are UTC "
-                "with +00:00, and invoice periods end exclusively. Errors are JSON: "
+                "only its digest is kept. Money is a decimal string with the currency's own decimal places, "
+                "date-times are UTC with +00:00, and invoice periods end exclusively. Errors are JSON: "
                 "{\"error\": ..., \"message\": ...}."),
         },
         "servers": [{"url": "/api/v1"}],

@@ -90,6 +90,23 @@ def _append(connection, entries: list[dict]) -> None:
         connection.execute(table.insert().values(**entry))
 
 
+def record_updates(connection, table_name: str, changes: list[tuple[int, int | None, dict]],
+                   comment: str | None = None) -> None:
+    """Entries for rows updated without the session (panel.audit.bulk.update_rows, for data migrations):
+    (row id, customer id, {column: [before, after]}) each, by the current actor, chained like every other."""
+    if not changes:
+        return
+    actor, now = current_actor(), utcnow()
+    if comment is not None:
+        actor["comment"] = comment
+    _append(connection, [{
+        "created_at": now, **actor, "action": ACTION_FOR["Update"], "table_name": table_name, "row_id": str(row_id),
+        "customer_id": customer_id, "message": "Update",
+        "data": json.dumps({key: [plain(before), plain(after)] for key, (before, after) in diff.items()},
+                           sort_keys=True, ensure_ascii=False),
+    } for row_id, customer_id, diff in changes])
+
+
 def _before_flush(session: Session, flush_context, instances) -> None:
     # A deleted row cannot be read after the flush: keep what it held for the entry.
     for obj in session.deleted:

@@ -78,7 +78,7 @@ class Whole:
         low = 1 if positive else 0
 
         def fast(text: str) -> int:
-            if text.isdecimal():
+            if text.isascii() and text.isdecimal():
                 number = int(text)
                 if low <= number <= MAX_INT:
                     return number
@@ -197,8 +197,8 @@ class Amount:
         def fast(text: str) -> Decimal:
             """Plain digits, as `parse` gives them (exactly `places` decimals)."""
             whole, _, fraction = text.partition(".")
-            if (whole.isdecimal() and len(whole) <= digits and len(fraction) <= places
-                    and (not fraction or fraction.isdecimal())):
+            if (whole.isascii() and whole.isdecimal() and len(whole) <= digits and len(fraction) <= places
+                    and (not fraction or (fraction.isascii() and fraction.isdecimal()))):
                 return Decimal(f"{whole}.{fraction}{'0' * (places - len(fraction))}")
             raise NotPlain
 
@@ -210,8 +210,11 @@ class Amount:
         if isinstance(value, float):
             value = repr(value)  # the shortest text that is this float: what the sender wrote
         if isinstance(value, str):
+            text = value.strip()
+            if not text.isascii() or "_" in text:  # Decimal would read "١٢" or "1_000": never guess what was meant
+                raise RecordError(f"'{value}' is not a number")
             try:
-                number = Decimal(value.strip())
+                number = Decimal(text)
             except InvalidOperation:
                 raise RecordError(f"'{value}' is not a number") from None
         elif isinstance(value, (int, Decimal)):

@@ -1,5 +1,4 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
-from decimal import Decimal
 
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import (
@@ -20,23 +19,13 @@ from panel.customers.models import (
     PAYMENT_TERMS,
     STATUSES,
 )
-from panel.forms import AuditedForm, PanelForm, email_address, parse_decimal
+from panel.forms import AmountField, AuditedForm, PanelForm, email_address
+from panel.money import MINOR_UNITS, places
 from panel.save_options import SaveOptionsMixin
 
 TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country",
                *(name for name in ADDRESSES if name != "shipping_same_as_billing"))
 COUNTRY = Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, such as US or GB.")
-
-
-class MoneyField(StringField):
-    """A text input holding a Decimal; a bad amount is a message by the field, never a crash."""
-
-    def _value(self):
-        if self.data is None:
-            return ""
-        if isinstance(self.data, Decimal) and self.data == self.data.quantize(Decimal("0.01")):
-            return f"{self.data:.2f}"  # stored with 4 places, typed with 2: 0.0000 shows as 0.00
-        return str(self.data)
 
 
 class CustomerNameChecks:
@@ -99,7 +88,7 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     fields_saved = EDITABLE
     status = SelectField("Status", choices=[SelectChoice(s) for s in STATUSES], default="Pending Approval")
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="USD")
-    debit_limit = MoneyField(
+    debit_limit = AmountField(
         "Debit limit",
         default="0",
         description="How far below zero the balance may go: 0 for prepaid, more for a credit line.",
@@ -129,14 +118,14 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
         except HierarchyError as error:
             raise ValidationError(str(error)) from None
 
+    def validate(self, extra_validators=None) -> bool:
+        if self.currency is not None and self.currency.data in MINOR_UNITS:
+            self.debit_limit.decimals = places(self.currency.data)  # typed in the currency being chosen
+        return super().validate(extra_validators)
+
     def validate_debit_limit(self, field):
-        try:
-            value = parse_decimal(field.data, places=2)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-        if value < 0:
+        if field.data < 0:
             raise ValidationError("The debit limit cannot be negative.")
-        field.data = value
 
 
 class NewCustomerForm(CustomerForm):
@@ -149,3 +138,8 @@ class CustomerEditForm(CustomerForm):
     """Same fields, but the currency was chosen at creation and is never changed."""
 
     currency = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kwargs.get("obj") is not None:
+            self.debit_limit.decimals = places(kwargs["obj"].currency)

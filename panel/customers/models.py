@@ -6,10 +6,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from panel.extensions import db
+from panel.money import MINOR_UNITS
 from panel.types import Money, UTCDateTime, utcnow
 
 STATUSES = ("Active", "Inactive", "Penalty", "Pending Approval")
-CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY", "ZAR", "INR", "BRL", "MXN")
+CURRENCIES = tuple(MINOR_UNITS)  # the currency table (panel/money.py) is the one list
 LEDGER_KINDS = ("payment", "charge", "credit")
 INVOICE_SCHEDULES = ("none", "daily", "weekly", "monthly")
 CUSTOMER_TYPES = ("End Customer", "Reseller", "Distributor", "Partner")

@@ -2,6 +2,7 @@
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from panel import money
 from panel.deployments.models import PRODUCTS, SUPPORT_PLANS
 from panel.forms import AuditedForm
 
@@ -25,14 +26,19 @@ class DeploymentForm(AuditedForm):
 
 class LicenceForm(AuditedForm):
     name = StringField("Licence", validators=[_required_text("Name the licence."), Length(max=200)])
-    quantity = StringField("Quantity", default="1")
+    quantity = StringField("Quantity", default="1", render_kw={"inputmode": "numeric", "pattern": money.pattern(0),
+                                                               "title": money.hint(0)})
     expires_on = DateField("Expires on", validators=[Optional()], description="YYYY-MM-DD; empty if it never expires.")
 
     def validate_quantity(self, field):
-        text = (field.data or "").strip().replace(",", "")
-        if not (text.isascii() and text.isdigit() and len(text) < 8) or not 1 <= int(text) <= MAX_QUANTITY:
+        # The one amount rule (commas only between thousands), with no decimal places.
+        try:
+            number = money.parse_amount(field.data, decimals=0)
+        except ValueError:
+            number = None
+        if number is None or not 1 <= number <= MAX_QUANTITY:
             raise ValidationError(f"Enter a whole number from 1 to {MAX_QUANTITY:,}.")
-        field.data = int(text)
+        field.data = int(number)
 
 
 class SupportPlanForm(AuditedForm):

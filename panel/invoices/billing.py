@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from panel import periods
+from panel import money, periods
 from panel.audit.recorder import current_actor
 from panel.calls.models import HourlySummary
 from panel.customers.accounts import lock_customer
@@ -96,16 +96,20 @@ def _build(customer: Customer, frame: str, start: datetime, days: dict[datetime,
     invoice = Invoice(number=_next_number(), customer_id=customer.id, time_frame=frame, period_start=start,
                       period_end=end, currency=customer.currency, status="issued", created_by=created_by)
     position = 0
+    # What is billed is rounded to the currency's minor unit, half up, line by line; the total is the sum
+    # of the rounded lines, so what the invoice says is due is exactly what settles it (panel/money.py).
     for day in sorted(d for d in days if start <= d < end):
         figures = days[day]
         position += 1
         invoice.lines.append(InvoiceLine(
             customer_id=customer.id, position=position, description=f"Calls {day:%Y-%m-%d} (UTC)",
             calls=figures.calls, answered=figures.answered, billed_seconds=figures.billed_seconds,
-            charge=figures.charge))
+            charge=money.billed(figures.charge, invoice.currency)))
     invoice.calls = sum(line.calls for line in invoice.lines)
     invoice.billed_seconds = sum(line.billed_seconds for line in invoice.lines)
     invoice.total = sum((line.charge for line in invoice.lines), Decimal(0))
+    if invoice.total == 0:
+        invoice.status = "paid"  # nothing to pay (calls that cost less than half a minor unit): settled as made
     db.session.add(invoice)
     return invoice
 

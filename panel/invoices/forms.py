@@ -1,8 +1,11 @@
-"""Forms for voiding an invoice and recording a payment."""
+"""Forms for voiding an invoice, recording a payment and allocating it."""
+from decimal import Decimal
+
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from panel.forms import AuditedForm, parse_decimal
+from panel.forms import AmountField, AuditedForm
+from panel.money import places, show
 from panel.invoices.models import PAYMENT_METHODS, PAYMENT_STATUSES
 
 
@@ -16,7 +19,7 @@ class VoidInvoiceForm(AuditedForm):
 
 
 class PaymentForm(AuditedForm):
-    amount = StringField("Amount")
+    amount = AmountField("Amount")
     method = SelectField("Method", choices=[SelectChoice(m) for m in PAYMENT_METHODS], default=PAYMENT_METHODS[0])
     reference = StringField("Reference", validators=[Length(max=100)],
                             description="The bank reference, card transaction or cheque number.")
@@ -24,14 +27,13 @@ class PaymentForm(AuditedForm):
                          description="Only Completed payments count toward the balance.")
     received_on = DateField("Received on", validators=[DataRequired(message="Enter the date as YYYY-MM-DD.")])
 
+    def __init__(self, *args, currency: str = "USD", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.decimals = places(currency)  # in the customer's currency, to its minor unit
+
     def validate_amount(self, field):
-        try:
-            value = parse_decimal(field.data, places=2)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-        if value <= 0:
+        if field.data <= 0:
             raise ValidationError("A payment is more than zero.")
-        field.data = value
 
     def values(self) -> dict:
         return {"amount": self.amount.data, "method": self.method.data, "reference": (self.reference.data or "").strip(),
@@ -39,5 +41,29 @@ class PaymentForm(AuditedForm):
 
 
 class AllocationForm(AuditedForm):
-    """Allocate Payment: the amounts are one input per open invoice (read by the route); this carries
-    CSRF and the audit comment."""
+    """Allocate Payment: an optional amount per open invoice, each an `amount-<invoice id>` field with
+    its own message; the whole allocation is made only when every amount is good (all or none)."""
+
+    @classmethod
+    def for_invoices(cls, rows, currency: str, **kwargs) -> "AllocationForm":
+        """The form for these open invoices (payments.OpenInvoice rows) of a payment in `currency`."""
+        fields = {f"amount-{row.invoice.id}": AmountField(
+            f"Amount for {row.invoice.number}", decimals=places(currency), optional=True,
+            validators=[_at_most_due(row.due, currency)]) for row in rows}
+        form = type("AllocationAmounts", (cls,), fields)(**kwargs)
+        form.rows = [(row, form[f"amount-{row.invoice.id}"]) for row in rows]
+        return form
+
+    def amounts(self) -> dict[int, Decimal]:
+        """{invoice id: amount} for the amounts typed (empty ones are left out)."""
+        return {row.invoice.id: field.data for row, field in self.rows if field.data is not None}
+
+
+def _at_most_due(due: Decimal, currency: str):
+    def check(form, field):
+        if field.data <= 0:
+            raise ValidationError("Enter an amount above zero, or leave it empty.")
+        if field.data > due:
+            raise ValidationError(f"That is more than the {show(due, currency)} due.")
+
+    return check

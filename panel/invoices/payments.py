@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import money
 from panel.audit.recorder import current_actor
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -45,11 +46,12 @@ def _locked(model, row_id: int):
 
 
 def _refresh_status(invoice: Invoice) -> None:
-    """Paid when its allocations cover the total, issued again when they no longer do (void stays void)."""
+    """Paid exactly when its allocations cover the total (both in the currency's minor unit, so an
+    allocation of what is shown as due settles it), issued again when they no longer do (void stays void)."""
     if invoice.status == "void":
         return
     paid = paid_amounts([invoice.id]).get(invoice.id, Decimal(0))
-    invoice.status = "paid" if invoice.total > 0 and paid >= invoice.total else "issued"
+    invoice.status = "paid" if paid >= invoice.total else "issued"
 
 
 def set_status(payment: Payment, status: str) -> None:
@@ -103,8 +105,9 @@ def allocate(payment: Payment, amounts: dict[int, Decimal]) -> list[PaymentAlloc
     rest = payment.amount - allocated([payment.id]).get(payment.id, Decimal(0))
     if sum(amounts.values()) > rest:
         db.session.rollback()
-        raise PaymentRefused(f"The amounts add up to {sum(amounts.values()):,.2f}, more than the "
-                             f"{rest:,.2f} {payment.currency} of this payment that is not allocated yet.")
+        raise PaymentRefused(f"The amounts add up to {money.show(sum(amounts.values()), payment.currency)}, more "
+                             f"than the {money.show(rest, payment.currency)} {payment.currency} of this payment "
+                             "that is not allocated yet.")
     try:
         made = _allocate_each(payment, amounts)
     except PaymentRefused:
@@ -125,9 +128,13 @@ def _allocate_each(payment: Payment, amounts: dict[int, Decimal]) -> list[Paymen
             raise PaymentRefused(f"{invoice.number} is {invoice.status}; only issued invoices take payments.")
         if amount < 0:
             raise PaymentRefused(f"{invoice.number}: amounts are positive.")
+        if amount != money.billed(amount, invoice.currency):
+            raise PaymentRefused(f"{invoice.number}: {amount} is not an amount of {invoice.currency}, which has "
+                                 f"{money.places(invoice.currency)} decimal places.")
         due = invoice.total - paid.get(invoice_id, Decimal(0))
         if amount > due:
-            raise PaymentRefused(f"{invoice.number}: {amount:,.2f} is more than the {due:,.2f} due.")
+            raise PaymentRefused(f"{invoice.number}: {money.show(amount, invoice.currency)} is more than the "
+                                 f"{money.show(due, invoice.currency)} due.")
         existing = db.session.scalar(sa.select(PaymentAllocation).where(
             PaymentAllocation.payment_id == payment.id, PaymentAllocation.invoice_id == invoice_id))
         if existing:

@@ -3,10 +3,9 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
 
-from panel import periods
+from panel import money, periods
 from panel.customers.routes import get_customer
 from panel.extensions import db
-from panel.forms import CONTROL, parse_decimal
 from panel.invoices import billing, bp, payments
 from panel.invoices.forms import AllocationForm, PaymentForm, VoidInvoiceForm
 from panel.invoices.models import Invoice, Payment
@@ -148,10 +147,11 @@ def payments_section(customer_id: int):
 @bp.route("/<int:customer_id>/payments/new", methods=["GET", "POST"])
 def new_payment(customer_id: int):
     customer = get_customer(customer_id)
-    form = PaymentForm()
+    form = PaymentForm(currency=customer.currency)
     if form.validate_on_submit():
         payment = payments.record_payment(customer, form.values())
-        flash(f"Payment of {payment.amount:,.2f} {payment.currency} recorded ({payment.status}).")
+        flash(f"Payment of {money.show(payment.amount, payment.currency)} {payment.currency} recorded "
+              f"({payment.status}).")
         return redirect(url_for("customers.show", customer_id=customer.id, _anchor="payments"), 303)
     return render_page("invoices/payment_form.html", customer=customer, form=form,
                        code=422 if form.is_submitted() else 200)
@@ -178,28 +178,15 @@ def allocate(customer_id: int, payment_id: int):
     payment = get_payment(customer_id, payment_id)
     open_invoices = payments.open_invoices(customer.id)
     rest = payment.amount - payments.allocated([payment.id]).get(payment.id, Decimal(0))
-    form = AllocationForm()
-    typed, errors, problem = {}, {}, None
+    form = AllocationForm.for_invoices(open_invoices, payment.currency)
+    problem = None
     if request.method == "POST":
-        form.validate()  # CSRF is checked for every POST; this asks for the audit comment when it is required
-        amounts = {}
-        for row in open_invoices:
-            text = CONTROL.sub("", request.form.get(f"amount-{row.invoice.id}", ""))[:40]
-            typed[row.invoice.id] = text
-            if not text.strip():
-                continue
-            try:
-                amounts[row.invoice.id] = parse_decimal(text, places=2)
-            except ValueError as error:
-                errors[row.invoice.id] = str(error)
-                continue
-            if amounts[row.invoice.id] <= 0:
-                errors[row.invoice.id] = "Enter an amount above zero, or leave it empty."
+        valid = form.validate()  # CSRF, the audit comment when it is required, and every amount by its field
         if not open_invoices:  # the page then shows no amounts to type: say why instead of asking for one
             problem = "No invoice of this customer has anything due any more."
-        elif not errors and not form.errors:
+        elif valid:
             try:
-                made = payments.allocate(payment, amounts)
+                made = payments.allocate(payment, form.amounts())
             except payments.PaymentRefused as error:
                 problem = str(error)
             else:
@@ -207,4 +194,4 @@ def allocate(customer_id: int, payment_id: int):
                 return redirect(url_for("customers.show", customer_id=customer.id, _anchor="payments"), 303)
     code = 422 if request.method == "POST" else 200
     return render_page("invoices/allocate.html", code=code, customer=customer, payment=payment, rows=open_invoices,
-                       rest=rest, typed=typed, errors=errors, problem=problem, form=form)
+                       rest=rest, problem=problem, form=form)

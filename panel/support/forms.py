@@ -1,23 +1,29 @@
 """Forms for the support-credit ledger: a purchase, a deduction, a reversal."""
 from wtforms import HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 
-from panel.forms import AuditedForm, parse_decimal
+from panel.forms import AmountField, AuditedForm
 from panel.support.credits import MAX_CREDITS
 from panel.support.models import CREDIT_PAYMENT_METHODS
 
 
+class CreditsField(AmountField):
+    """A number of credits (two places), read by the one amount rule; its messages speak of credits."""
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except StopValidation as stop:
+            message = str(stop.args[0]) if stop.args else ""
+            raise StopValidation(message.replace("an amount", "a number of credits")
+                                 .replace("That amount", "That number")) from None
+
+
 def _credits(form, field):
-    try:
-        value = parse_decimal(field.data, places=2)
-    except ValueError as error:
-        raise ValidationError(str(error).replace("an amount", "a number of credits")
-                              .replace("That amount", "That number")) from None
-    if value <= 0:
+    if field.data <= 0:
         raise ValidationError("Enter a number of credits above zero.")
-    if value > MAX_CREDITS:
+    if field.data > MAX_CREDITS:
         raise ValidationError("That is more credits than the ledger holds in one transaction.")
-    field.data = value
 
 
 def _required(message: str):
@@ -30,7 +36,7 @@ def _required(message: str):
 
 
 class PurchaseForm(AuditedForm):
-    credits = StringField("Credits", validators=[_credits])
+    credits = CreditsField("Credits", validators=[_credits])
     payment_method = SelectField("Payment method", choices=[SelectChoice(m) for m in CREDIT_PAYMENT_METHODS],
                                  default=CREDIT_PAYMENT_METHODS[0])
     reference = StringField("Payment reference or PO number", validators=[
@@ -39,7 +45,7 @@ class PurchaseForm(AuditedForm):
 
 
 class DeductionForm(AuditedForm):
-    credits = StringField("Credits", validators=[_credits])
+    credits = CreditsField("Credits", validators=[_credits])
     ticket_reference = StringField("Ticket reference", validators=[
         _required("Enter the ticket reference of the support work."), Length(max=100)])
     deployment_id = HiddenField("Deployment")

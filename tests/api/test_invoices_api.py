@@ -78,10 +78,10 @@ def test_a_listed_invoice_has_its_customer_money_as_strings_and_no_lines(client,
     assert answer["invoices"][0] == {
         "number": "INV-000001", "customer_id": data["acme"], "customer_name": "Acme Telecom", "time_frame": "daily",
         "period_start": "2026-10-01T00:00:00+00:00", "period_end": "2026-10-02T00:00:00+00:00", "currency": "USD",
-        "calls": 1, "billed_seconds": 60, "minutes": "1.00", "total": "0.1000", "paid": "0.1000", "due": "0.0000",
+        "calls": 1, "billed_seconds": 60, "minutes": "1.00", "total": "0.10", "paid": "0.10", "due": "0.00",
         "status": "paid", "created_by": "system", "voided_at": None, "void_reason": None,
     }
-    assert (answer["invoices"][1]["paid"], answer["invoices"][1]["due"]) == ("0.1500", "0.0500")
+    assert (answer["invoices"][1]["paid"], answer["invoices"][1]["due"]) == ("0.15", "0.05")
 
 
 def test_the_list_is_in_id_order_and_includes_void_invoices(client, data, token):
@@ -187,11 +187,11 @@ def test_one_invoice_has_its_lines_paid_due_and_payments(client, data, token):
     assert answer == {
         "number": "INV-000002", "customer_id": data["acme"], "customer_name": "Acme Telecom", "time_frame": "daily",
         "period_start": "2026-10-02T00:00:00+00:00", "period_end": "2026-10-03T00:00:00+00:00", "currency": "USD",
-        "calls": 2, "billed_seconds": 120, "minutes": "2.00", "total": "0.2000", "paid": "0.1500", "due": "0.0500",
+        "calls": 2, "billed_seconds": 120, "minutes": "2.00", "total": "0.20", "paid": "0.15", "due": "0.05",
         "status": "issued", "created_by": "system", "voided_at": None, "void_reason": None,
         "lines": [{"position": 1, "description": "Calls 2026-10-02 (UTC)", "calls": 2, "answered": 2,
-                   "billed_seconds": 120, "minutes": "2.00", "charge": "0.2000"}],
-        "allocations": [{"payment_id": data["payment"], "amount": "0.1500", "method": "Bank transfer",
+                   "billed_seconds": 120, "minutes": "2.00", "charge": "0.20"}],
+        "allocations": [{"payment_id": data["payment"], "amount": "0.15", "method": "Bank transfer",
                          "reference": "TX-1", "received_on": "2026-11-05"}],
     }
 
@@ -203,15 +203,15 @@ def test_a_weekly_invoice_has_a_line_per_day_with_calls(app, client, token, cust
         add_hours(customer, ("2026-11-02T09", 10, "1.50"), ("2026-11-02T23", 5, "0.7500"), ("2026-11-03T00", 4, "0.4"))
         billing.generate(db.session.get(Customer, customer), "weekly", [at("2026-11-02")], now=NOW)
     answer = get(client, f"{URL}/INV-000001", token).get_json()
-    assert (answer["period_end"], answer["total"], answer["minutes"]) == ("2026-11-09T00:00:00+00:00", "2.6500",
+    assert (answer["period_end"], answer["total"], answer["minutes"]) == ("2026-11-09T00:00:00+00:00", "2.65",
                                                                           "19.00")
     assert [(line["description"], line["charge"]) for line in answer["lines"]] == [
-        ("Calls 2026-11-02 (UTC)", "2.2500"), ("Calls 2026-11-03 (UTC)", "0.4000")]
+        ("Calls 2026-11-02 (UTC)", "2.25"), ("Calls 2026-11-03 (UTC)", "0.40")]
 
 
 def test_a_void_invoice_owes_nothing_and_says_why(client, data, token):
     answer = get(client, f"{URL}/INV-000003", token).get_json()
-    assert (answer["status"], answer["total"], answer["paid"], answer["due"]) == ("void", "0.3000", "0.0000", "0.0000")
+    assert (answer["status"], answer["total"], answer["paid"], answer["due"]) == ("void", "0.30", "0.00", "0.00")
     assert answer["void_reason"] == "sent twice" and answer["voided_at"].endswith("+00:00")
     assert answer["allocations"] == []
 

@@ -81,6 +81,9 @@ def test_parse_row_takes_json_values():
     ("cost", "0.00001", "cost: has more than 4 decimal places"),
     ("charge", "-1", "charge: must not be negative"),
     ("charge", "NaN", "charge: 'NaN' is not a number"),
+    ("charge", "1_000", "charge: '1_000' is not a number"),
+    ("charge", "١٢", "charge: '١٢' is not a number"),
+    ("charge", "1,5", "charge: '1,5' is not a number"),
     ("charge", "1e20", "charge: is too large"),
     ("rate", "0.0000001", "rate: has more than 6 decimal places"),
     ("call_id", "", "call_id: missing"),
@@ -334,7 +337,7 @@ VARIANTS = [
     {"start_time": "2026-03-01T10:05:00+16:00"}, {"start_time": "2026-03-01T10:05:00.1234567"},
     {"start_time": "2026-03-01T10:05:00-15:59"}, {"start_time": "0001-01-01T00:30:00+01:00"},
     {"start_time": "2026-03-01T10:05"}, {"duration": "\u0663"}, {"answered": "Y"}, {"destination": "44\u00a0"},
-    {"call_id": "a\\b"}, {"cost": "007"},
+    {"call_id": "a\\b"}, {"cost": "007"}, {"charge": "\u0661\u0662"}, {"rate": "1.\u0665"}, {"cost": "1_0"},
 ]
 
 
