@@ -1,12 +1,12 @@
 """Routes for /customers and /customers/<id>."""
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 
 from panel import search
 from panel.customers import accounts, bp
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
-from panel.customers.models import STATUSES, Customer
+from panel.customers.lookup import get_customer
+from panel.customers.models import STATUSES
 from panel.delayed import changes
-from panel.extensions import db
 from panel.save_options import DELAY, STAY
 from panel.web import (
     page_number,
@@ -15,14 +15,6 @@ from panel.web import (
     search_text,
     wants_fragment,
 )
-
-
-def get_customer(customer_id: int) -> Customer:
-    """Fetch-or-abort: 404 for a customer that does not exist."""
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        abort(404, "There is no customer with that id.")
-    return customer
 
 
 @bp.get("")

@@ -3,7 +3,7 @@ with purchases, deductions and reversals. The balance on the Main tab links here
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.extensions import db
 from panel.support import bp, credits
 from panel.support.forms import DeductionForm, PurchaseForm, ReverseForm
