@@ -8,6 +8,7 @@ from panel.customers.lookup import get_customer
 from panel.customers.models import STATUSES
 from panel.delayed import changes
 from panel.save_options import DELAY, STAY
+from panel.support import credits
 from panel.web import (
     page_number,
     render_fragment,
@@ -45,7 +46,7 @@ def new():
 def show(customer_id: int):
     customer = get_customer(customer_id)
     return render_page("customers/main.html", customer=customer, overview=accounts.overview(customer),
-                       reseller=accounts.reseller_of(customer))
+                       support_credits=credits.balance(customer.id), reseller=accounts.reseller_of(customer))
 
 
 @bp.get("/<int:customer_id>/overview")
@@ -54,7 +55,8 @@ def overview(customer_id: int):
     customer = get_customer(customer_id)
     if not wants_fragment():
         return redirect(url_for(".show", customer_id=customer_id))
-    return render_page("customers/main.html", block="overview", customer=customer, overview=accounts.overview(customer))
+    return render_page("customers/main.html", block="overview", customer=customer, overview=accounts.overview(customer),
+                       support_credits=credits.balance(customer.id))
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])

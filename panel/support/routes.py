@@ -14,12 +14,6 @@ LOG_SIZE = 25
 PURCHASE = "purchase"  # the purchase form's fields are prefixed: both forms have credits and a note
 
 
-@bp.app_template_global("support_credit_balance")
-def support_credit_balance(customer_id: int):
-    """The customer's support-credit balance, for the Main tab and the portal's home page."""
-    return credits.balance(customer_id)
-
-
 def get_transaction(customer_id: int, transaction_id: int) -> CreditTransaction:
     transaction = db.session.get(CreditTransaction, transaction_id)
     if transaction is None or transaction.customer_id != customer_id:
