@@ -411,19 +411,6 @@
     updateBar("Copied " + state.selected.size + (state.selected.size === 1 ? " cell." : " cells."));
   });
 
-  // --- invoices: Generate Invoice needs at least one checked period ------------------------------
-
-  document.addEventListener("change", function (event) {
-    var box = event.target;
-    if (!box.matches || !box.matches(GRID + " input[name=period]")) return;
-    var holder = box.closest(".summary");
-    var any = !!holder.querySelector(GRID + " input[name=period]:checked");
-    holder.querySelectorAll("[data-needs-checked]").forEach(function (button) {
-      button.disabled = !any;
-      button.title = any ? "" : "Check one or more periods under Action first";
-    });
-  });
-
   // A new grid (the section swapped by htmx) brings its own closed menu and starts with no selection (use());
   // swaps elsewhere on the page, like the overview's polling, leave the menu open.
   window.addEventListener("resize", function () { closeMenu(false); });

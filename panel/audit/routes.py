@@ -4,7 +4,7 @@ from flask import abort, current_app, redirect, request, url_for
 from panel.audit import bp, queries
 from panel.audit.models import AuditEntry
 from panel.audit.recorder import audited_tables
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.extensions import db
 from panel.web import (
     page_number,

@@ -15,7 +15,7 @@ from panel.contacts.records import (
     send_reset_now,
     update_contact,
 )
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.delayed import changes
 from panel.delayed.models import PendingChange
 from panel.extensions import db

@@ -1,13 +1,14 @@
 """Routes for /customers and /customers/<id>."""
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 
 from panel import search
 from panel.customers import accounts, bp
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
-from panel.customers.models import STATUSES, Customer
+from panel.customers.lookup import get_customer
+from panel.customers.models import STATUSES
 from panel.delayed import changes
-from panel.extensions import db
 from panel.save_options import DELAY, STAY
+from panel.support import credits
 from panel.web import (
     page_number,
     render_fragment,
@@ -15,14 +16,6 @@ from panel.web import (
     search_text,
     wants_fragment,
 )
-
-
-def get_customer(customer_id: int) -> Customer:
-    """Fetch-or-abort: 404 for a customer that does not exist."""
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        abort(404, "There is no customer with that id.")
-    return customer
 
 
 @bp.get("")
@@ -53,7 +46,7 @@ def new():
 def show(customer_id: int):
     customer = get_customer(customer_id)
     return render_page("customers/main.html", customer=customer, overview=accounts.overview(customer),
-                       reseller=accounts.reseller_of(customer))
+                       support_credits=credits.balance(customer.id), reseller=accounts.reseller_of(customer))
 
 
 @bp.get("/<int:customer_id>/overview")
@@ -62,7 +55,8 @@ def overview(customer_id: int):
     customer = get_customer(customer_id)
     if not wants_fragment():
         return redirect(url_for(".show", customer_id=customer_id))
-    return render_page("customers/main.html", block="overview", customer=customer, overview=accounts.overview(customer))
+    return render_page("customers/main.html", block="overview", customer=customer, overview=accounts.overview(customer),
+                       support_credits=credits.balance(customer.id))
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])

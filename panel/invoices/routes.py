@@ -4,7 +4,7 @@ from decimal import Decimal
 from flask import abort, flash, redirect, request, url_for
 
 from panel import money, periods
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.extensions import db
 from panel.invoices import billing, bp, payments
 from panel.invoices.forms import AllocationForm, PaymentForm, VoidInvoiceForm

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 from flask import abort, redirect, url_for
 
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.extensions import db
 from panel.numbering import bp
 from panel.numbering.allocation import (

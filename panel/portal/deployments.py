@@ -9,7 +9,7 @@ from flask import g
 from panel.customers.hierarchy import in_subtree, manageable_customer, portal_admin_root
 from panel.customers.models import Customer
 from panel.deployments import records
-from panel.deployments.routes import (
+from panel.deployments.section import (
     SectionLinks,
     add_licence_with,
     add_plan_with,

@@ -41,6 +41,7 @@ from panel.portal.verification import (
     queue_email_link,
     send_mobile_code,
 )
+from panel.support import credits
 from panel.types import utcnow
 
 PUBLIC = {"portal.login", "portal.verify_email_link"}
@@ -128,7 +129,8 @@ def home():
         .where(Contact.customer_id == customer.id, Contact.active.is_(True), Contact.public_notes != "")
         .order_by(Contact.name)
     ).all()
-    return render_template("portal/home.html", customer=customer, overview=overview(customer), notes=notes)
+    return render_template("portal/home.html", customer=customer, overview=overview(customer), notes=notes,
+                           support_credits=credits.balance(customer.id))
 
 
 @bp.route("/profile", methods=["GET", "POST"])

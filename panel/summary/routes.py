@@ -6,7 +6,7 @@ the query string. Unknown frames, periods and columns answer 422 with a message.
 from flask import Response, abort, redirect, request, stream_with_context, url_for
 
 from panel.calls.rollup import last_changed
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.invoices.billing import invoiced_periods
 from panel.periods import BILLING_FRAMES, FRAME_NAMES, FRAMES, period_end
 from panel.summary import bp

@@ -6,7 +6,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 from panel.contacts.models import Contact
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.forms import PanelForm

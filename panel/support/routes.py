@@ -3,7 +3,7 @@ with purchases, deductions and reversals. The balance on the Main tab links here
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
-from panel.customers.routes import get_customer
+from panel.customers.lookup import get_customer
 from panel.extensions import db
 from panel.support import bp, credits
 from panel.support.forms import DeductionForm, PurchaseForm, ReverseForm
@@ -12,12 +12,6 @@ from panel.web import page_number, render_page, wants_fragment
 
 LOG_SIZE = 25
 PURCHASE = "purchase"  # the purchase form's fields are prefixed: both forms have credits and a note
-
-
-@bp.app_template_global("support_credit_balance")
-def support_credit_balance(customer_id: int):
-    """The customer's support-credit balance, for the Main tab and the portal's home page."""
-    return credits.balance(customer_id)
 
 
 def get_transaction(customer_id: int, transaction_id: int) -> CreditTransaction:

@@ -210,3 +210,12 @@ def test_a_search_with_too_many_matches_says_so_and_short_text_asks_for_more(app
     assert "Type at least 3 characters to search." in client.get("/contacts?q=in", htmx=True).get_data(as_text=True)
     monkeypatch.setattr(search, "SEARCH_CAP", 10)
     assert "found are shown" not in client.get("/contacts?q=ines", htmx=True).get_data(as_text=True)
+
+
+def test_a_delayed_new_contact_shows_in_the_section_until_it_exists(as_role, customer, contact):
+    client = as_role("staff")
+    client.post(f"/customers/{customer}/contacts", {**NEW, "save_action": "delay", "delay": "300"}, htmx=True)
+    body = client.get(f"/customers/{customer}/contacts", htmx=True).get_data(as_text=True)
+    rows = body[body.index('<tbody id="contact-rows">'):body.index("</tbody>")]
+    assert 'class="pending-row"' in rows and "Ines Ito" in rows and "pending, applies at" in rows
+    assert f'id="contact-{contact}"' in rows and "VIP" in rows
