@@ -17,10 +17,10 @@ from panel.contacts.models import Contact
 from panel.contacts.records import email_taken, send_now, set_password
 from panel.customers.accounts import overview
 from panel.extensions import db
-from panel.passwords import check_password
-from panel.portal import bp
 from panel.invoices.billing import customer_invoices, paid_amounts
 from panel.invoices.models import Invoice
+from panel.passwords import check_password
+from panel.portal import bp
 from panel.portal.access import (
     current_actor,
     end_portal_login,
