@@ -148,5 +148,6 @@ def fetch(actor: Actor, model: type[T], object_id, *, customer_id: int | None = 
     return obj
 
 
-def fetch_customer(actor: Actor, customer_id: int, *, write: bool = False) -> Customer:
-    return fetch(actor, Customer, customer_id, write=write, message="There is no such customer.")
+def fetch_customer(actor: Actor, customer_id: int, *, write: bool = False,
+                   message: str = "There is no such customer.") -> Customer:
+    return fetch(actor, Customer, customer_id, write=write, message=message)

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from panel import actor as actors
 from panel import search
 from panel.contacts import bp
 from panel.contacts.directory import contact_page, pending_by_contact
@@ -194,7 +195,7 @@ def portal_login(customer_id: int, contact_id: int):
     """Open the customer portal as this contact (staff and admins; audited; 30 minutes at most)."""
     contact = get_contact(customer_id, contact_id)
     try:
-        start_portal_login(current_user._get_current_object(), contact, request.remote_addr)
+        start_portal_login(actors.current(), contact)
     except PortalLoginRefused as refused:
         abort(409, str(refused))
     target = url_for("portal.home")

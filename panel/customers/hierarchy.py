@@ -1,11 +1,10 @@
 """The reseller hierarchy: a customer's reseller owner, and every customer below it at any depth.
 
 A portal contact of type Admin manages their own customer and its whole subtree; nobody else in
-the portal reaches any customer but their own. Every portal page that takes a customer id from
-the URL goes through `manageable_customer`, so an id outside the tree is simply not found.
+the portal reaches any customer but their own. Who reaches what is answered by panel/access.py
+(`customer_ids_within`, `fetch_customer`) from these queries.
 """
 import sqlalchemy as sa
-from flask import abort, g
 
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -50,21 +49,3 @@ def check_reseller(customer_id: int | None, reseller_id: int | None) -> None:
         raise HierarchyError("A customer cannot be owned by itself or by one of its own sub-accounts.")
     if len(ancestor_ids(reseller_id)) + 1 >= MAX_DEPTH:
         raise HierarchyError(f"Resellers may be nested at most {MAX_DEPTH} deep.")
-
-
-def portal_admin_root() -> int | None:
-    """The customer whose tree the signed-in portal contact manages (None: not an Admin contact)."""
-    identity = g.get("portal")
-    if identity is None or identity.contact.contact_type != "Admin":
-        return None
-    return identity.contact.customer_id
-
-
-def manageable_customer(customer_id: int) -> Customer:
-    """For portal pages: the customer, if the signed-in Admin contact's tree holds it; else 404.
-    A contact who is not an Admin manages no customer here (their own is shown on the home page)."""
-    root = portal_admin_root()
-    customer = db.session.get(Customer, customer_id) if root is not None else None
-    if customer is None or not in_subtree(root, customer.id):
-        abort(404, "There is no such customer in your account.")
-    return customer

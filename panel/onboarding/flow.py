@@ -196,7 +196,7 @@ def start_draft(data: dict, step: int, *, staff_user_id: int | None = None, cont
 
 def discard(draft: OnboardingDraft) -> None:
     db.session.delete(draft)
-    db.session.commit()
+    db.session.flush()
 
 
 def display_name(draft: OnboardingDraft) -> str:
@@ -207,13 +207,13 @@ def display_name(draft: OnboardingDraft) -> str:
 
 def create_customer_from_draft(draft: OnboardingDraft):
     """The customer, its admin and support contacts and their welcome e-mails, and the draft gone:
-    one commit, or nothing at all. Raises Incomplete (the first step that does not pass) or
-    OnboardingRefused. Returns the customer and the queued messages (deliver them after this)."""
+    all of it (flushed, committed by the caller's unit of work), or nothing at all (a savepoint undoes
+    a part-made customer). Raises Incomplete (the first step that does not pass) or OnboardingRefused.
+    Returns the customer and the queued messages (deliver them after the commit)."""
     # Locked and read afresh: of two presses of Create customer, the second finds the draft gone.
     current = db.session.scalar(sa.select(OnboardingDraft).where(OnboardingDraft.id == draft.id).with_for_update()
                                 .execution_options(populate_existing=True))
     if current is None:
-        db.session.rollback()
         raise DraftGone("This draft was used or discarded meanwhile: nothing more was created.")
     draft = current
     with_currency = draft.contact_id is None
@@ -228,26 +228,22 @@ def create_customer_from_draft(draft: OnboardingDraft):
     values = {name: data["customer"][name] for name in CUSTOMER_FIELDS}
     currency = data["customer"]["currency"] if with_currency else reseller.currency
     try:
-        customer = Customer(**values, currency=currency, status=NEW_STATUS,
-                            reseller_id=reseller.id if reseller is not None else None)
-        db.session.add(customer)
-        db.session.flush()
-        messages = []
-        for contact_type, row in _contacts(data):
-            _, message = create_contact(customer.id, {"name": row["name"], "email": row["email"],
-                                                      "contact_type": contact_type})
-            messages.append(message)
-        db.session.delete(draft)
-        db.session.commit()
+        with db.session.begin_nested():  # any failure inside undoes the customer, its contacts and mails
+            customer = Customer(**values, currency=currency, status=NEW_STATUS,
+                                reseller_id=reseller.id if reseller is not None else None)
+            db.session.add(customer)
+            db.session.flush()
+            messages = []
+            for contact_type, row in _contacts(data):
+                _, message = create_contact(customer.id, {"name": row["name"], "email": row["email"],
+                                                          "contact_type": contact_type})
+                messages.append(message)
+            db.session.delete(draft)
     except IntegrityError:
         # Most likely an e-mail taken by someone else since the check: say which, on its step.
-        db.session.rollback()
         problem = first_incomplete(load(draft), with_currency=with_currency)
         if problem is not None:
             raise problem from None
-        raise
-    except BaseException:
-        db.session.rollback()
         raise
     return customer, [m for m in messages if m is not None]
 

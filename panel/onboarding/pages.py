@@ -1,25 +1,44 @@
-"""The New customer pages, shared by the control panel and the portal: each side says who owns the
-drafts, where the customer goes, and which layout and endpoints to use; the pages are the same."""
+"""The New customer pages, shared by the control panel and the portal. Who is acting decides the rest:
+staff keep their own drafts and make top-level customers; a portal Admin contact (or staff in Portal
+Login as one) keeps the contact's drafts and makes sub-accounts of the contact's customer, in the
+portal's layout. The pages, the flow (panel/onboarding/flow.py) and the templates are the same.
+
+Nothing here commits: the request's unit of work does, and the welcome e-mails go after its commit."""
 import logging
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, request, url_for
 
+from panel import unit_of_work
+from panel.actor import Actor
 from panel.customers.models import Customer
 from panel.extensions import db
+from panel.mail.outbox import deliver
 from panel.onboarding import flow, forms
 from panel.web import render_page
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Side:
-    """Who is onboarding, and how their pages are reached."""
+@dataclass(frozen=True)
+class View:
+    """How the pages look and link for `actor` (the templates call it `side`), and whose drafts they are."""
 
-    portal: bool
-    owner: dict  # {"staff_user_id": id} or {"contact_id": id}
-    reseller_id: int | None = None  # portal: the customer the new one becomes a sub-account of
+    actor: Actor
+
+    @property
+    def portal(self) -> bool:
+        return self.actor.in_portal
+
+    @property
+    def owner(self) -> dict:
+        """A portal draft is the contact's (in Portal Login too: staff act as the contact), else the staff member's."""
+        return {"contact_id": self.actor.contact.id} if self.portal else {"staff_user_id": self.actor.staff.id}
+
+    @property
+    def reseller_id(self) -> int | None:
+        """A portal Admin's new customer becomes a sub-account of their own customer; staff's has no owner."""
+        return self.actor.customer_id if self.portal else None
 
     @property
     def layout(self) -> str:
@@ -36,24 +55,35 @@ class Side:
         return url_for(self.endpoint(page), **values)
 
 
-def _draft(side: Side, draft_id: int):
+def view_of(actor: Actor) -> View:
+    """The pages for this actor: staff, or a portal Admin contact (anyone else in the portal: not found,
+    as for any customer outside their reach)."""
+    if actor.in_portal and not actor.manages_tree:
+        abort(404, "Only an Admin contact can add sub-accounts.")
+    if not actor.in_portal and not actor.is_staff:
+        abort(404)
+    return View(actor)
+
+
+def _draft(side: View, draft_id: int):
     draft = flow.draft_of(draft_id, lock=request.method == "POST", **side.owner)
     if draft is None:
         abort(404, "There is no such draft among yours.")
     return draft
 
 
-def _reseller(side: Side) -> Customer | None:
+def _reseller(side: View) -> Customer | None:
     return db.session.get(Customer, side.reseller_id) if side.reseller_id is not None else None
 
 
-def index(side: Side):
+def index(actor: Actor):
+    side = view_of(actor)
     drafts = flow.drafts_of(**side.owner)
     return render_page("onboarding/index.html", side=side, layout=side.layout, drafts=drafts, load=flow.load,
                        steps=flow.STEPS, reseller=_reseller(side))
 
 
-def _render(side: Side, draft, step: int, values, errors: dict | None = None, code: int = 200):
+def _render(side: View, draft, step: int, values, errors: dict | None = None, code: int = 200):
     if step > 1 and not values:
         values = [{"type": "Maintainer"}, {"type": "Onsite Admin"}] if step == 3 else [{}]
     action = side.url("step", draft_id=draft.id, step=step) if draft is not None else side.url("new")
@@ -65,8 +95,9 @@ def _render(side: Side, draft, step: int, values, errors: dict | None = None, co
     )
 
 
-def new(side: Side):
+def new(actor: Actor):
     """Step 1 before there is a draft: the draft is made by the first Next or Save and Back."""
+    side = view_of(actor)
     if request.method == "GET":
         return _render(side, None, 1, {"currency": flow.DEFAULT_CURRENCY} if side.with_currency else {})
     if flow.too_many_drafts(**side.owner):
@@ -77,7 +108,6 @@ def new(side: Side):
     if action == "save":
         flow.store(data, 1, flow.tidy(1, values))
         draft = flow.start_draft(data, 1, reseller_id=side.reseller_id, **side.owner)
-        db.session.commit()
         flash(f"The draft of {flow.display_name(draft)} is saved: resume it from this list.")
         return redirect(side.url("index"), 303)
     errors = flow.check_step(1, values, data, with_currency=side.with_currency)
@@ -86,11 +116,12 @@ def new(side: Side):
     flow.store(data, 1, values)
     data["reached"] = 2
     draft = flow.start_draft(data, 2, reseller_id=side.reseller_id, **side.owner)
-    db.session.commit()
+    db.session.flush()  # its id, for the next step's address
     return redirect(side.url("step", draft_id=draft.id, step=2), 303)
 
 
-def step(side: Side, draft_id: int, number: int):
+def step(actor: Actor, draft_id: int, number: int):
+    side = view_of(actor)
     draft = _draft(side, draft_id)
     if number not in flow.STEPS:
         abort(404, "The New customer flow has no such step.")
@@ -109,7 +140,6 @@ def step(side: Side, draft_id: int, number: int):
         flow.store(data, number, flow.tidy(number, values))
         draft.step = max(1, number - 1) if action == "back" else number
         flow.dump(draft, data)
-        db.session.commit()
         if action == "save":
             flash(f"The draft of {flow.display_name(draft)} is saved: resume it from this list.")
             return redirect(side.url("index"), 303)
@@ -122,28 +152,29 @@ def step(side: Side, draft_id: int, number: int):
         data["reached"] = max(data["reached"], number + 1)
         draft.step = number + 1
         flow.dump(draft, data)
-        db.session.commit()
         return redirect(side.url("step", draft_id=draft.id, step=number + 1), 303)
-    # The last step's rows are kept first (a failure below leaves the draft as typed), then one
-    # transaction creates everything or nothing.
+    # The last step's rows go into the draft first, so that a step found incomplete below leaves the
+    # draft as typed; the creation itself is all or nothing (a savepoint in the flow).
     flow.dump(draft, data)
-    db.session.commit()
     return _create(side, draft)
 
 
-def _create(side: Side, draft):
+def _create(side: View, draft):
     try:
         customer, messages = flow.create_customer_from_draft(draft)
     except flow.Incomplete as problem:
         data = flow.load(draft)
-        # Keep what passed; show the step that needs attention.
+        # Keep what passed; show the step that needs attention. The refused creation left nothing
+        # behind, so what this 422 keeps is the draft alone: what the user typed.
         draft.step = problem.step
-        db.session.commit()
+        unit_of_work.keep_on_refusal()
         return _render(side, draft, problem.step, flow.values_of(data, problem.step), problem.errors, 422)
     except flow.DraftGone as gone:
         abort(409, str(gone))
     except flow.OnboardingRefused as refused:
         abort(403, str(refused))
+    # The answer says whether the welcome e-mails went, so the customer is committed first.
+    unit_of_work.complete()
     sent = _deliver([m.id for m in messages])
     owner = f" as a sub-account of {_reseller(side).name}" if side.portal else ""
     flash(f"Customer {customer.name} (#{customer.id}) is created{owner}, status {customer.status}, with "
@@ -153,8 +184,6 @@ def _create(side: Side, draft):
 
 
 def _deliver(ids: list[int]) -> str:
-    from panel.mail.outbox import deliver
-
     if not ids:
         return ""
     try:
@@ -167,7 +196,7 @@ def _deliver(ids: list[int]) -> str:
     return "The welcome e-mails wait in the mail queue and will be sent automatically."
 
 
-def _change_rows(side: Side, draft, data: dict, number: int, values: list, action: str):
+def _change_rows(side: View, draft, data: dict, number: int, values: list, action: str):
     """Add a row or remove one; what was typed in the other rows is kept in the draft."""
     rows = flow.tidy(number, values)
     prefix = flow.ROW_PREFIX[flow.KIND_OF_STEP[number]]
@@ -185,12 +214,12 @@ def _change_rows(side: Side, draft, data: dict, number: int, values: list, actio
     flow.store(data, number, rows)
     draft.step = number
     flow.dump(draft, data)
-    db.session.commit()
     return redirect(side.url("step", draft_id=draft.id, step=number, _anchor=anchor), 303)
 
 
-def cancel(side: Side, draft_id: int):
+def cancel(actor: Actor, draft_id: int):
     """Cancel asks first, then discards the draft: nothing of it was ever a customer."""
+    side = view_of(actor)
     draft = _draft(side, draft_id)
     if request.method == "GET":
         return render_page("onboarding/cancel.html", side=side, layout=side.layout, draft=draft,

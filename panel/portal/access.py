@@ -1,14 +1,21 @@
-"""Who is looking at the portal: a contact signed in themself, or staff in Portal Login as a contact."""
+"""Who is looking at the portal: a contact signed in themself, or staff in Portal Login as a contact.
+
+The portal's guard (panel/portal/routes.py) turns the browser's session into the request's actor
+(`current_actor`); everything else asks the actor. Nothing here commits: the request's unit of work
+does (panel/unit_of_work.py). An expired Portal Login found here is ended within the request that
+found it (and again by the next one, should that request answer with an error and roll back).
+"""
 import hashlib
 import ipaddress
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import session
+from flask import g, session
 from flask_login import current_user
 
+from panel import actor as actors
+from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -20,17 +27,6 @@ PORTAL_LOGIN_MINUTES = 30
 
 class PortalLoginRefused(Exception):
     """Portal Login is not possible; the message says why."""
-
-
-@dataclass
-class PortalIdentity:
-    contact: Contact
-    staff: object | None = None  # the staff user in Portal Login
-    portal_login: PortalLogin | None = None
-
-    @property
-    def impersonated(self) -> bool:
-        return self.staff is not None
 
 
 def _digest(token: str) -> str:
@@ -70,35 +66,52 @@ def ip_allowed(contact: Contact, ip: str) -> bool:
 
 
 def refuse_sign_in(contact: Contact, ip: str, reason: str) -> None:
+    """Record the refusal (the sign-in route keeps it although it answers 401: unit_of_work.keep_on_refusal)."""
     db.session.add(AccessEvent(kind="portal sign-in refused", contact_id=contact.id, customer_id=contact.customer_id,
                                ip=ip, detail=f"{contact.email}: {reason}"))
-    db.session.commit()
 
 
-def current_identity() -> PortalIdentity | None:
+def open_portal_login() -> PortalLogin | None:
+    """This browser's Portal Login, if the staff member who opened it is signed in and it is still open.
+    One found expired is ended here; a token that leads nowhere is dropped from the session."""
     token = session.get("portal_login")
-    if token:
-        login = db.session.scalar(sa.select(PortalLogin).where(PortalLogin.token_digest == _digest(token)))
-        staff_ok = login is not None and current_user.is_authenticated and current_user.id == login.staff_user_id
-        if staff_ok and login.ended_at is None and login.expires_at > utcnow():
-            contact = db.session.get(Contact, login.contact_id)
-            if contact is not None:
-                return PortalIdentity(contact=contact, staff=current_user._get_current_object(), portal_login=login)
-        if login is not None and login.ended_at is None and login.expires_at <= utcnow():
-            end_portal_login(login, "expired after 30 minutes")
+    if not token:
+        return None
+    login = db.session.scalar(sa.select(PortalLogin).where(PortalLogin.token_digest == _digest(token)))
+    staff_ok = login is not None and current_user.is_authenticated and current_user.id == login.staff_user_id
+    if staff_ok and login.ended_at is None and login.expires_at > utcnow():
+        return login
+    if login is not None and login.ended_at is None and login.expires_at <= utcnow():
+        end_portal_login(login, "expired after 30 minutes")
+    session.pop("portal_login", None)
+    return None
+
+
+def current_actor() -> Actor | None:
+    """The actor this browser's portal session stands for: staff in Portal Login as a contact, else the
+    contact signed in themself (while active and on the password they signed in with); None: nobody."""
+    login = open_portal_login()
+    if login is not None:
+        contact = db.session.get(Contact, login.contact_id)
+        if contact is not None:
+            return actors.contact(contact, current_user._get_current_object())
         session.pop("portal_login", None)
     own = session.get("portal_contact")
     if own:
         contact = db.session.get(Contact, own.get("id"))
         if contact is not None and contact.active and contact.password_hash and own.get("key") == _password_key(contact):
-            return PortalIdentity(contact=contact)
+            return actors.contact(contact)
         session.pop("portal_contact", None)
     return None
 
 
-def start_portal_login(staff, contact: Contact, ip: str | None) -> PortalLogin:
-    """Staff sees the portal as `contact` for at most 30 minutes; refused if it cannot be done."""
-    if session.get("portal_login") and current_identity() is not None and current_identity().impersonated:
+def start_portal_login(actor: Actor, contact: Contact) -> PortalLogin:
+    """Staff (`actor`) sees the portal as `contact` for at most 30 minutes; refused if it cannot be done."""
+    if not actor.is_staff:
+        raise PortalLoginRefused("Only staff can sign in as a contact.")
+    staff = actor.staff
+    present = current_actor() if session.get("portal_login") else None
+    if present is not None and present.impersonated:
         raise PortalLoginRefused("A Portal Login is already open in this browser: return from it first.")
     if not contact.active:
         raise PortalLoginRefused("This contact is deactivated and cannot be signed in as.")
@@ -109,22 +122,18 @@ def start_portal_login(staff, contact: Contact, ip: str | None) -> PortalLogin:
     now = utcnow()
     login = PortalLogin(token_digest=_digest(token), staff_user_id=staff.id, staff_email=staff.email,
                         contact_id=contact.id, contact_email=contact.email, customer_id=contact.customer_id,
-                        started_at=now, expires_at=now + timedelta(minutes=PORTAL_LOGIN_MINUTES), ip=ip)
-    from flask import g
-
+                        started_at=now, expires_at=now + timedelta(minutes=PORTAL_LOGIN_MINUTES), ip=actor.ip)
     g.audit_comment = f"Portal Login as {contact.name} <{contact.email}> by {staff.email}"
     db.session.add(login)
-    db.session.commit()
+    db.session.flush()
     renew_session_id()
     session["portal_login"] = token
     return login
 
 
 def end_portal_login(login: PortalLogin, reason: str) -> None:
-    from flask import g
-
     g.audit_comment = f"Portal Login as {login.contact_email} by {login.staff_email} ended: {reason}"
     login.ended_at, login.end_reason = utcnow(), reason
-    db.session.commit()
+    db.session.flush()
     session.pop("portal_login", None)
     renew_session_id()

@@ -2,48 +2,39 @@
 
 Every contact sees their own customer. A contact of type Admin also sees and manages every customer
 below their own (sub-accounts, at any depth): their information (never the reseller owner, customer
-type, payment terms, debit limit or support credits), and their contacts. Any other id is not found.
+type, payment terms, debit limit or support credits), and their contacts. Any other id is not found,
+and so are the management pages for a contact who is not an Admin (panel/access.py says who reaches what).
 """
 import sqlalchemy as sa
-from flask import (
-    abort,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from panel import search
+from panel import access, search, unit_of_work
+from panel import actor as actors
+from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact, send_now, update_contact
 from panel.customers import accounts
 from panel.customers.forms import PortalCustomerForm
-from panel.customers.hierarchy import (
-    manageable_customer,
-    portal_admin_root,
-    subtree_ids,
-)
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
 from panel.web import page_number, search_text
 
-
-def viewable_customer(customer_id: int) -> Customer:
-    """The contact's own customer, or (for an Admin contact) one of their tree; else 404."""
-    if customer_id == g.portal.contact.customer_id:
-        return db.session.get(Customer, customer_id)
-    return manageable_customer(customer_id)
+NOT_YOURS = "There is no such customer in your account."
 
 
-def _owner_endpoint(customer: Customer) -> str | None:
+def managed_customer(actor: Actor, customer_id: int) -> Customer:
+    """A customer the actor manages (an Admin contact's tree); else 404. A contact who is not an Admin
+    manages no customer, their own included: the pages are not theirs, so they are not found (not 403)."""
+    if not actor.manages_tree:
+        abort(404, NOT_YOURS)
+    return access.fetch_customer(actor, customer_id, write=True, message=NOT_YOURS)
+
+
+def _owner_endpoint(actor: Actor, customer: Customer) -> str | None:
     """Link the reseller owner only when the viewer may open it."""
-    root = portal_admin_root()
-    if customer.reseller_id is None or root is None or customer.id == root:
+    if customer.reseller_id is None or not access.can_see_customer(actor, customer.reseller_id):
         return None
     return "portal.customer"
 
@@ -51,26 +42,27 @@ def _owner_endpoint(customer: Customer) -> str | None:
 @bp.get("/customers")
 def customers():
     """Customers → List All: your customer and, for Admin contacts, every sub-account below it."""
-    root = portal_admin_root()
-    within = subtree_ids(root) if root is not None else sa.select(sa.literal(g.portal.contact.customer_id))
+    actor = actors.current()
     query = search_text("q")
-    page = accounts.customer_page(query, "", page_number(), current_app.config["PAGE_SIZE"], within=within)
+    page = accounts.customer_page(query, "", page_number(), current_app.config["PAGE_SIZE"],
+                                  within=access.customer_ids_within(actor))
     return render_template("portal/customers.html", page=page, q=query, short=search.too_short(query),
-                           own_id=g.portal.contact.customer_id, is_admin=root is not None)
+                           own_id=actor.customer_id, is_admin=actor.manages_tree)
 
 
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
-    found = viewable_customer(customer_id)
+    actor = actors.current()
+    found = access.fetch_customer(actor, customer_id, message=NOT_YOURS)
     return render_template("portal/customer.html", customer=found, reseller=accounts.reseller_of(found),
-                           owner_endpoint=_owner_endpoint(found), can_manage=portal_admin_root() is not None)
+                           owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree)
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
 def edit_customer(customer_id: int):
     """The edit page: restricted fields are shown read-only; the form has no field for them, so a
     hand-made request that sends them changes nothing."""
-    found = manageable_customer(customer_id)
+    found = managed_customer(actors.current(), customer_id)
     form = PortalCustomerForm(obj=found) if request.method == "GET" else PortalCustomerForm()
     if form.validate_on_submit():
         changed = accounts.update_customer(found, form.values(), fields=accounts.PORTAL_EDITABLE)
@@ -83,30 +75,22 @@ def edit_customer(customer_id: int):
 
 @bp.get("/customers/<int:customer_id>/contacts")
 def customer_contacts(customer_id: int):
-    found = manageable_customer(customer_id)
+    found = managed_customer(actors.current(), customer_id)
     contacts = db.session.scalars(sa.select(Contact).where(Contact.customer_id == found.id)
                                   .order_by(Contact.name, Contact.id).limit(500)).all()
     return render_template("portal/customer_contacts.html", customer=found, contacts=contacts)
 
 
-def _contact_of(found: Customer, contact_id: int) -> Contact:
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.customer_id != found.id:
-        abort(404, "There is no such contact in your account.")
-    return contact
-
-
 @bp.route("/customers/<int:customer_id>/contacts/new", methods=["GET", "POST"])
 def new_customer_contact(customer_id: int):
-    found = manageable_customer(customer_id)
+    found = managed_customer(actors.current(), customer_id)
     form = SubAccountContactForm()
     if form.validate_on_submit():
         contact, message = create_contact(found.id, form.values())
-        db.session.commit()
+        if message:  # the first password goes out once the contact is kept
+            unit_of_work.after_commit(lambda: send_now(message))
         flash(f"{contact.name} added; a first password was e-mailed to {contact.email}." if message
               else f"{contact.name} added.")
-        if message:
-            send_now(message)
         return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
     code = 422 if request.method == "POST" else 200
     return render_template("portal/customer_contact_form.html", customer=found, form=form, contact=None), code
@@ -114,13 +98,14 @@ def new_customer_contact(customer_id: int):
 
 @bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 def edit_customer_contact(customer_id: int, contact_id: int):
-    found = manageable_customer(customer_id)
-    contact = _contact_of(found, contact_id)
+    actor = actors.current()
+    found = managed_customer(actor, customer_id)
+    contact = access.fetch(actor, Contact, contact_id, customer_id=found.id, write=True,
+                           message="There is no such contact in your account.")
     form = (SubAccountContactForm(obj=contact, contact_id=contact.id) if request.method == "GET"
             else SubAccountContactForm(contact_id=contact.id))
     if form.validate_on_submit():
         update_contact(contact, form.values())
-        db.session.commit()
         flash(f"{contact.name} saved.")
         return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
     code = 422 if request.method == "POST" else 200

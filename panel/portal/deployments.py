@@ -4,44 +4,53 @@ Every contact sees their own customer's deployments (/portal/deployments). A con
 manages them, and those of every customer below theirs (/portal/customers/<id>/deployments: any id
 outside their tree is not found). Decommissioning stays with staff.
 """
-from flask import g
-
-from panel.customers.hierarchy import in_subtree, manageable_customer, portal_admin_root
-from panel.customers.models import Customer
+from panel import access
+from panel import actor as actors
+from panel.actor import Actor
 from panel.deployments import records
+from panel.deployments.models import Deployment
 from panel.deployments.section import (
     SectionLinks,
     add_licence_with,
     add_plan_with,
     create_with,
-    get_deployment,
     opened_form,
     render_results,
     render_section,
 )
-from panel.extensions import db
 from panel.portal import bp
+from panel.portal.customers import managed_customer
 from panel.web import search_text
 
 ENDPOINTS = {"create": "portal.deployment_create", "licence": "portal.deployment_licence",
              "plan": "portal.deployment_plan", "decommission": None}
 
 
-def _links(customer_id: int, own_page: bool) -> SectionLinks:
-    root = portal_admin_root()
-    manages = root is not None and in_subtree(root, customer_id)
+def _links(actor: Actor, customer_id: int, own_page: bool) -> SectionLinks:
     return SectionLinks(
         customer_id=customer_id,
         section_endpoint="portal.deployments" if own_page else "portal.customer_deployments",
         section_args={} if own_page else {"customer_id": customer_id}, endpoints=ENDPOINTS,
-        can_manage=manages, can_decommission=False, template="deployments/portal.html")
+        can_manage=access.can_change_customer(actor, customer_id), can_decommission=False,
+        template="deployments/portal.html")
+
+
+def _own(actor: Actor, customer_id: int) -> bool:
+    """An Admin managing their own customer stays on /portal/deployments after an action."""
+    return customer_id == actor.customer_id
+
+
+def _deployment(actor: Actor, customer_id: int, deployment_id: int) -> Deployment:
+    return access.fetch(actor, Deployment, deployment_id, customer_id=customer_id, write=True,
+                        message="This customer has no such deployment.")
 
 
 @bp.get("/deployments")
 def deployments():
     """The contact's own customer's deployments; the customer comes from the session, never the URL."""
-    customer = db.session.get(Customer, g.portal.contact.customer_id)
-    links = _links(customer.id, own_page=True)
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
+    links = _links(actor, customer.id, own_page=True)
     add, deployment = opened_form(customer.id) if links.can_manage else (None, None)
     return render_section(customer, links, add=add, deployment=deployment)
 
@@ -49,43 +58,42 @@ def deployments():
 @bp.get("/customers/<int:customer_id>/deployments")
 def customer_deployments(customer_id: int):
     """An Admin contact's view of the deployments of any customer in their tree."""
-    customer = manageable_customer(customer_id)
+    actor = actors.current()
+    customer = managed_customer(actor, customer_id)
     add, deployment = opened_form(customer.id)
-    return render_section(customer, _links(customer.id, own_page=False), add=add, deployment=deployment)
+    return render_section(customer, _links(actor, customer.id, own_page=False), add=add, deployment=deployment)
 
 
 @bp.post("/customers/<int:customer_id>/deployments")
 def deployment_create(customer_id: int):
-    customer = manageable_customer(customer_id)
-    return create_with(customer, _links(customer.id, own_page=_own(customer.id)))
+    actor = actors.current()
+    customer = managed_customer(actor, customer_id)
+    return create_with(customer, _links(actor, customer.id, own_page=_own(actor, customer.id)))
 
 
 @bp.post("/customers/<int:customer_id>/deployments/<int:deployment_id>/licences")
 def deployment_licence(customer_id: int, deployment_id: int):
-    customer = manageable_customer(customer_id)
-    return add_licence_with(customer, get_deployment(customer.id, deployment_id),
-                            _links(customer.id, own_page=_own(customer.id)))
+    actor = actors.current()
+    customer = managed_customer(actor, customer_id)
+    return add_licence_with(customer, _deployment(actor, customer.id, deployment_id),
+                            _links(actor, customer.id, own_page=_own(actor, customer.id)))
 
 
 @bp.post("/customers/<int:customer_id>/deployments/<int:deployment_id>/support-plans")
 def deployment_plan(customer_id: int, deployment_id: int):
-    customer = manageable_customer(customer_id)
-    return add_plan_with(customer, get_deployment(customer.id, deployment_id),
-                         _links(customer.id, own_page=_own(customer.id)))
-
-
-def _own(customer_id: int) -> bool:
-    """An Admin managing their own customer stays on /portal/deployments after an action."""
-    return customer_id == g.portal.contact.customer_id
+    actor = actors.current()
+    customer = managed_customer(actor, customer_id)
+    return add_plan_with(customer, _deployment(actor, customer.id, deployment_id),
+                         _links(actor, customer.id, own_page=_own(actor, customer.id)))
 
 
 @bp.get("/deployments/search")
 def search_deployments():
     """The portal's deployment picker: the contact's own customer, or an Admin's whole tree."""
+    actor = actors.current()
     query = search_text("q")
-    root = portal_admin_root()
-    if root is None:
-        page = records.find(query, customer_id=g.portal.contact.customer_id)
+    if actor.manages_tree:
+        page = records.find(query, tree_root=actor.customer_id)
     else:
-        page = records.find(query, tree_root=root)
-    return render_results(page, query, show_customer=root is not None)
+        page = records.find(query, customer_id=actor.customer_id)
+    return render_results(page, query, show_customer=actor.manages_tree)

@@ -4,11 +4,10 @@ Onboarding uses the same pages as the control panel's (panel/onboarding/pages.py
 contact has them (anyone else: 404, as for any customer outside their reach). In Portal Login staff
 see and do what the contact would, audited as themselves.
 """
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
-from panel.customers.hierarchy import in_subtree, portal_admin_root
-from panel.customers.models import Customer
-from panel.extensions import db
+from panel import access, unit_of_work
+from panel import actor as actors
 from panel.onboarding import pages
 from panel.portal import bp
 from panel.support.report_routes import IssueReportForm
@@ -16,31 +15,24 @@ from panel.support.reports import deliver_now, file_report, reports_of
 from panel.web import render_page
 
 
-def _side() -> pages.Side:
-    root = portal_admin_root()
-    if root is None:
-        abort(404, "Only an Admin contact can add sub-accounts.")
-    return pages.Side(portal=True, owner={"contact_id": g.portal.contact.id}, reseller_id=root)
-
-
 @bp.get("/onboarding/")
 def onboarding_index():
-    return pages.index(_side())
+    return pages.index(actors.current())
 
 
 @bp.route("/onboarding/new", methods=["GET", "POST"])
 def onboarding_new():
-    return pages.new(_side())
+    return pages.new(actors.current())
 
 
 @bp.route("/onboarding/<int:draft_id>/step/<int:step>", methods=["GET", "POST"])
 def onboarding_step(draft_id: int, step: int):
-    return pages.step(_side(), draft_id, step)
+    return pages.step(actors.current(), draft_id, step)
 
 
 @bp.route("/onboarding/<int:draft_id>/cancel", methods=["GET", "POST"])
 def onboarding_cancel(draft_id: int):
-    return pages.cancel(_side(), draft_id)
+    return pages.cancel(actors.current(), draft_id)
 
 
 # Report an issue ---------------------------------------------------------------------------------
@@ -49,16 +41,14 @@ def onboarding_cancel(draft_id: int):
 def report_issue():
     """Any contact reports an issue of their own customer; an Admin contact may pick a deployment of a
     sub-account, and then reports it for that customer. E-mailed to that customer's support contacts."""
-    contact = g.portal.contact
-    own = db.session.get(Customer, contact.customer_id)
-    root = portal_admin_root()
-    form = IssueReportForm(reachable=lambda customer_id: customer_id == own.id or (
-        root is not None and in_subtree(root, customer_id)))
+    actor = actors.current()
+    own = access.fetch_customer(actor, actor.customer_id)
+    form = IssueReportForm(reachable=lambda customer_id: access.can_see_customer(actor, customer_id))
     if request.method == "POST" and form.validate():
-        customer = own if form.chosen is None else db.session.get(Customer, form.chosen.customer_id)
-        report, messages = file_report(customer, contact, form.subject.data, form.description.data, form.chosen,
-                                       by_staff=g.portal.impersonated)
-        deliver_now(messages)
+        customer = own if form.chosen is None else access.fetch_customer(actor, form.chosen.customer_id)
+        report, messages = file_report(customer, actor.contact, form.subject.data, form.description.data,
+                                       form.chosen, by_staff=actor.impersonated)
+        unit_of_work.after_commit(lambda: deliver_now(messages))
         if messages:
             flash(f"Your report #{report.id} is sent to {len(messages)} support contact(s) of {customer.name}: "
                   f"{report.sent_to}.")

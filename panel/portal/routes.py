@@ -4,27 +4,29 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     url_for,
 )
 
+from panel import access, unit_of_work
 from panel import actor as actors
 from panel.auth import throttle
 from panel.contacts.models import Contact
 from panel.contacts.records import email_taken, send_now, set_password
 from panel.customers.accounts import overview
-from panel.customers.models import Customer
 from panel.extensions import db
+from panel.invoices.billing import customer_invoices, paid_amounts
+from panel.invoices.models import Invoice
 from panel.passwords import check_password
 from panel.portal import bp
 from panel.portal.access import (
-    current_identity,
+    current_actor,
     end_portal_login,
     forget_contact,
     ip_allowed,
+    open_portal_login,
     refuse_sign_in,
     remember_contact,
 )
@@ -43,6 +45,7 @@ from panel.portal.verification import (
 )
 from panel.support import credits
 from panel.types import utcnow
+from panel.web import page_number
 
 PUBLIC = {"portal.login", "portal.verify_email_link"}
 FAILED = "The e-mail or password is not right, or signing in from your address is not allowed."
@@ -61,12 +64,11 @@ def load_identity():
     """The portal's own guard: every page but sign-in needs a contact (or staff in Portal Login)."""
     if request.endpoint in PUBLIC:
         return None
-    identity = current_identity()
-    if identity is None:
+    actor = current_actor()
+    if actor is None:
         return _to_portal_login()
-    g.portal = identity
-    actors.act_as(actors.contact(identity.contact, identity.staff))
-    if identity.contact.must_change_password and not identity.impersonated and request.endpoint not in (
+    actors.act_as(actor)
+    if actor.contact.must_change_password and not actor.impersonated and request.endpoint not in (
         "portal.password", "portal.logout"
     ):
         return redirect(url_for("portal.password"))
@@ -75,7 +77,12 @@ def load_identity():
 
 @bp.app_context_processor
 def portal_context():
-    return {"portal": g.get("portal")}
+    """Templates see `portal`: the actor when it acts in the portal (None on staff pages), and the
+    Portal Login's end for the banner."""
+    actor = actors.current()
+    if not actor.in_portal:
+        return {"portal": None}
+    return {"portal": actor, "portal_login": open_portal_login() if actor.impersonated else None}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -101,6 +108,7 @@ def login():
     elif ok and not ip_allowed(contact, ip):
         refusal = f"address {ip} is not on the contact's allow-list"
     if not ok or refusal:
+        unit_of_work.keep_on_refusal()  # the failure counts for throttling, and a refusal is its own record
         throttle.record_failure(key, f"portal:{ip}")
         if refusal:
             refuse_sign_in(contact, ip, refusal)
@@ -109,7 +117,6 @@ def login():
         return render_template("portal/login.html", form=form), 401
     throttle.forget_failures(key)
     contact.last_login_at = utcnow()
-    db.session.commit()
     remember_contact(contact)
     return redirect(url_for("portal.home"), 303)
 
@@ -122,8 +129,8 @@ def logout():
 
 @bp.get("/")
 def home():
-    contact = g.portal.contact
-    customer = db.session.get(Customer, contact.customer_id)
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
     notes = db.session.execute(
         sa.select(Contact.name, Contact.contact_type, Contact.public_notes)
         .where(Contact.customer_id == customer.id, Contact.active.is_(True), Contact.public_notes != "")
@@ -135,13 +142,14 @@ def home():
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
-    contact = g.portal.contact
+    actor = actors.current()
+    contact = actor.contact
     form = ProfileForm(obj=contact) if request.method == "GET" else ProfileForm()
     if request.method == "POST":
         if not form.validate():
             return render_template("portal/profile.html", form=form, contact=contact, code_form=MobileCodeForm(formdata=None)), 422
         new_email = (form.new_email.data or "").strip()
-        if new_email and g.portal.impersonated:
+        if new_email and actor.impersonated:
             abort(403, "In Portal Login the contact's e-mail cannot be changed.")
         if new_email and new_email.lower() != contact.email.lower() and email_taken(new_email, contact.id):
             form.new_email.errors = ["That e-mail is used by another account."]
@@ -154,20 +162,17 @@ def profile():
         if new_email and new_email.lower() != contact.email.lower():
             contact.pending_email = new_email
             message = queue_email_link(contact, new_email)
-        db.session.commit()
+            unit_of_work.after_commit(lambda: send_now(message))
         flash("Profile saved." + (f" We sent a link to {new_email}: your e-mail changes when you follow it." if message else ""))
-        if message:
-            send_now(message)
         return redirect(url_for("portal.profile"), 303)
     return render_template("portal/profile.html", form=form, contact=contact, code_form=MobileCodeForm(formdata=None))
 
 
 @bp.post("/verify-email")
 def verify_email():
-    contact = g.portal.contact
+    contact = actors.current().contact
     message = queue_email_link(contact, contact.email)
-    db.session.commit()
-    send_now(message)
+    unit_of_work.after_commit(lambda: send_now(message))
     flash(f"We sent a link to {contact.email}. Follow it to confirm your e-mail.")
     return redirect(url_for("portal.profile"), 303)
 
@@ -175,7 +180,7 @@ def verify_email():
 @bp.get("/verify-email/<token>")
 def verify_email_link(token: str):
     try:
-        contact = confirm_email_link(token, db.session)
+        contact = confirm_email_link(token)
     except LinkError as error:
         return render_template("portal/message.html", title="E-mail not confirmed", message=str(error)), 400
     return render_template("portal/message.html", title="E-mail confirmed",
@@ -184,18 +189,17 @@ def verify_email_link(token: str):
 
 @bp.post("/mobile/send-code")
 def send_code():
-    contact = g.portal.contact
+    contact = actors.current().contact
     if not contact.mobile:
         abort(422, "Add a mobile number to your profile first.")
     send_mobile_code(contact)
-    db.session.commit()
     flash(f"We sent a 6-digit code to {contact.mobile}.")
     return redirect(url_for("portal.profile"), 303)
 
 
 @bp.post("/mobile/verify")
 def verify_mobile():
-    contact = g.portal.contact
+    contact = actors.current().contact
     # The profile page shows the code's field (and so its message) only for a mobile still to verify.
     if not contact.mobile:
         abort(422, "Add a mobile number to your profile first.")
@@ -203,8 +207,8 @@ def verify_mobile():
         abort(409, "Your mobile number is verified already.")
     code_form = MobileCodeForm()
     problem = check_mobile_code(contact, code_form.code.data) if code_form.validate() else "Enter the 6 digits."
-    db.session.commit()
     if problem:
+        unit_of_work.keep_on_refusal()  # a wrong code counts against the code's attempts
         code_form.code.errors = [problem]
         return render_template("portal/profile.html", form=ProfileForm(obj=contact), contact=contact, code_form=code_form), 422
     flash("Your mobile number is verified.")
@@ -213,10 +217,10 @@ def verify_mobile():
 
 @bp.route("/password", methods=["GET", "POST"])
 def password():
-    identity = g.portal
-    if identity.impersonated:
+    actor = actors.current()
+    if actor.impersonated:
         abort(403, "In Portal Login the contact's password cannot be changed.")
-    contact = identity.contact
+    contact = actor.contact
     form = ChangePasswordForm()
     if request.method == "POST":
         valid = form.validate()
@@ -226,7 +230,6 @@ def password():
             form.new.errors, valid = ["Choose a password different from the current one."], False
         if valid:
             set_password(contact, form.new.data)
-            db.session.commit()
             remember_contact(contact)
             flash("Your password is changed.")
             return redirect(url_for("portal.home"), 303)
@@ -237,34 +240,30 @@ def password():
 @bp.post("/return")
 def return_to_panel():
     """End Portal Login: back to the contact's customer in the control panel, still signed in as staff."""
-    identity = g.portal
-    if not identity.impersonated:
+    actor = actors.current()
+    login = open_portal_login() if actor.impersonated else None
+    if login is None:
         abort(404)
-    end_portal_login(identity.portal_login, "returned to the control panel")
-    return redirect(url_for("customers.show", customer_id=identity.contact.customer_id), 303)
+    end_portal_login(login, "returned to the control panel")
+    return redirect(url_for("customers.show", customer_id=actor.customer_id), 303)
 
 
 @bp.get("/invoices")
 def invoices():
     """The contact's own customer's invoices; the customer comes from the session, never from the URL."""
-    from panel.invoices.billing import customer_invoices
-    from panel.web import page_number
-
-    customer = db.session.get(Customer, g.portal.contact.customer_id)
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
     page, paid = customer_invoices(customer.id, page_number(), current_app.config["PAGE_SIZE"])
     return render_template("portal/invoices.html", customer=customer, page=page, paid=paid)
 
 
 @bp.get("/invoices/<number>")
 def invoice(number: str):
-    from panel.invoices.billing import paid_amounts
-    from panel.invoices.models import Invoice
-
-    customer = db.session.get(Customer, g.portal.contact.customer_id)
-    found = db.session.scalar(sa.select(Invoice).where(Invoice.number == number[:20],
-                                                       Invoice.customer_id == customer.id))
-    if found is None:
-        abort(404, "You have no invoice with that number.")
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
+    invoice_id = db.session.scalar(sa.select(Invoice.id).where(Invoice.number == number[:20]))
+    found = access.fetch(actor, Invoice, invoice_id, customer_id=customer.id,
+                         message="You have no invoice with that number.")
     paid = paid_amounts([found.id]).get(found.id, 0)
     return render_template("portal/invoice.html", customer=customer, invoice=found, paid=paid)
 

@@ -2,10 +2,10 @@
 
 A contact sees the balance and the transaction log of their own customer; buying, deducting and
 reversing credits are staff work, so the portal has no route that writes to the ledger."""
-from flask import g, render_template
+from flask import render_template
 
-from panel.customers.models import Customer
-from panel.extensions import db
+from panel import access
+from panel import actor as actors
 from panel.portal import bp
 from panel.support import credits
 from panel.web import page_number
@@ -16,6 +16,7 @@ LOG_SIZE = 25
 @bp.get("/support-credits")
 def support_credits():
     """The contact's own customer's support credits; the customer comes from the session, never the URL."""
-    customer = db.session.get(Customer, g.portal.contact.customer_id)
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
     return render_template("support/portal_credits.html", customer=customer,
                            log=credits.log(customer.id, page_number(), LOG_SIZE))

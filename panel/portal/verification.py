@@ -1,12 +1,17 @@
-"""Verifying a contact's e-mail (a signed, expiring link) and mobile (a 6-digit code by SMS)."""
+"""Verifying a contact's e-mail (a signed, expiring link) and mobile (a 6-digit code by SMS).
+
+Nothing here commits: the changes go with the request's unit of work, and the SMS leaves after its
+commit (a code that was never stored is never sent)."""
 import secrets
 from datetime import timedelta
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from panel import unit_of_work
 from panel.contacts.models import Contact
 from panel.contacts.records import email_taken
+from panel.extensions import db
 from panel.mail.outbox import queue_mail
 from panel.passwords import check_password, hash_password
 from panel.sms import send_sms
@@ -34,7 +39,7 @@ class LinkError(ValueError):
     pass
 
 
-def confirm_email_link(token: str, db_session) -> Contact:
+def confirm_email_link(token: str) -> Contact:
     """Apply the address the link was made for; raises LinkError with a message for the page."""
     try:
         data = _serializer().loads(token, max_age=EMAIL_LINK_HOURS * 3600)
@@ -42,7 +47,7 @@ def confirm_email_link(token: str, db_session) -> Contact:
         raise LinkError("This link has expired. Ask for a new one from your profile.") from None
     except BadSignature:
         raise LinkError("This link is not valid.") from None
-    contact = db_session.get(Contact, data.get("c"))
+    contact = db.session.get(Contact, data.get("c"))
     address = data.get("e", "")
     if contact is None or address.lower() not in {contact.email.lower(), (contact.pending_email or "").lower()}:
         raise LinkError("This link is no longer valid for your account.")
@@ -52,7 +57,7 @@ def confirm_email_link(token: str, db_session) -> Contact:
         contact.email = address
     contact.pending_email = None
     contact.email_verified = True
-    db_session.commit()
+    db.session.flush()
     return contact
 
 
@@ -61,7 +66,8 @@ def send_mobile_code(contact: Contact) -> None:
     contact.mobile_code_hash = hash_password(code)
     contact.mobile_code_expires_at = utcnow() + timedelta(minutes=CODE_MINUTES)
     contact.mobile_code_attempts = 0
-    send_sms(contact.mobile, f"Your customer portal code is {code}. It expires in {CODE_MINUTES} minutes.")
+    number, text = contact.mobile, f"Your customer portal code is {code}. It expires in {CODE_MINUTES} minutes."
+    unit_of_work.after_commit(lambda: send_sms(number, text))
 
 
 def check_mobile_code(contact: Contact, code: str) -> str | None:
