@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from flask import abort
 
-from panel import access, unit_of_work
+from panel import access, create_app, unit_of_work
 from panel.customers.models import Customer
 from panel.extensions import db
 
@@ -20,8 +20,20 @@ def _names(app) -> list[str]:
 
 
 @pytest.fixture
-def writing_routes(app, monkeypatch):
+def own_app(app):
+    """An app of its own on the test's database, so routes can be added before its first request (on
+    PostgreSQL the suite's app is shared and has served requests already)."""
+    fresh = create_app(dict(app.config))
+    yield fresh
+    with fresh.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def writing_routes(own_app, monkeypatch):
     """Routes that add a customer and then answer in various ways (GETs, so no CSRF token is needed)."""
+    app = own_app
     done = []
 
     def add(name):
@@ -57,23 +69,23 @@ def writing_routes(app, monkeypatch):
     return done
 
 
-def test_a_request_that_succeeds_commits_and_then_runs_its_after_commit_work(app, client, writing_routes):
-    assert client.get("/_uow/ok").status_code == 200
-    assert _names(app) == ["kept"]
+def test_a_request_that_succeeds_commits_and_then_runs_its_after_commit_work(own_app, writing_routes):
+    assert own_app.test_client().get("/_uow/ok").status_code == 200
+    assert _names(own_app) == ["kept"]
     assert writing_routes == ["kept"]
 
 
 @pytest.mark.parametrize("route, status", [("refused", 422), ("missing", 404), ("broken", 500)])
-def test_a_refused_or_failed_request_keeps_nothing_and_runs_no_after_commit_work(app, client, writing_routes,
-                                                                                 route, status):
-    assert client.get(f"/_uow/{route}").status_code == status
-    assert _names(app) == []
+def test_a_refused_or_failed_request_keeps_nothing_and_runs_no_after_commit_work(own_app, writing_routes, route,
+                                                                                 status):
+    assert own_app.test_client().get(f"/_uow/{route}").status_code == status
+    assert _names(own_app) == []
     assert writing_routes == []
 
 
-def test_a_refusal_that_is_its_own_record_is_kept(app, client, writing_routes):
-    assert client.get("/_uow/recorded_refusal").status_code == 429
-    assert _names(app) == ["recorded"]
+def test_a_refusal_that_is_its_own_record_is_kept(own_app, writing_routes):
+    assert own_app.test_client().get("/_uow/recorded_refusal").status_code == 429
+    assert _names(own_app) == ["recorded"]
 
 
 def test_a_unit_commits_on_a_clean_exit_and_rolls_back_on_an_exception(app):
