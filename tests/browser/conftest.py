@@ -13,7 +13,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from panel import create_app
 from panel.extensions import db
-from tests.conftest import PASSWORD, _config
+from tests.helpers import PASSWORD, app_config
 
 CHROMIUM = "/usr/bin/chromium"
 STAFF_EMAIL = "staff@example.com"
@@ -78,7 +78,7 @@ def live_server(sqlite_template, tmp_path, monkeypatch):
     monkeypatch.setenv("PANEL_INSTANCE_PATH", str(tmp_path / "instance"))
     path = tmp_path / "panel.db"
     shutil.copy(sqlite_template, path)
-    app = create_app({**_config(f"sqlite:///{path}"), "CHANNELS_REFRESH_SECONDS": 1})
+    app = create_app({**app_config(f"sqlite:///{path}"), "CHANNELS_REFRESH_SECONDS": 1})
     with app.app_context():
         create_staff_user(STAFF_EMAIL, PASSWORD, "staff")
         customer_id = create_customer({"name": CUSTOMER_NAME, "status": "Active", "channel_limit": 30}, "USD").id

@@ -5,13 +5,13 @@ import pytest
 from panel import create_app
 from panel.extensions import db
 from panel.staff import create_staff_user
-from tests.conftest import PASSWORD, PanelClient, _config
+from tests.helpers import PASSWORD, PanelClient, app_config
 
 
 @pytest.fixture
 def pg_fault_app(pg_app):
     """A fresh app (own engine and pool) on pg_app's database, already emptied by pg_app; a staff user."""
-    app = create_app(_config(pg_app.config["SQLALCHEMY_DATABASE_URI"]))
+    app = create_app(app_config(pg_app.config["SQLALCHEMY_DATABASE_URI"]))
     with app.app_context():
         create_staff_user("staff@example.com", PASSWORD, "staff")
         db.session.remove()

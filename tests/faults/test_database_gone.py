@@ -19,7 +19,7 @@ from panel.errors import database_trouble
 
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 from panel.extensions import db
-from tests.conftest import _config
+from tests.helpers import app_config
 from tests.faults.conftest import signed_in
 
 
@@ -124,7 +124,7 @@ def test_idle_pooled_connections_killed_by_a_restart_are_replaced_without_an_err
 def test_without_pre_ping_the_first_request_after_a_restart_fails_cleanly_and_the_next_recovers(pg_app, postgres, caplog):
     """What pool_pre_ping saves us from; even without it the panel answers 503 once and heals itself."""
     url = pg_app.config["SQLALCHEMY_DATABASE_URI"]
-    app = create_app({**_config(url), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
+    app = create_app({**app_config(url), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
     try:
         with app.app_context():
             assert db.session.scalar(sa.text("SELECT 1")) == 1
@@ -155,7 +155,7 @@ def free_port() -> int:
     pytest.param(lambda tmp: f"sqlite:///{tmp}/no/such/folder/panel.db", id="sqlite"),
 ])
 def test_a_database_that_cannot_be_reached_gets_the_503_page_json_and_fragment(url, tmp_path, caplog):
-    app = create_app({**_config(url(tmp_path)), "WTF_CSRF_ENABLED": False})
+    app = create_app({**app_config(url(tmp_path)), "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     caplog.set_level(logging.WARNING)
     sign_in = {"email": "staff@example.com", "password": "whatever it is"}

@@ -17,7 +17,7 @@ from panel.mail.models import MailMessage
 from panel.mail.outbox import MAX_ATTEMPTS, deliver
 from panel.types import utcnow
 from panel.worker import run_pass
-from tests.conftest import PanelClient
+from tests.helpers import PanelClient
 from tests.mail.test_outbox import SmtpServer, free_port, text_of
 
 OLD = "the old password 1"

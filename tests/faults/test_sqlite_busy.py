@@ -17,7 +17,7 @@ from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.staff import create_staff_user
-from tests.conftest import PASSWORD, PanelClient, _config
+from tests.helpers import PASSWORD, PanelClient, app_config
 
 BUSY = "The database is busy with another change; nothing was saved. Try again in a moment."
 NEW_CONTACT = {"name": "Ines Ito", "email": "ines@acme.example", "contact_type": "Billing", "auto_password": "y"}
@@ -49,7 +49,7 @@ def sqlite_with_timeout(sqlite_template, tmp_path, monkeypatch):
     def make(timeout_ms: int) -> Setup:
         path = tmp_path / "panel.db"
         shutil.copy(sqlite_template, path)
-        app = create_app({**_config(f"sqlite:///{path}"), "SQLITE_BUSY_TIMEOUT_MS": timeout_ms})
+        app = create_app({**app_config(f"sqlite:///{path}"), "SQLITE_BUSY_TIMEOUT_MS": timeout_ms})
         apps.append(app)
         with app.app_context():
             create_staff_user("staff@example.com", PASSWORD, "staff")

@@ -11,7 +11,7 @@ from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.support.models import IssueReport
 from panel.support.reports import file_report, support_contacts
-from tests.conftest import PanelClient
+from tests.helpers import PanelClient
 
 PASSWORD = "contact password 123"
 

@@ -10,7 +10,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.support import credits
 from panel.support.models import CreditTransaction
-from tests.conftest import PanelClient
+from tests.helpers import PanelClient
 
 PASSWORD = "contact password 123"
 
