@@ -145,5 +145,5 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"{message} did not happen within {timeout} s")
+            raise AssertionError(f"{message} did not happen within {timeout} s")  # also from a thread
         time.sleep(interval)

@@ -5,7 +5,6 @@ A real restart of PostgreSQL is not done here: the server is shared by other tes
 time. Terminating every backend of the test database (pg_terminate_backend, what a restart does to each
 session) is our stand-in for it."""
 import logging
-import socket
 import sqlite3
 import threading
 import time
@@ -19,8 +18,7 @@ from panel.errors import database_trouble
 
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 from panel.extensions import db
-from tests.helpers import app_config
-from tests.faults.conftest import signed_in
+from tests.helpers import app_config, free_port, staff_sign_in
 
 
 def database_name(app) -> str:
@@ -79,7 +77,7 @@ def no_tracebacks(caplog) -> None:
 def test_a_request_in_flight_when_the_database_goes_away_gets_a_503_and_the_next_one_works(
         pg_fault_app, postgres, caplog, htmx):
     add_slow_page(pg_fault_app)
-    client = signed_in(pg_fault_app)
+    client = staff_sign_in(pg_fault_app)
     caplog.set_level(logging.INFO)
     invalidated = []
     with pg_fault_app.app_context():
@@ -110,7 +108,7 @@ def test_a_request_in_flight_when_the_database_goes_away_gets_a_503_and_the_next
 @pytest.mark.postgres
 def test_idle_pooled_connections_killed_by_a_restart_are_replaced_without_an_error(pg_fault_app, postgres, caplog):
     """pool_pre_ping at work: a pooled connection whose backend went away is tested and replaced on checkout."""
-    client = signed_in(pg_fault_app)
+    client = staff_sign_in(pg_fault_app)
     assert client.get("/customers").status_code == 200  # a connection now waits in the pool
     caplog.set_level(logging.WARNING)
     assert terminate_backends(postgres, pg_fault_app) >= 1
@@ -142,12 +140,6 @@ def test_without_pre_ping_the_first_request_after_a_restart_fails_cleanly_and_th
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("url", [

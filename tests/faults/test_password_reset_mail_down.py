@@ -17,8 +17,8 @@ from panel.mail.models import MailMessage
 from panel.mail.outbox import MAX_ATTEMPTS, deliver
 from panel.types import utcnow
 from panel.worker import run_pass
-from tests.helpers import PanelClient
-from tests.mail.test_outbox import SmtpServer, free_port, text_of
+from tests.helpers import PanelClient, free_port
+from tests.mail.test_outbox import SmtpServer, text_of
 
 OLD = "the old password 1"
 NOT_SENT = ("The e-mail could not be sent yet; it will be retried. "

@@ -118,9 +118,19 @@ def test_a_second_writer_waits_for_the_first_and_succeeds(sqlite_with_timeout):
     setup = sqlite_with_timeout(5000)
     before = setup.counts()
     other = hold_write_lock(setup.path)
+    asking = threading.Event()  # the request has asked for the write lock, and waits for it
+
+    def on_statement(connection, cursor, statement, *args):
+        if statement == "BEGIN IMMEDIATE":
+            asking.set()
+
+    with setup.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
 
     def finish_soon():
-        time.sleep(0.5)
+        assert asking.wait(10), "the request never asked for the write lock"
+        time.sleep(0.5)  # the behaviour under test: the first writer keeps the lock half a second more
         other.commit()
 
     finisher = threading.Thread(target=finish_soon)
@@ -132,6 +142,7 @@ def test_a_second_writer_waits_for_the_first_and_succeeds(sqlite_with_timeout):
     finally:
         finisher.join()
         other.close()
+        sa.event.remove(engine, "before_cursor_execute", on_statement)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "Ines Ito" in response.get_data(as_text=True)
     assert 0.4 < waited < 5

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from panel.extensions import db
 from panel.invoices.models import Invoice
-from tests.invoices.conftest import add_hours
+from tests.invoices.data import add_hours
 
 
 def race(app, customer_id, n=10):
