@@ -13,11 +13,10 @@ from panel import create_app
 from panel.api.tokens import issue_token
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
-from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.mail.models import MailMessage
-from panel.staff import create_staff_user
-from tests.helpers import PASSWORD, PanelClient, app_config
+from tests.factories import CustomerFactory, StaffUserFactory
+from tests.helpers import PanelClient, app_config
 
 BUSY = "The database is busy with another change; nothing was saved. Try again in a moment."
 NEW_CONTACT = {"name": "Ines Ito", "email": "ines@acme.example", "contact_type": "Billing", "auto_password": "y"}
@@ -52,8 +51,8 @@ def sqlite_with_timeout(sqlite_template, tmp_path, monkeypatch):
         app = create_app({**app_config(f"sqlite:///{path}"), "SQLITE_BUSY_TIMEOUT_MS": timeout_ms})
         apps.append(app)
         with app.app_context():
-            create_staff_user("staff@example.com", PASSWORD, "staff")
-            customer_id = create_customer({"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD").id
+            StaffUserFactory()
+            customer_id = CustomerFactory(name="Acme Telecom", channel_limit=30).id
             token = issue_token("switch", ["channels"])
             db.session.commit()
             db.session.remove()
