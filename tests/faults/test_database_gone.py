@@ -18,7 +18,7 @@ from panel.errors import database_trouble
 
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 from panel.extensions import db
-from tests.helpers import app_config, free_port, staff_sign_in
+from tests.helpers import app_config, free_port, staff_sign_in, wait_until
 
 
 def database_name(app) -> str:
@@ -34,16 +34,10 @@ def terminate_backends(postgres, app) -> int:
 
 
 def wait_for_sleeping_query(postgres, app, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = postgres.admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND query LIKE 'SELECT pg_sleep%%'",
-            [database_name(app)],
-        ).fetchone()[0]
-        if found:
-            return
-        time.sleep(0.05)
-    pytest.fail("the slow request never reached PostgreSQL")
+    wait_until(lambda: postgres.admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND query LIKE 'SELECT pg_sleep%%'",
+        [database_name(app)],
+    ).fetchone()[0], timeout, interval=0.05, message="the slow request reaching PostgreSQL")
 
 
 def add_slow_page(app) -> None:
