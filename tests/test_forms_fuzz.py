@@ -34,9 +34,9 @@ from panel.audit.recorder import audited_tables
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
 from panel.extensions import db
-from tests.conftest import PanelClient
 from tests.form_crawl import Target, crawl_key, forms_of, links_of, parse, with_query
-from tests.portal.conftest import CONTACT_PASSWORD, portal_client, world  # noqa: F401 - fixtures
+from tests.helpers import CONTACT_PASSWORD, PanelClient
+from tests.portal.conftest import world  # noqa: F401 - fixture
 from tests.portal.test_access_matrix import ids  # noqa: F401 - fixture
 
 MAX_PAGES = 1000  # fetches per identity; the staff side needs about 270

@@ -105,7 +105,7 @@ def test_search_boxes_take_any_text(as_role, url):
 
 
 def test_no_portal_form_crashes_on_missing_or_junk_fields(app, customer):
-    from tests.conftest import PanelClient
+    from tests.helpers import PanelClient
 
     with app.app_context():
         ana, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example", "mobile": "+1 555 0100",

@@ -13,6 +13,7 @@ from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.models import Invoice, InvoiceLine, Payment
+from tests.factories import CustomerFactory
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -92,10 +93,7 @@ def test_hot_pages_issue_as_many_queries_with_1000_rows_as_with_10(app, as_role)
     client = as_role("staff")
     client.token()  # fetched now, not inside the first counted request
     with app.app_context():
-        busy = Customer(name="Busy Carrier", status="Active", currency="USD")
-        db.session.add(busy)
-        db.session.commit()
-        busy_id = busy.id
+        busy_id = CustomerFactory(name="Busy Carrier").id
         token = issue_token("counts", ["invoices"])
     grow(app, busy_id, 0, 10)
     with app.app_context():

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD, PanelClient
+from tests.helpers import PASSWORD, PanelClient
 from tests.portal.test_access_matrix import ID_ARGS
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)

@@ -12,7 +12,7 @@ from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.invoices import billing
 from panel.invoices.payments import allocate, record_payment
-from tests.invoices.conftest import NOW, add_hours, at
+from tests.invoices.data import NOW, add_hours, at
 
 URL = "/api/v1/invoices"
 

@@ -122,11 +122,11 @@ def test_the_real_ip_is_taken_from_a_configured_proxy(tmp_path, monkeypatch, sql
     import shutil
 
     from panel import create_app
-    from tests.conftest import PanelClient, _config
+    from tests.helpers import PanelClient, app_config
 
     monkeypatch.setenv("PANEL_INSTANCE_PATH", str(tmp_path))
     shutil.copy(sqlite_template, tmp_path / "p.db")
-    app = create_app({**_config(f"sqlite:///{tmp_path / 'p.db'}"), "PROXY_COUNT": 1})
+    app = create_app({**app_config(f"sqlite:///{tmp_path / 'p.db'}"), "PROXY_COUNT": 1})
     with app.app_context():
         create_staff_user("staff@example.com", "correct horse battery staple", "staff")
         customer = create_customer({"name": "Proxy Co"}, "USD").id

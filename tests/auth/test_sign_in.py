@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.staff import create_staff_user
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def test_every_page_but_login_requires_sign_in(client, customer):

@@ -13,10 +13,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from panel import create_app
 from panel.extensions import db
-from tests.conftest import PASSWORD, _config
+from tests.factories import CustomerFactory, StaffUserFactory
+from tests.helpers import PASSWORD, STAFF_EMAIL, app_config
 
 CHROMIUM = "/usr/bin/chromium"
-STAFF_EMAIL = "staff@example.com"
 CUSTOMER_NAME = "Acme Telecom"
 HERE = Path(__file__).resolve().parent
 
@@ -72,16 +72,13 @@ def live_server(sqlite_template, tmp_path, monkeypatch):
     """The panel on http://127.0.0.1:<free port>, with a staff user and one customer.
 
     Request it before `page` in a test's arguments, so the browser context is closed first."""
-    from panel.customers.accounts import create_customer
-    from panel.staff import create_staff_user
-
     monkeypatch.setenv("PANEL_INSTANCE_PATH", str(tmp_path / "instance"))
     path = tmp_path / "panel.db"
     shutil.copy(sqlite_template, path)
-    app = create_app({**_config(f"sqlite:///{path}"), "CHANNELS_REFRESH_SECONDS": 1})
+    app = create_app({**app_config(f"sqlite:///{path}"), "CHANNELS_REFRESH_SECONDS": 1})
     with app.app_context():
-        create_staff_user(STAFF_EMAIL, PASSWORD, "staff")
-        customer_id = create_customer({"name": CUSTOMER_NAME, "status": "Active", "channel_limit": 30}, "USD").id
+        StaffUserFactory(email=STAFF_EMAIL)
+        customer_id = CustomerFactory(name=CUSTOMER_NAME, channel_limit=30).id
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     # Remember the accepted connections: Chromium keeps them alive, and the handler threads block

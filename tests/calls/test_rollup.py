@@ -1,6 +1,5 @@
 """The hourly roll-up: figures per customer and UTC hour, recomputed (never added to), late records, --since, the worker."""
 import threading
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from panel.calls.models import CallRecord, HourlySummary
 from panel.calls.rollup import last_changed, last_run, pending, rollup, rollup_job
 from panel.customers.accounts import create_customer
 from panel.extensions import db
+from tests.helpers import wait_until
 
 T10 = datetime(2026, 3, 1, 10, tzinfo=UTC)
 T11 = T10 + timedelta(hours=1)
@@ -218,6 +218,27 @@ def test_a_rollup_waits_for_records_still_being_inserted(backend, request):
         c = create_customer({"name": "Gamma"}, "USD").id
         rollup()  # a previous run, so the next one looks only at records received since
     inserted, rolled, errors = threading.Event(), [], []
+    rolling = threading.Event()  # the roll-up has asked for its lock
+
+    def on_statement(connection, cursor, statement, *args):
+        if threading.current_thread().name == "roll-up" and (
+                statement == "BEGIN IMMEDIATE" or "pg_advisory_xact_lock(" in statement):
+            rolling.set()
+
+    def roll_up_waits() -> bool:
+        """The roll-up asked for the lock the import holds; on PostgreSQL, it is seen waiting for it."""
+        if not rolling.wait(10):
+            return False
+        if db.engine.dialect.name != "postgresql":
+            return True  # SQLite shows no waiting writer: it blocks inside BEGIN IMMEDIATE
+        with db.engine.connect() as watcher:
+            return watcher.scalar(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+
+    with target.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
 
     def slow_import():
         try:
@@ -228,7 +249,7 @@ def test_a_rollup_waits_for_records_still_being_inserted(backend, request):
                 db.session.execute(sa.insert(CallRecord.__table__).values(
                     **row, source="sw", received_at=rollup_module.database_now(connection)))
                 inserted.set()
-                time.sleep(0.5)  # the roll-up starts meanwhile
+                wait_until(roll_up_waits, message="the roll-up waiting for the import")  # it starts meanwhile
                 db.session.commit()
                 db.session.remove()
         except Exception as error:  # noqa: BLE001 - reported below
@@ -243,11 +264,12 @@ def test_a_rollup_waits_for_records_still_being_inserted(backend, request):
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=slow_import), threading.Thread(target=roll)]
+    threads = [threading.Thread(target=slow_import), threading.Thread(target=roll, name="roll-up")]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    sa.event.remove(engine, "before_cursor_execute", on_statement)
     assert errors == [] and rolled == [1]
     assert hours(target)[(c, T10)][0] == 1
     with target.app_context():

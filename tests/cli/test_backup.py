@@ -12,7 +12,7 @@ from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
 from panel.extensions import db
-from tests.conftest import migrated_app
+from tests.helpers import migrated_app
 
 
 def fill(app, n=30):
@@ -93,9 +93,9 @@ def test_a_postgresql_panel_is_backed_up_with_pg_dump_and_restored_with_pg_resto
     result = pg_app.test_cli_runner().invoke(args=["backup", str(tmp_path / "panel.dump")])
     assert result.exit_code == 0, result.output
     from panel import create_app
-    from tests.conftest import _config
+    from tests.helpers import app_config
 
-    elsewhere = create_app(_config(postgres.create()))  # an empty database: pg_restore builds it all
+    elsewhere = create_app(app_config(postgres.create()))  # an empty database: pg_restore builds it all
     restored = elsewhere.test_cli_runner().invoke(args=["restore", "--yes", str(tmp_path / "panel.dump")])
     assert restored.exit_code == 0, restored.output
     assert contents(elsewhere) == contents(pg_app)

@@ -11,6 +11,7 @@ from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
 from panel.extensions import db
 from panel.mail.models import MailMessage
+from tests.factories import ContactFactory
 
 NEW = {"name": "Ines Ito", "email": "ines@acme.example", "contact_type": "Billing", "phone": "+1 555 0100",
        "public_notes": "Call after 9", "auto_password": "y"}
@@ -19,10 +20,8 @@ NEW = {"name": "Ines Ito", "email": "ines@acme.example", "contact_type": "Billin
 @pytest.fixture
 def contact(app, customer):
     with app.app_context():
-        c, _ = create_contact(customer, {"name": "Ana Almeida", "email": "ana@acme.example", "phone": "+1 555 0001",
-                                         "private_notes": "VIP"}, password="long enough pw")
-        db.session.commit()
-        return c.id
+        return ContactFactory(customer_id=customer, name="Ana Almeida", email="ana@acme.example", phone="+1 555 0001",
+                              private_notes="VIP", password="long enough pw").id
 
 
 def errors(response):

@@ -5,8 +5,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from panel.customers.accounts import create_customer
-from panel.customers.models import Customer, LedgerEntry
+from panel.customers.models import Customer
 from panel.extensions import db
+from tests.factories import CustomerFactory, LedgerEntryFactory
 
 VALID = {"name": "Bluewave Networks", "status": "Active", "currency": "EUR", "debit_limit": "250.00",
          "channel_limit": "40", "flow_speed": "10", "email": "noc@bluewave.example", "country": "ie"}
@@ -76,12 +77,10 @@ def test_edit_of_a_missing_customer_is_404(as_role):
 
 def test_main_tab_shows_status_balance_debit_limit_and_channels(app, as_role):
     with app.app_context():
-        c = create_customer({"name": "Cedar Clinic", "status": "Penalty", "debit_limit": Decimal(100), "channel_limit": 20}, "CAD")
+        cid = CustomerFactory(name="Cedar Clinic", status="Penalty", debit_limit=Decimal(100), channel_limit=20,
+                              currency="CAD", channels_in_use=7).id
         for kind, amount in (("payment", "150.10"), ("charge", "-200.35"), ("credit", "0.05")):
-            db.session.add(LedgerEntry(customer_id=c.id, kind=kind, amount=Decimal(amount)))
-        c.channels_in_use = 7
-        db.session.commit()
-        cid = c.id
+            LedgerEntryFactory(customer_id=cid, kind=kind, amount=Decimal(amount))
     page = as_role("readonly").get(f"/customers/{cid}").get_data(as_text=True)
     assert "Penalty" in page
     assert "-50.20 CAD" in page  # 150.10 - 200.35 + 0.05, to the cent

@@ -14,13 +14,13 @@ from panel.audit.models import AuditEntry
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
 from panel.extensions import db
-from tests.conftest import _config
+from tests.helpers import app_config
 
 pytestmark = pytest.mark.postgres
 
 
 def test_migrations_upgrade_downgrade_and_upgrade_again_on_postgresql(postgres):
-    app = create_app(_config(postgres.create()))
+    app = create_app(app_config(postgres.create()))
     with app.app_context():
         upgrade()
         inspector = sa.inspect(db.engine)

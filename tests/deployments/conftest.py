@@ -4,13 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from panel.contacts.records import create_contact
-from panel.customers.accounts import create_customer
-from panel.deployments.records import create_deployment
-from panel.extensions import db
-from tests.conftest import PanelClient
-
-CONTACT_PASSWORD = "contact password 123"
+from tests.factories import ContactFactory, CustomerFactory, DeploymentFactory
 
 
 @dataclass
@@ -25,31 +19,16 @@ class Tree:
 @pytest.fixture
 def tree(app):
     with app.app_context():
-        top = create_customer({"name": "Top Reseller", "status": "Active"}, "USD").id
-        child = create_customer({"name": "Child Co", "status": "Active", "reseller_id": top}, "USD").id
-        grandchild = create_customer({"name": "Grandchild Co", "status": "Active", "reseller_id": child}, "USD").id
-        stranger = create_customer({"name": "Stranger Networks", "status": "Active"}, "USD").id
-        deployments = {customer_id: create_deployment(customer_id, product, name).id for customer_id, product, name in [
+        top = CustomerFactory(name="Top Reseller").id
+        child = CustomerFactory(name="Child Co", reseller_id=top).id
+        grandchild = CustomerFactory(name="Grandchild Co", reseller_id=child).id
+        stranger = CustomerFactory(name="Stranger Networks").id
+        deployments = {customer_id: DeploymentFactory(customer_id=customer_id, product=product, name=name).id
+                       for customer_id, product, name in [
             (top, "PBX", "Top office PBX"), (child, "SBC", "Child edge SBC"), (grandchild, "PBX", "Grandchild PBX"),
             (stranger, "PBX", "Stranger secret PBX")]}
         for customer_id, email, kind in [(top, "admin@top.example", "Admin"), (top, "billing@top.example", "Billing"),
                                          (child, "admin@child.example", "Admin"),
                                          (stranger, "admin@stranger.example", "Admin")]:
-            create_contact(customer_id, {"name": email.split("@")[0].title(), "email": email, "contact_type": kind},
-                           password=CONTACT_PASSWORD)
-        db.session.commit()
+            ContactFactory(customer_id=customer_id, name=email.split("@")[0].title(), email=email, contact_type=kind)
         return Tree(top, child, grandchild, stranger, deployments)
-
-
-@pytest.fixture
-def portal_as(app):
-    """portal_as(email) signs a fresh client in to the portal as that contact."""
-
-    def sign_in(email: str) -> PanelClient:
-        client = PanelClient(app.test_client())
-        response = client.post("/portal/login", {"email": email, "password": CONTACT_PASSWORD})
-        assert response.status_code == 303, response.get_data(as_text=True)
-        client.forget_token()
-        return client
-
-    return sign_in

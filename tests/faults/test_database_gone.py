@@ -5,7 +5,6 @@ A real restart of PostgreSQL is not done here: the server is shared by other tes
 time. Terminating every backend of the test database (pg_terminate_backend, what a restart does to each
 session) is our stand-in for it."""
 import logging
-import socket
 import sqlite3
 import threading
 import time
@@ -19,8 +18,7 @@ from panel.errors import database_trouble
 
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 from panel.extensions import db
-from tests.conftest import _config
-from tests.faults.conftest import signed_in
+from tests.helpers import app_config, free_port, staff_sign_in, wait_until
 
 
 def database_name(app) -> str:
@@ -36,16 +34,10 @@ def terminate_backends(postgres, app) -> int:
 
 
 def wait_for_sleeping_query(postgres, app, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = postgres.admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND query LIKE 'SELECT pg_sleep%%'",
-            [database_name(app)],
-        ).fetchone()[0]
-        if found:
-            return
-        time.sleep(0.05)
-    pytest.fail("the slow request never reached PostgreSQL")
+    wait_until(lambda: postgres.admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND query LIKE 'SELECT pg_sleep%%'",
+        [database_name(app)],
+    ).fetchone()[0], timeout, interval=0.05, message="the slow request reaching PostgreSQL")
 
 
 def add_slow_page(app) -> None:
@@ -79,7 +71,7 @@ def no_tracebacks(caplog) -> None:
 def test_a_request_in_flight_when_the_database_goes_away_gets_a_503_and_the_next_one_works(
         pg_fault_app, postgres, caplog, htmx):
     add_slow_page(pg_fault_app)
-    client = signed_in(pg_fault_app)
+    client = staff_sign_in(pg_fault_app)
     caplog.set_level(logging.INFO)
     invalidated = []
     with pg_fault_app.app_context():
@@ -110,7 +102,7 @@ def test_a_request_in_flight_when_the_database_goes_away_gets_a_503_and_the_next
 @pytest.mark.postgres
 def test_idle_pooled_connections_killed_by_a_restart_are_replaced_without_an_error(pg_fault_app, postgres, caplog):
     """pool_pre_ping at work: a pooled connection whose backend went away is tested and replaced on checkout."""
-    client = signed_in(pg_fault_app)
+    client = staff_sign_in(pg_fault_app)
     assert client.get("/customers").status_code == 200  # a connection now waits in the pool
     caplog.set_level(logging.WARNING)
     assert terminate_backends(postgres, pg_fault_app) >= 1
@@ -124,7 +116,7 @@ def test_idle_pooled_connections_killed_by_a_restart_are_replaced_without_an_err
 def test_without_pre_ping_the_first_request_after_a_restart_fails_cleanly_and_the_next_recovers(pg_app, postgres, caplog):
     """What pool_pre_ping saves us from; even without it the panel answers 503 once and heals itself."""
     url = pg_app.config["SQLALCHEMY_DATABASE_URI"]
-    app = create_app({**_config(url), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
+    app = create_app({**app_config(url), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
     try:
         with app.app_context():
             assert db.session.scalar(sa.text("SELECT 1")) == 1
@@ -144,18 +136,12 @@ def test_without_pre_ping_the_first_request_after_a_restart_fails_cleanly_and_th
             db.engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("url", [
     pytest.param(lambda tmp: f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing", id="postgresql"),
     pytest.param(lambda tmp: f"sqlite:///{tmp}/no/such/folder/panel.db", id="sqlite"),
 ])
 def test_a_database_that_cannot_be_reached_gets_the_503_page_json_and_fragment(url, tmp_path, caplog):
-    app = create_app({**_config(url(tmp_path)), "WTF_CSRF_ENABLED": False})
+    app = create_app({**app_config(url(tmp_path)), "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     caplog.set_level(logging.WARNING)
     sign_in = {"email": "staff@example.com", "password": "whatever it is"}

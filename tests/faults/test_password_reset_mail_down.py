@@ -11,14 +11,15 @@ import sqlalchemy as sa
 
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
-from panel.contacts.records import create_contact, reset_password
+from panel.contacts.records import reset_password
 from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.mail.outbox import MAX_ATTEMPTS, deliver
 from panel.types import utcnow
 from panel.worker import run_pass
-from tests.conftest import PanelClient
-from tests.mail.test_outbox import SmtpServer, free_port, text_of
+from tests.factories import ContactFactory
+from tests.helpers import PanelClient, free_port
+from tests.mail.test_outbox import SmtpServer, text_of
 
 OLD = "the old password 1"
 NOT_SENT = ("The e-mail could not be sent yet; it will be retried. "
@@ -37,9 +38,7 @@ def mail_down(app, monkeypatch):
 @pytest.fixture
 def contact(app, customer):
     with app.app_context():
-        c, _ = create_contact(customer, {"name": "Ana Almeida", "email": "ana@acme.example"}, password=OLD)
-        db.session.commit()
-        return c.id
+        return ContactFactory(customer_id=customer, name="Ana Almeida", email="ana@acme.example", password=OLD).id
 
 
 def portal_sign_in(app, password: str) -> int:

@@ -13,11 +13,10 @@ from panel import create_app
 from panel.api.tokens import issue_token
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
-from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.mail.models import MailMessage
-from panel.staff import create_staff_user
-from tests.conftest import PASSWORD, PanelClient, _config
+from tests.factories import CustomerFactory, StaffUserFactory
+from tests.helpers import PanelClient, app_config
 
 BUSY = "The database is busy with another change; nothing was saved. Try again in a moment."
 NEW_CONTACT = {"name": "Ines Ito", "email": "ines@acme.example", "contact_type": "Billing", "auto_password": "y"}
@@ -49,11 +48,11 @@ def sqlite_with_timeout(sqlite_template, tmp_path, monkeypatch):
     def make(timeout_ms: int) -> Setup:
         path = tmp_path / "panel.db"
         shutil.copy(sqlite_template, path)
-        app = create_app({**_config(f"sqlite:///{path}"), "SQLITE_BUSY_TIMEOUT_MS": timeout_ms})
+        app = create_app({**app_config(f"sqlite:///{path}"), "SQLITE_BUSY_TIMEOUT_MS": timeout_ms})
         apps.append(app)
         with app.app_context():
-            create_staff_user("staff@example.com", PASSWORD, "staff")
-            customer_id = create_customer({"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD").id
+            StaffUserFactory()
+            customer_id = CustomerFactory(name="Acme Telecom", channel_limit=30).id
             token = issue_token("switch", ["channels"])
             db.session.commit()
             db.session.remove()
@@ -118,9 +117,19 @@ def test_a_second_writer_waits_for_the_first_and_succeeds(sqlite_with_timeout):
     setup = sqlite_with_timeout(5000)
     before = setup.counts()
     other = hold_write_lock(setup.path)
+    asking = threading.Event()  # the request has asked for the write lock, and waits for it
+
+    def on_statement(connection, cursor, statement, *args):
+        if statement == "BEGIN IMMEDIATE":
+            asking.set()
+
+    with setup.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
 
     def finish_soon():
-        time.sleep(0.5)
+        assert asking.wait(10), "the request never asked for the write lock"
+        time.sleep(0.5)  # the behaviour under test: the first writer keeps the lock half a second more
         other.commit()
 
     finisher = threading.Thread(target=finish_soon)
@@ -132,6 +141,7 @@ def test_a_second_writer_waits_for_the_first_and_succeeds(sqlite_with_timeout):
     finally:
         finisher.join()
         other.close()
+        sa.event.remove(engine, "before_cursor_execute", on_statement)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "Ines Ito" in response.get_data(as_text=True)
     assert 0.4 < waited < 5

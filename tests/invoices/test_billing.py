@@ -11,7 +11,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices import billing
 from panel.invoices.models import Invoice
-from tests.invoices.conftest import NOW, add_hours, at
+from tests.invoices.data import NOW, add_hours, at
 
 
 def make(customer_id, frame, *starts, now=NOW):

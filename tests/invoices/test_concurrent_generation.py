@@ -9,12 +9,12 @@ import sqlalchemy as sa
 
 from panel.extensions import db
 from panel.invoices.models import Invoice
-from tests.invoices.conftest import add_hours
+from tests.invoices.data import add_hours
 
 
 def race(app, customer_id, n=10):
     from panel.staff import create_staff_user
-    from tests.conftest import PASSWORD, PanelClient
+    from tests.helpers import PASSWORD, PanelClient
 
     with app.app_context():
         add_hours(customer_id, ("2026-11-02T09", 10, "1.50"), ("2026-11-03T10", 3, "0.30"))

@@ -10,7 +10,7 @@ from panel.extensions import db
 from panel.invoices import billing
 from panel.invoices.models import Invoice, Payment
 from panel.invoices.payments import record_payment, set_status
-from tests.invoices.conftest import NOW, at
+from tests.invoices.data import NOW, at
 
 
 def generate(client, customer_id, frame, *periods):

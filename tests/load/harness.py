@@ -8,8 +8,6 @@ what we need is small — a cookie, the CSRF token, form fields read back from t
 import html.parser
 import http.client
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +15,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.helpers import TOKEN, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def gunicorn_path() -> str:

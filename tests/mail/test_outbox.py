@@ -4,7 +4,6 @@ workers at once."""
 import email
 import email.policy
 import logging
-import socket
 import stat
 import threading
 from datetime import timedelta
@@ -26,15 +25,9 @@ from panel.mail.outbox import (
     queue_mail,
 )
 from panel.types import utcnow
+from tests.helpers import free_port
 
 SECRET = "Your temporary password is Kx7-pQ2-zz9"
-
-
-def free_port() -> int:
-    """aiosmtpd cannot start on port 0: find a free port, close it, and hand over the number."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Collector:

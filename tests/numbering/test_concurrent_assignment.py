@@ -12,7 +12,7 @@ from panel.numbering.models import NumberBlock
 
 def race(app, n=20):
     from panel.staff import create_staff_user
-    from tests.conftest import PASSWORD, PanelClient
+    from tests.helpers import PASSWORD, PanelClient
 
     with app.app_context():
         save_range(NumberRange(1000, 999_999, 10))

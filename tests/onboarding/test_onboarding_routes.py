@@ -11,7 +11,7 @@ from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.onboarding import flow
 from panel.onboarding.models import OnboardingDraft
-from tests.onboarding.conftest import ADMINS, CUSTOMER, SUPPORT, rows_form
+from tests.onboarding.data import ADMINS, CUSTOMER, SUPPORT, rows_form
 
 STEP = re.compile(r"/onboarding/(\d+)/step/(\d)$")
 

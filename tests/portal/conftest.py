@@ -3,12 +3,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from panel.contacts.records import create_contact
-from panel.customers.accounts import create_customer
-from panel.extensions import db
-from tests.conftest import PanelClient
+from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import PanelClient
 
-CONTACT_PASSWORD = "contact password 123"
 MARKER = "PRIVATE-NOTE-MARKER-7f3a"
 
 
@@ -25,29 +22,14 @@ class World:
 @pytest.fixture
 def world(app, staff_users):
     with app.app_context():
-        a = create_customer({"name": "Alpha Voice", "status": "Active"}, "USD").id
-        b = create_customer({"name": "Beta Networks", "status": "Active"}, "EUR").id
-        ana, _ = create_contact(a, {"name": "Ana Alpha", "email": "ana@alpha.example", "public_notes": "Alpha public note",
-                                    "private_notes": MARKER}, password=CONTACT_PASSWORD)
-        ben, _ = create_contact(b, {"name": "Ben Beta", "email": "ben@beta.example", "public_notes": "Beta public note",
-                                    "private_notes": MARKER}, password=CONTACT_PASSWORD)
-        create_contact(a, {"name": "Ada Alpha", "email": "ada@alpha.example", "private_notes": MARKER}, password=CONTACT_PASSWORD)
-        db.session.commit()
-        return World(a=a, b=b, ana=ana.id, ben=ben.id)
-
-
-@pytest.fixture
-def portal_client(app):
-    """portal_client(email) signs a fresh client in to the portal as that contact."""
-
-    def sign_in(email: str, password: str = CONTACT_PASSWORD) -> PanelClient:
-        client = PanelClient(app.test_client())
-        response = client.post("/portal/login", {"email": email, "password": password})
-        assert response.status_code == 303, response.get_data(as_text=True)
-        client.forget_token()
-        return client
-
-    return sign_in
+        a = CustomerFactory(name="Alpha Voice").id
+        b = CustomerFactory(name="Beta Networks", currency="EUR").id
+        ana = ContactFactory(customer_id=a, name="Ana Alpha", email="ana@alpha.example",
+                             public_notes="Alpha public note", private_notes=MARKER).id
+        ben = ContactFactory(customer_id=b, name="Ben Beta", email="ben@beta.example",
+                             public_notes="Beta public note", private_notes=MARKER).id
+        ContactFactory(customer_id=a, name="Ada Alpha", email="ada@alpha.example", private_notes=MARKER)
+        return World(a=a, b=b, ana=ana, ben=ben)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from panel.audit.models import AuditEntry
 from panel.delayed import changes
 from panel.extensions import db
 from panel.types import utcnow
-from tests.conftest import PanelClient
+from tests.helpers import PanelClient
 from tests.portal.conftest import MARKER
 
 PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link"}

@@ -11,7 +11,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.portal.models import PortalLogin
 from panel.types import utcnow
-from tests.conftest import PanelClient
+from tests.helpers import PanelClient
 from tests.portal.conftest import MARKER
 
 

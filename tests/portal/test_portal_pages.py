@@ -12,8 +12,8 @@ from panel.contacts.records import create_contact
 from panel.extensions import db
 from panel.portal.models import AccessEvent
 from panel.types import utcnow
-from tests.conftest import PanelClient
-from tests.portal.conftest import CONTACT_PASSWORD, MARKER
+from tests.helpers import CONTACT_PASSWORD, PanelClient
+from tests.portal.conftest import MARKER
 
 
 def outbox(app, pattern="*.eml"):

@@ -11,7 +11,7 @@ from panel.customers.accounts import create_customer
 from panel.customers.hierarchy import HierarchyError, check_reseller, subtree_ids
 from panel.customers.models import Customer
 from panel.extensions import db
-from tests.portal.conftest import CONTACT_PASSWORD
+from tests.helpers import CONTACT_PASSWORD
 
 
 @pytest.fixture

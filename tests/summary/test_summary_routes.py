@@ -161,7 +161,7 @@ def test_bad_frames_and_pages_answer_422_with_the_reason(as_role, figures, args,
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(app, customer):
-    from tests.conftest import PanelClient
+    from tests.helpers import PanelClient
 
     client = PanelClient(app.test_client())
     for url in (f"/customers/{customer}/summary?frame=daily", f"/customers/{customer}/summary/export?format=csv",

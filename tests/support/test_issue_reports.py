@@ -5,58 +5,35 @@ import pytest
 import sqlalchemy as sa
 
 from panel.contacts.models import Contact
-from panel.contacts.records import create_contact
-from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.support.models import IssueReport
 from panel.support.reports import file_report, support_contacts
-from tests.conftest import PanelClient
-
-PASSWORD = "contact password 123"
-
+from tests.factories import ContactFactory, CustomerFactory, DeploymentFactory
+from tests.helpers import PanelClient, portal_sign_in
 
 @pytest.fixture
 def shop(app, staff_users):
     """A reseller with an Admin contact, its sub-account with a deployment, and the reseller's contacts of
     every type (one of them deactivated)."""
-    from panel.deployments.models import Deployment
-
-    def create_deployment(customer_id, product, name):
-        deployment = Deployment(deployment_number=f"D-{900000 + customer_id * 10 + len(name)}", customer_id=customer_id,
-                                product=product, name=name)
-        db.session.add(deployment)
-        db.session.commit()
-        return deployment
-
     with app.app_context():
-        reseller = create_customer({"name": "Reseller One", "status": "Active"}, "USD")
-        sub = create_customer({"name": "Sub Shop", "status": "Active", "reseller_id": reseller.id}, "USD")
-        outsider = create_customer({"name": "Outsider", "status": "Active"}, "USD")
+        reseller = CustomerFactory(name="Reseller One")
+        sub = CustomerFactory(name="Sub Shop", reseller_id=reseller.id)
+        outsider = CustomerFactory(name="Outsider")
         people = {}
         for name, email, kind in [("Rita Admin", "rita@r.example", "Admin"), ("Max Maint", "max@r.example", "Maintainer"),
                                   ("Ola Onsite", "ola@r.example", "Onsite Admin"), ("Oli Other", "oli@r.example", "Other"),
                                   ("Tec Tech", "tec@r.example", "Technical"), ("Bil Billing", "bil@r.example", "Billing"),
                                   ("Gone Maint", "gone@r.example", "Maintainer")]:
-            people[email], _ = create_contact(reseller.id, {"name": name, "email": email, "contact_type": kind},
-                                              password=PASSWORD)
-        people["gone@r.example"].active = False
-        sam, _ = create_contact(sub.id, {"name": "Sam Sub", "email": "sam@sub.example", "contact_type": "Onsite Admin"},
-                                password=PASSWORD)
-        db.session.commit()
+            people[email] = ContactFactory(customer_id=reseller.id, name=name, email=email, contact_type=kind,
+                                           active=email != "gone@r.example")
+        sam = ContactFactory(customer_id=sub.id, name="Sam Sub", email="sam@sub.example", contact_type="Onsite Admin")
         ids = {"reseller": reseller.id, "sub": sub.id, "outsider": outsider.id,
                "rita": people["rita@r.example"].id, "tec": people["tec@r.example"].id, "sam": sam.id}
-        ids["sub_deployment"] = create_deployment(sub.id, "PBX", "Shop PBX").id
-        ids["outside_deployment"] = create_deployment(outsider.id, "SBC", "Far SBC").id
-        ids["own_deployment"] = create_deployment(reseller.id, "Gateway", "Own gateway").id
+        ids["sub_deployment"] = DeploymentFactory(customer_id=sub.id, product="PBX", name="Shop PBX").id
+        ids["outside_deployment"] = DeploymentFactory(customer_id=outsider.id, product="SBC", name="Far SBC").id
+        ids["own_deployment"] = DeploymentFactory(customer_id=reseller.id, product="Gateway", name="Own gateway").id
         return ids
-
-
-def _portal(app, email) -> PanelClient:
-    client = PanelClient(app.test_client())
-    assert client.post("/portal/login", {"email": email, "password": PASSWORD}).status_code == 303
-    client.forget_token()
-    return client
 
 
 def _mails(app) -> list[tuple[str, str]]:
@@ -71,7 +48,7 @@ def test_support_contacts_are_the_active_maintainers_onsite_admins_and_others(ap
 
 
 def test_a_report_is_mailed_to_the_support_contacts_and_kept(app, shop):
-    client = _portal(app, "tec@r.example")
+    client = portal_sign_in(app, "tec@r.example")
     response = client.post("/portal/report-issue", {"subject": "Calls  drop\tafter 30 s",
                                                     "description": "Since Monday.\nEvery call."})
     assert response.status_code == 303 and response.headers["Location"] == "/portal/report-issue"
@@ -91,7 +68,7 @@ def test_a_report_is_mailed_to_the_support_contacts_and_kept(app, shop):
 
 
 def test_without_support_contacts_the_report_is_kept_and_the_contact_is_told(app, shop):
-    client = _portal(app, "sam@sub.example")
+    client = portal_sign_in(app, "sam@sub.example")
     with app.app_context():
         db.session.get(Contact, shop["sam"]).contact_type = "Technical"
         db.session.commit()
@@ -106,7 +83,7 @@ def test_without_support_contacts_the_report_is_kept_and_the_contact_is_told(app
 
 
 def test_bad_input_gets_messages_by_the_fields_and_is_kept_escaped(app, shop):
-    client = _portal(app, "tec@r.example")
+    client = portal_sign_in(app, "tec@r.example")
     response = client.post("/portal/report-issue", {"subject": "  ", "description": "<script>x</script>"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -122,7 +99,7 @@ def test_bad_input_gets_messages_by_the_fields_and_is_kept_escaped(app, shop):
 
 
 def test_a_deployment_outside_the_contacts_reach_is_not_accepted(app, shop):
-    tec = _portal(app, "tec@r.example")  # not an Admin: their own customer's deployments only
+    tec = portal_sign_in(app, "tec@r.example")  # not an Admin: their own customer's deployments only
     for deployment in (shop["sub_deployment"], shop["outside_deployment"], 0, "abc", "9" * 30):
         response = tec.post("/portal/report-issue", {"subject": "S", "description": "D", "deployment_id": deployment,
                                                      "q": "D-1"})
@@ -136,7 +113,7 @@ def test_a_deployment_outside_the_contacts_reach_is_not_accepted(app, shop):
 
 
 def test_an_admin_reports_for_a_sub_account_by_its_deployment(app, shop):
-    rita = _portal(app, "rita@r.example")
+    rita = portal_sign_in(app, "rita@r.example")
     response = rita.post("/portal/report-issue", {"subject": "Shop PBX down", "description": "Reboot loop.",
                                                   "deployment_id": shop["sub_deployment"], "q": "Shop PBX"})
     assert response.status_code == 303
@@ -187,7 +164,7 @@ def test_staff_in_portal_login_report_as_the_contact(app, shop, staff_users):
 
 
 def test_staff_see_the_reports_on_the_customer_page(app, shop, staff_users):
-    _portal(app, "tec@r.example").post("/portal/report-issue", {"subject": "<i>Echo</i> on calls",
+    portal_sign_in(app, "tec@r.example").post("/portal/report-issue", {"subject": "<i>Echo</i> on calls",
                                                                "description": "Loud echo."})
     client = PanelClient(app.test_client())
     client.login(staff_users["readonly"])

@@ -4,30 +4,18 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from panel.contacts.records import create_contact
-from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.support import credits
 from panel.support.models import CreditTransaction
-from tests.conftest import PanelClient
-
-PASSWORD = "contact password 123"
-
-
-def signed_in(app, email):
-    client = PanelClient(app.test_client())
-    assert client.post("/portal/login", {"email": email, "password": PASSWORD}).status_code == 303
-    client.forget_token()
-    return client
-
+from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import portal_sign_in
 
 def setup_two_customers(app, staff_users, as_role):
     with app.app_context():
-        alpha = create_customer({"name": "Alpha Voice", "status": "Active"}, "USD").id
-        beta = create_customer({"name": "Beta Networks", "status": "Active"}, "USD").id
-        create_contact(alpha, {"name": "Ana", "email": "ana@alpha.example", "contact_type": "Admin"}, password=PASSWORD)
-        db.session.commit()
+        alpha = CustomerFactory(name="Alpha Voice").id
+        beta = CustomerFactory(name="Beta Networks").id
+        ContactFactory(customer_id=alpha, name="Ana", email="ana@alpha.example", contact_type="Admin")
     staff = as_role("staff")
     for customer_id, amount, reference in [(alpha, "20", "PO-ALPHA"), (beta, "99", "PO-BETA-SECRET")]:
         staff.post(f"/customers/{customer_id}/support-credits/purchases",
@@ -40,7 +28,7 @@ def setup_two_customers(app, staff_users, as_role):
 
 def test_the_portal_shows_the_balance_and_the_log_of_the_contacts_own_customer(app, staff_users, as_role):
     alpha, beta = setup_two_customers(app, staff_users, as_role)
-    client = signed_in(app, "ana@alpha.example")
+    client = portal_sign_in(app, "ana@alpha.example")
     home = client.get("/portal/").get_data(as_text=True)
     assert 'href="/portal/support-credits"' in home and "17.50" in home
     page = client.get("/portal/support-credits")
@@ -57,7 +45,7 @@ def test_portal_contacts_never_add_deduct_or_reverse_credits(app, staff_users, a
     portal_writes = [rule for rule in app.url_map.iter_rules()
                      if rule.endpoint.startswith("portal.") and "credit" in rule.rule and rule.methods - {"GET", "HEAD", "OPTIONS"}]
     assert portal_writes == []
-    client = signed_in(app, "ana@alpha.example")
+    client = portal_sign_in(app, "ana@alpha.example")
     with app.app_context():
         first = db.session.scalar(sa.select(sa.func.min(CreditTransaction.id)))
     for url, data in [(f"/customers/{alpha}/support-credits/purchases",

@@ -1,0 +1,149 @@
+"""What several test files share and is not a fixture: the passwords the factories give, the app's test
+settings, the client that carries the CSRF token, signed-in clients, a free port, and waiting for
+another thread or process with a deadline. Fixtures live in the conftest.py files; objects come from
+tests/factories.py."""
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import Callable
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from panel import create_app
+from panel.extensions import db
+
+PASSWORD = "correct horse battery staple"  # every staff user's (StaffUserFactory)
+CONTACT_PASSWORD = "contact password 123"  # every contact's (ContactFactory)
+STAFF_EMAIL = "staff@example.com"
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def app_config(url: str) -> dict:
+    """The settings of every test app: a cheap bcrypt cost, a fixed secret."""
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "BCRYPT_ROUNDS": 4, "SECRET_KEY": "test-secret"}
+
+
+class PostgresServer:
+    """Creates throw-away databases on the local server; a missing server is a failure, not a skip."""
+
+    def __init__(self):
+        try:
+            self.admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as error:
+            pytest.fail(f"PostgreSQL is required for these tests and is not reachable at {PG_ADMIN_URL}: {error}")
+        self.created = []
+
+    def create(self) -> str:
+        name = f"panel_test_{uuid.uuid4().hex[:12]}"
+        self.admin.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+
+    def drop_all(self):
+        for name in self.created:
+            self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.close()
+
+
+def migrated_app(url: str):
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def truncate_all(app):
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # A tamper test may have switched the append-only guard off.
+            connection.execute(sa.text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
+
+
+class PanelClient:
+    """The Flask test client with the CSRF token a browser would send."""
+
+    def __init__(self, client):
+        self.client = client
+        self._token = None
+
+    def token(self) -> str:
+        if self._token is None:
+            page = self.client.get("/login").get_data(as_text=True)
+            if "csrf_token" not in page:
+                page = self.client.get("/customers").get_data(as_text=True)
+            self._token = TOKEN.search(page).group(1)
+        return self._token
+
+    def forget_token(self):
+        self._token = None
+
+    def get(self, url, htmx=False, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.get(url, headers=headers, **kwargs)
+
+    def post(self, url, data=None, htmx=False, csrf=True, **kwargs):
+        data = dict(data or {})
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+            if csrf:
+                headers["X-CSRFToken"] = self.token()
+        elif csrf:
+            data.setdefault("csrf_token", self.token())
+        return self.client.post(url, data=data, headers=headers, **kwargs)
+
+    def login(self, email, password=PASSWORD):
+        response = self.post("/login", {"email": email, "password": password})
+        self.forget_token()  # the session is renewed at sign-in
+        return response
+
+
+def staff_sign_in(app, email: str = STAFF_EMAIL, password: str = PASSWORD) -> PanelClient:
+    """A fresh client signed in to the control panel."""
+    client = PanelClient(app.test_client())
+    response = client.login(email, password)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def portal_sign_in(app, email: str, password: str = CONTACT_PASSWORD) -> PanelClient:
+    """A fresh client signed in to the portal as that contact."""
+    client = PanelClient(app.test_client())
+    response = client.post("/portal/login", {"email": email, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    client.forget_token()  # the session is renewed at sign-in
+    return client
+
+
+def free_port() -> int:
+    """A port nothing listens on now (closed again, so a server that cannot bind port 0 can take it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
+               message: str = "the condition") -> object:
+    """Poll `predicate` until it returns something true (and return that), failing the test after
+    `timeout` seconds. For another thread or process: never a bare sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} did not happen within {timeout} s")  # also from a thread
+        time.sleep(interval)
