@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.calls.models import CallRecord
 from panel.calls.rollup import _insert, database_now, hold_off_rollups
 from panel.customers.models import Customer
@@ -311,7 +312,7 @@ def _known_customers(parsed: list[tuple]) -> tuple[list[dict], list[tuple]]:
 
 def insert_records(rows: list[dict], source: str) -> tuple[int, int]:
     """Store parsed records of known customers; one already stored (same source and call_id) is
-    skipped. Commits. Returns (inserted, duplicates)."""
+    skipped. The caller's unit of work commits. Returns (inserted, duplicates)."""
     source = check_source(source)
     if not rows:
         return 0, 0
@@ -329,7 +330,6 @@ def insert_records(rows: list[dict], source: str) -> tuple[int, int]:
             .returning(table.c.id)
         )
         inserted = len(db.session.execute(statement, values).all())
-    db.session.commit()
     return inserted, len(rows) - inserted
 
 
@@ -659,7 +659,6 @@ def import_csv(path_or_file, source: str, progress: Callable[[Progress], None] |
         else:
             _load_serial(records, source, report, batch_size or BATCH, tick)
     except (UnicodeDecodeError, csv.Error) as error:
-        db.session.rollback()
         report.seconds = time.monotonic() - started
         line = records.line if records is not None else 1
         raise CsvError(f"cannot read the file after line {line}: {error}", report) from None
@@ -712,12 +711,12 @@ def _load_serial(records: _Records, source: str, report: ImportReport, batch_siz
                  tick: Callable[[], None]) -> None:
     """SQLite (one writer at a time): batches of parsed records through `insert_records`."""
     def flush(parsed):
-        good, refused = _known_customers(parsed)
-        inserted, duplicates = insert_records(good, source)
+        with unit_of_work.unit():  # one per batch, also of only bad rows: it ends the batch's transaction
+            good, refused = _known_customers(parsed)
+            inserted, duplicates = insert_records(good, source)
         report.inserted += inserted
         report.duplicates += duplicates
         report.bad.extend(refused)
-        db.session.commit()  # a batch of only bad rows still ends its transaction
         tick()
 
     parsed, read = [], 0  # (line, record)
@@ -738,6 +737,5 @@ def accept_batch(records, source: str) -> dict:
     source = check_source(source)
     good, errors = check_records(enumerate(records))
     inserted, duplicates = insert_records(good, source)
-    db.session.commit()
     return {"inserted": inserted, "duplicates": duplicates,
             "errors": [{"index": index, "message": message} for index, message in errors]}

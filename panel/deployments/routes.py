@@ -6,10 +6,10 @@ where its links and forms go and what the viewer may do there.
 """
 from dataclasses import dataclass, field
 
-from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
+from flask import flash, redirect, request, url_for
 
-from panel.customers.routes import get_customer
+from panel import access
+from panel import actor as actors
 from panel.deployments import bp, records
 from panel.deployments.forms import (
     DecommissionForm,
@@ -18,7 +18,6 @@ from panel.deployments.forms import (
     SupportPlanForm,
 )
 from panel.deployments.models import Deployment
-from panel.extensions import db
 from panel.types import utcnow
 from panel.web import (
     page_number,
@@ -53,19 +52,22 @@ class SectionLinks:
 
 
 def staff_links(customer_id: int) -> SectionLinks:
+    can_write = actors.current().can_write
     return SectionLinks(
         customer_id=customer_id, section_endpoint="deployments.section", section_args={"customer_id": customer_id},
         endpoints={"create": "deployments.create", "licence": "deployments.add_licence",
                    "plan": "deployments.add_plan", "decommission": "deployments.decommission"},
-        can_manage=current_user.can_write, can_decommission=current_user.can_write, template="deployments/page.html")
+        can_manage=can_write, can_decommission=can_write, template="deployments/page.html")
+
+
+def get_customer(customer_id: int):
+    return access.fetch_customer(actors.current(), customer_id)
 
 
 def get_deployment(customer_id: int, deployment_id: int) -> Deployment:
-    """Fetch-or-abort: 404 unless the deployment is this customer's."""
-    deployment = db.session.get(Deployment, deployment_id)
-    if deployment is None or deployment.customer_id != customer_id:
-        abort(404, "This customer has no such deployment.")
-    return deployment
+    """Fetch-or-abort: 404 unless the deployment is this customer's and within the actor's reach."""
+    return access.fetch(actors.current(), Deployment, deployment_id, customer_id=customer_id,
+                        message="This customer has no such deployment.")
 
 
 def _kept_view() -> dict:
@@ -82,7 +84,7 @@ def render_section(customer, links: SectionLinks, *, code: int = 200, add: str |
     """The section (a block of the area's page): the customer's deployments, one add form open at most."""
     links.keep = _kept_view()
     query = search_text("q")
-    page = records.customer_deployments(customer.id, page_number(), SECTION_SIZE, query)
+    page = records.customer_deployments(actors.current(), customer.id, page_number(), SECTION_SIZE, query)
     if add in ADD_FORMS and form is None and links.can_manage:
         form = ADD_FORMS[add](formdata=None)
     if add in ("licence", "plan") and deployment is None:
@@ -123,9 +125,8 @@ def create_with(customer, links: SectionLinks):
     if not form.validate():
         return render_section(customer, links, code=422, add="deployment", form=form)
     try:
-        deployment = records.create_deployment(customer.id, form.product.data, form.name.data)
+        deployment = records.create_deployment(actors.current(), customer.id, form.product.data, form.name.data)
     except records.DeploymentRefused as error:
-        db.session.rollback()
         form.name.errors = [str(error)]
         return render_section(customer, links, code=422, add="deployment", form=form)
     return after_change(customer, links, f"{deployment.deployment_number} ({deployment.product}) "
@@ -137,7 +138,7 @@ def add_licence_with(customer, deployment: Deployment, links: SectionLinks):
     if not form.validate():
         return render_section(customer, links, code=422, add="licence", deployment=deployment, form=form)
     try:
-        records.add_licence(deployment, form.name.data, form.quantity.data, form.expires_on.data)
+        records.add_licence(actors.current(), deployment, form.name.data, form.quantity.data, form.expires_on.data)
     except records.DeploymentRefused as error:
         return render_section(customer, links, code=409, problem=str(error))
     return after_change(customer, links, f"Licence “{form.name.data}” added to {deployment.deployment_number}.",
@@ -149,7 +150,7 @@ def add_plan_with(customer, deployment: Deployment, links: SectionLinks):
     if not form.validate():
         return render_section(customer, links, code=422, add="plan", deployment=deployment, form=form)
     try:
-        records.add_support_plan(deployment, form.plan.data, form.starts_on.data, form.ends_on.data)
+        records.add_support_plan(actors.current(), deployment, form.plan.data, form.starts_on.data, form.ends_on.data)
     except records.DeploymentRefused as error:
         return render_section(customer, links, code=409, problem=str(error))
     return after_change(customer, links, f"{form.plan.data} support plan added to {deployment.deployment_number}.",
@@ -192,7 +193,7 @@ def decommission(customer_id: int, deployment_id: int):
         problem = "; ".join(form.audit_comment.errors) or "The form has expired: reload the page and try again."
         return render_section(customer, links, code=422, problem=problem)
     try:
-        records.decommission(deployment)
+        records.decommission(actors.current(), deployment)
     except records.DeploymentRefused as error:
         return render_section(customer, links, code=409, problem=str(error))
     return after_change(customer, links, f"{deployment.deployment_number} is decommissioned; its Deployment ID "
@@ -211,13 +212,13 @@ def search(customer_id: int):
     """Search-as-you-type within one customer's deployments, by Deployment ID or name."""
     get_customer(customer_id)
     query = search_text("q")
-    return render_results(records.find(query, customer_id=customer_id), query, show_customer=False)
+    return render_results(records.find(actors.current(), query, customer_id=customer_id), query, show_customer=False)
 
 
 @bp.get("/deployments/search")
 def search_all():
     """Search-as-you-type across every customer's deployments (at least three characters)."""
     query = search_text("q")
-    page = records.find(query, everyone=True)
+    page = records.find(actors.current(), query, everyone=True)
     hint = "Type at least three characters of a Deployment ID or name." if len(query) < 3 else None
     return render_results(page, query, show_customer=True, hint=hint)

@@ -6,6 +6,7 @@ outside their tree is not found). Decommissioning stays with staff.
 """
 from flask import g
 
+from panel import actor as actors
 from panel.customers.hierarchy import in_subtree, manageable_customer, portal_admin_root
 from panel.customers.models import Customer
 from panel.deployments import records
@@ -85,7 +86,7 @@ def search_deployments():
     query = search_text("q")
     root = portal_admin_root()
     if root is None:
-        page = records.find(query, customer_id=g.portal.contact.customer_id)
+        page = records.find(actors.current(), query, customer_id=g.portal.contact.customer_id)
     else:
-        page = records.find(query, tree_root=root)
+        page = records.find(actors.current(), query, tree_root=root)
     return render_results(page, query, show_customer=root is not None)

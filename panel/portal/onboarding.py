@@ -6,13 +6,14 @@ see and do what the contact would, audited as themselves.
 """
 from flask import abort, flash, g, redirect, request, url_for
 
+from panel import actor as actors
 from panel.customers.hierarchy import in_subtree, portal_admin_root
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.onboarding import pages
 from panel.portal import bp
 from panel.support.report_routes import IssueReportForm
-from panel.support.reports import deliver_now, file_report, reports_of
+from panel.support.reports import file_report, reports_of
 from panel.web import render_page
 
 
@@ -56,9 +57,8 @@ def report_issue():
         root is not None and in_subtree(root, customer_id)))
     if request.method == "POST" and form.validate():
         customer = own if form.chosen is None else db.session.get(Customer, form.chosen.customer_id)
-        report, messages = file_report(customer, contact, form.subject.data, form.description.data, form.chosen,
-                                       by_staff=g.portal.impersonated)
-        deliver_now(messages)
+        report, messages = file_report(actors.current(), customer, contact, form.subject.data, form.description.data,
+                                       form.chosen, by_staff=g.portal.impersonated)  # mailed after the commit
         if messages:
             flash(f"Your report #{report.id} is sent to {len(messages)} support contact(s) of {customer.name}: "
                   f"{report.sent_to}.")

@@ -4,6 +4,7 @@ A contact sees the balance and the transaction log of their own customer; buying
 reversing credits are staff work, so the portal has no route that writes to the ledger."""
 from flask import g, render_template
 
+from panel import actor as actors
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.portal import bp
@@ -18,4 +19,4 @@ def support_credits():
     """The contact's own customer's support credits; the customer comes from the session, never the URL."""
     customer = db.session.get(Customer, g.portal.contact.customer_id)
     return render_template("support/portal_credits.html", customer=customer,
-                           log=credits.log(customer.id, page_number(), LOG_SIZE))
+                           log=credits.log(actors.current(), customer.id, page_number(), LOG_SIZE))

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.deployments.records import create_deployment
@@ -29,7 +30,7 @@ def tree(app):
         child = create_customer({"name": "Child Co", "status": "Active", "reseller_id": top}, "USD").id
         grandchild = create_customer({"name": "Grandchild Co", "status": "Active", "reseller_id": child}, "USD").id
         stranger = create_customer({"name": "Stranger Networks", "status": "Active"}, "USD").id
-        deployments = {customer_id: create_deployment(customer_id, product, name).id for customer_id, product, name in [
+        deployments = {customer_id: create_deployment(SYSTEM, customer_id, product, name).id for customer_id, product, name in [
             (top, "PBX", "Top office PBX"), (child, "SBC", "Child edge SBC"), (grandchild, "PBX", "Grandchild PBX"),
             (stranger, "PBX", "Stranger secret PBX")]}
         for customer_id, email, kind in [(top, "admin@top.example", "Admin"), (top, "billing@top.example", "Billing"),
