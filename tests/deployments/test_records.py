@@ -100,3 +100,36 @@ def test_search_pages_are_capped_at_their_size(app, customer):
         assert len(page.items) == records.PICKER_SIZE and page.has_next
         assert [d.name for d in page.items][:2] == ["Site 00 SBC", "Site 01 SBC"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Deployment)) == records.PICKER_SIZE + 2
+
+
+def _contact_actor(email):
+    from panel import actor as actors
+    from panel.contacts.models import Contact
+
+    return actors.contact(db.session.scalar(sa.select(Contact).where(Contact.email == email)))
+
+
+def test_a_contact_reaches_only_the_deployments_within_their_reach(app, tree):
+    """The domain functions check the actor themselves: outside the reach is not found (404), within it
+    but not theirs to change is forbidden (403), whichever route (or none) called them."""
+    from werkzeug.exceptions import Forbidden, NotFound
+
+    with app.app_context():
+        admin, billing = _contact_actor("admin@top.example"), _contact_actor("billing@top.example")
+        with pytest.raises(NotFound):
+            records.create_deployment(_contact_actor("admin@child.example"), tree.top, "PBX", "Above me")
+        with pytest.raises(NotFound):
+            records.add_licence(admin, db.session.get(Deployment, tree.deployments[tree.stranger]), "L", 1, None)
+        with pytest.raises(Forbidden):  # a Billing contact sees their customer but does not manage it
+            records.create_deployment(billing, tree.top, "PBX", "Not mine to add")
+        with pytest.raises(NotFound):
+            records.find(billing, "", tree_root=tree.top)  # the whole tree is an Admin's
+        with pytest.raises(NotFound):
+            records.find(admin, "secret", everyone=True)
+        with pytest.raises(NotFound):
+            records.find(admin, "", customer_id=tree.stranger)
+        made = records.create_deployment(admin, tree.grandchild, "SBC", "Down the tree")
+        assert made.customer_id == tree.grandchild
+        assert [d.name for d in records.find(admin, "", tree_root=tree.child).items] == [
+            "Child edge SBC", "Down the tree", "Grandchild PBX"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Deployment)) == 5

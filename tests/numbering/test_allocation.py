@@ -120,3 +120,32 @@ def test_sip_users_take_free_numbers_of_the_customers_own_blocks(app, ranged):
 def test_ha1_is_the_digest_a_registrar_expects():
     # RFC 2617's example: Mufasa / testrealm@host.com / Circle Of Life
     assert ha1("Mufasa", "testrealm@host.com", "Circle Of Life") == "939e7578ed9e3c518a452acee763bce9"
+
+
+def test_a_block_taken_meanwhile_costs_a_savepoint_and_the_next_free_block_is_given(app, ranged):
+    """A block the query did not see as taken (here: one put off the grid, as a writer skipping the lock
+    might) makes the insert fail; only that try is undone, the caller's earlier work in the same unit
+    of work stays, and the next free block is given."""
+    with app.app_context():
+        db.session.execute(NumberBlock.__table__.insert().values(customer_id=ranged[1], start_number=1050,
+                                                                 end_number=1149))
+        db.session.commit()
+        with unit_of_work.unit():
+            earlier = assign_next_block(SYSTEM, ranged[2])  # 1200: 1000 and 1100 overlap the odd block
+            block = assign_next_block(SYSTEM, ranged[0])
+        assert spans([earlier, block]) == [(1200, 1299), (1300, 1399)]
+        assert sorted(db.session.scalars(sa.select(NumberBlock.start_number))) == [1050, 1200, 1300]
+
+
+def test_an_actor_outside_the_customers_reach_gets_no_block(app, ranged):
+    from werkzeug.exceptions import NotFound
+
+    from panel import actor as actors
+    from panel.contacts.records import create_contact
+
+    with app.app_context():
+        contact, _ = create_contact(ranged[1], {"name": "Bo", "email": "bo@c1.example", "contact_type": "Admin"},
+                                    password="long enough pw")
+        with pytest.raises(NotFound):
+            assign_next_block(actors.contact(contact), ranged[0])
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(NumberBlock)) == 0

@@ -189,3 +189,28 @@ def test_concurrent_deductions_never_take_the_balance_below_zero_on_postgresql(p
         customer_id = create_customer({"name": "Racer"}, "USD").id
         db.session.remove()
     _two_deductions_at_once(pg_app, customer_id)
+
+
+def test_the_ledger_checks_the_actor(app, customer):
+    """Outside the actor's reach the ledger is not found (404); read-only staff may read it, not write it (403)."""
+    from werkzeug.exceptions import Forbidden, NotFound
+
+    from panel import actor as actors
+    from panel.auth.models import StaffUser
+    from panel.contacts.records import create_contact
+
+    with app.app_context():
+        other = create_customer({"name": "Other"}, "USD").id
+        contact, _ = create_contact(other, {"name": "Olga", "email": "olga@other.example"}, password="long enough pw")
+        reader = StaffUser(email="reader@example.com", name="Reader", role="readonly", password_hash="x")
+        db.session.add(reader)
+        db.session.flush()
+        outsider, readonly = actors.contact(contact), actors.staff(reader)
+        with pytest.raises(NotFound):
+            credits.log(outsider, customer, 1, 10)
+        with pytest.raises(NotFound):
+            credits.purchase(outsider, acme(customer), Decimal("1"), "Other", "R")
+        with pytest.raises(Forbidden):
+            credits.purchase(readonly, acme(customer), Decimal("1"), "Other", "R")
+        assert credits.log(readonly, customer, 1, 10).rows == []
+        assert credits.log(outsider, other, 1, 10).rows == []
