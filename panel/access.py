@@ -140,8 +140,16 @@ def fetch(actor: Actor, model: type[T], object_id, *, customer_id: int | None = 
     """Fetch-or-abort: the object, if it exists, belongs to `customer_id` (when the URL names one) and
     `actor` may see it; else 404. Seen but not `write`-able by this actor: 403."""
     obj = db.session.get(model, object_id) if object_id is not None else None
-    owner = owner_of(obj) if obj is not None else None
-    if obj is None or (customer_id is not None and owner != customer_id) or not can_see_customer(actor, owner):
+    if obj is None or (customer_id is not None and owner_of(obj) != customer_id):
+        abort(404, message)
+    return check(actor, obj, write=write, message=message)
+
+
+def check(actor: Actor, obj: T, *, write: bool = False, message: str = NOT_FOUND) -> T:
+    """The reach rule of `fetch` for an object already in hand (a domain function given a customer or a
+    row): 404 unless `actor` may see it, 403 if it may see but not `write` it."""
+    owner = owner_of(obj)
+    if not can_see_customer(actor, owner):
         abort(404, message)
     if write and not can_change_customer(actor, owner):
         abort(403, "You may see this record but not change it.")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from panel import actor as actors
+from panel import unit_of_work
 from panel.auth.models import StaffUser
 from panel.contacts.models import CONTACT_TYPES, Contact
 from panel.customers.models import STATUSES, Customer, LedgerEntry
@@ -111,7 +113,7 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
         save_range(NumberRange(1000, 99_999, 100))
         db.session.commit()
     for customer_id in db.session.scalars(sa.select(Customer.id).where(Customer.status == "Active").order_by(Customer.id).limit(5)):
-        assign_next_block(customer_id)
+        assign_next_block(actors.SYSTEM, customer_id)
     lines.append(f"Added {customers} demo customers with contacts and ledger entries, and a number range.")
     lines.append(seed_traffic(rng, now))
     return "\n".join(lines)
@@ -156,13 +158,15 @@ def seed_traffic(rng: random.Random, now, days: int = 35) -> str:
     for customer, schedule in zip(active[:3], ("daily", "weekly", "monthly"), strict=False):
         customer.invoice_schedule = schedule
         db.session.commit()
-        invoices += len(auto_generate(customer).created)
-    if active:
-        customer = active[0]
-        due = open_invoices(customer.id)[:3]
-        if due:
-            amount = sum((row.due for row in due), Decimal(0))
-            payment = record_payment(customer, {"amount": amount, "method": "Bank transfer", "reference": "DEMO-1001",
-                                                "status": "Completed", "received_on": now.date()})
-            allocate(payment, {row.invoice.id: row.due for row in due})
+        invoices += len(auto_generate(actors.SYSTEM, customer).created)
+    with unit_of_work.unit():
+        if active:
+            customer = active[0]
+            due = open_invoices(customer.id)[:3]
+            if due:
+                amount = sum((row.due for row in due), Decimal(0))
+                payment = record_payment(actors.SYSTEM, customer, {
+                    "amount": amount, "method": "Bank transfer", "reference": "DEMO-1001", "status": "Completed",
+                    "received_on": now.date()})
+                allocate(actors.SYSTEM, payment, {row.invoice.id: row.due for row in due})
     return f"Added {total:,} call records over {days} days for {len(active)} active customers, and {invoices} invoices."

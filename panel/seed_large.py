@@ -18,6 +18,8 @@ from typing import Callable
 import psycopg
 import sqlalchemy as sa
 
+from panel import actor as actors
+from panel import unit_of_work
 from panel.audit.chain import GENESIS, entry_hash
 from panel.customers.models import CURRENCIES, STATUSES
 from panel.extensions import db
@@ -267,7 +269,8 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     admin = demo_admin(instance_path)
     invoices = 0
     for customer_id in range(1, busy + 1):
-        invoices += len(auto_generate(db.session.get(Customer, customer_id)).created)
+        with unit_of_work.unit():
+            invoices += len(auto_generate(actors.SYSTEM, db.session.get(Customer, customer_id)).created)
     db.session.remove()
     step(f"{invoices:,} weekly invoices (Auto Generate for {busy:,} customers)")
     total = time.monotonic() - started

@@ -28,6 +28,8 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.chain import verify_chain
 from panel.audit.models import AuditEntry
 from panel.audit.recorder import audited_tables
@@ -86,7 +88,7 @@ def site(app, staff_users, world, ids, portal_client):  # noqa: F811
         db.session.add(HourlySummary(customer_id=world.b, hour=day, calls=1, answered=1, seconds=60, billed_seconds=60,
                                      cost=Decimal("0.1"), charge=Decimal("0.3")))
         db.session.commit()
-        generate(db.session.get(Customer, world.b), "daily", [day], now=datetime(2026, 11, 22, tzinfo=UTC))
+        generate(SYSTEM, db.session.get(Customer, world.b), "daily", [day], now=datetime(2026, 11, 22, tzinfo=UTC))
         ben = db.session.get(Contact, world.ben)
         ben.contact_type, ben.mobile = "Admin", "+1 555 0100"
         send_mobile_code(ben)
@@ -579,16 +581,17 @@ def test_the_inputs_the_fuzz_found_get_a_message(app, site, world):  # noqa: F81
 
     # A transaction pushed to the log's second page by newer ones: its Reverse form is not on the page sent back.
     with app.app_context():
-        for n in range(26):
-            purchase(db.session.get(Customer, b), Decimal(1), "Other", f"PO-{n}")
-        oldest = purchase(db.session.get(Customer, b), Decimal(1), "Other", "PO-old").id - 26
+        with unit_of_work.unit():
+            for n in range(26):
+                purchase(SYSTEM, db.session.get(Customer, b), Decimal(1), "Other", f"PO-{n}")
+            oldest = purchase(SYSTEM, db.session.get(Customer, b), Decimal(1), "Other", "PO-old").id - 26
     pushed = admin.post(f"/customers/{b}/support-credits/{oldest}/reverse", {"note": ""}, htmx=True)
     assert pushed.status_code == 422 and f"Reverse #{oldest}: Say why" in pushed.get_data(as_text=True)
 
     # Allocating once nothing is due: the page shows no amounts, so it says why.
     with app.app_context():
         for invoice in db.session.scalars(sa.select(Invoice).where(Invoice.customer_id == b)):
-            void_invoice(invoice, "Fuzz")
+            void_invoice(SYSTEM, invoice, "Fuzz")
         db.session.commit()
     allocate = admin.post(f"/customers/{b}/payments/{site['values']['payment_id']}/allocate", {"amount-1": "1"})
     assert allocate.status_code == 422 and "anything due any more" in allocate.get_data(as_text=True)

@@ -1,6 +1,8 @@
 """Every form answers bad input with a message, never a 500: missing fields, junk, markup, huge text."""
 import pytest
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.extensions import db
 
@@ -80,9 +82,11 @@ def _deployment_and_credits(customer_id) -> tuple[int, int]:
     from panel.deployments.records import create_deployment
     from panel.support.credits import deduct, purchase
 
-    deployment = create_deployment(customer_id, "PBX", "Main PBX")
-    purchase(db.session.get(Customer, customer_id), Decimal(10), "Other", "PO-0")
-    return deployment.id, deduct(db.session.get(Customer, customer_id), Decimal(1), "TCK-0", deployment.id).id
+    with unit_of_work.unit():
+        deployment = create_deployment(SYSTEM, customer_id, "PBX", "Main PBX")
+        purchase(SYSTEM, db.session.get(Customer, customer_id), Decimal(10), "Other", "PO-0")
+        deduction = deduct(SYSTEM, db.session.get(Customer, customer_id), Decimal(1), "TCK-0", deployment.id)
+    return deployment.id, deduction.id
 
 
 def test_no_form_crashes_on_missing_or_junk_fields(as_role, targets):

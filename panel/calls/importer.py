@@ -116,7 +116,6 @@ def import_csv(path_or_file, source: str, progress: Callable[[Progress], None] |
         else:
             load_serial(records, source, report, batch_size or BATCH, tick)
     except (UnicodeDecodeError, csv.Error) as error:
-        db.session.rollback()
         report.seconds = time.monotonic() - started
         line = records.line if records is not None else 1
         raise CsvError(f"cannot read the file after line {line}: {error}", report) from None
@@ -133,6 +132,5 @@ def accept_batch(records, source: str) -> dict:
     source = check_source(source)
     good, errors = check_records(enumerate(records))
     inserted, duplicates = insert_records(good, source)
-    db.session.commit()
     return {"inserted": inserted, "duplicates": duplicates,
             "errors": [{"index": index, "message": message} for index, message in errors]}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.calls.models import CallRecord
 from panel.calls.parsing import COLUMNS, Records, RecordError, parse_row
 from panel.calls.rollup import _insert, database_now, hold_off_rollups
@@ -88,7 +89,7 @@ def _known_customers(parsed: list[tuple]) -> tuple[list[dict], list[tuple]]:
 
 def insert_records(rows: list[dict], source: str) -> tuple[int, int]:
     """Store parsed records of known customers; one already stored (same source and call_id) is
-    skipped. Commits. Returns (inserted, duplicates)."""
+    skipped. The caller's unit of work commits. Returns (inserted, duplicates)."""
     source = check_source(source)
     if not rows:
         return 0, 0
@@ -106,7 +107,6 @@ def insert_records(rows: list[dict], source: str) -> tuple[int, int]:
             .returning(table.c.id)
         )
         inserted = len(db.session.execute(statement, values).all())
-    db.session.commit()
     return inserted, len(rows) - inserted
 
 
@@ -330,12 +330,12 @@ def load_serial(records: Records, source: str, report: "ImportReport", batch_siz
                 tick: Callable[[], None]) -> None:
     """SQLite (one writer at a time): batches of parsed records through `insert_records`."""
     def flush(parsed):
-        good, refused = _known_customers(parsed)
-        inserted, duplicates = insert_records(good, source)
+        with unit_of_work.unit():  # one per batch, also of only bad rows: it ends the batch's transaction
+            good, refused = _known_customers(parsed)
+            inserted, duplicates = insert_records(good, source)
         report.inserted += inserted
         report.duplicates += duplicates
         report.bad.extend(refused)
-        db.session.commit()  # a batch of only bad rows still ends its transaction
         tick()
 
     parsed, read = [], 0  # (line, record)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from panel import unit_of_work
 from panel.calls.models import CallRecord, HourlySummary, RollupState
 from panel.extensions import db
 from panel.types import UTCDateTime, utcnow
@@ -148,7 +149,12 @@ def _recompute(connection, condition) -> int:
 
 def rollup(since: datetime | None = None) -> RollupReport:
     """Recompute the hourly figures that new or late records touched (and every hour from `since`,
-    an aware datetime), then commit."""
+    an aware datetime): one unit of work of its own, which holds the roll-up lock until it commits."""
+    with unit_of_work.unit():
+        return _rollup(since)
+
+
+def _rollup(since: datetime | None) -> RollupReport:
     started = time.monotonic()
     from_hour = truncate_to_hour(since) if since is not None else None
     session = db.session
@@ -186,14 +192,13 @@ def rollup(since: datetime | None = None) -> RollupReport:
     state.last_run = now
     if written:
         state.changed_at = now
-    session.commit()
+    session.flush()
     return RollupReport(hours=written, seconds=time.monotonic() - started)
 
 
 def rollup_job() -> str | None:
     """The worker's job: a roll-up only when records arrived since the last one."""
     if not pending():
-        db.session.rollback()
         return None
     report = rollup()
     return f"{report.hours} customer-hours recomputed in {report.seconds:.1f} s"

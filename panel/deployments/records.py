@@ -10,7 +10,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from panel import search
+from flask import abort
+
+from panel import access, search
+from panel.actor import Actor
 from panel.customers.hierarchy import subtree_ids
 from panel.customers.models import Customer
 from panel.deployments.models import (
@@ -39,7 +42,8 @@ def _next_number() -> str:
     return f"D-{next_value(SEQUENCE, FIRST_NUMBER)}"
 
 
-def create_deployment(customer_id: int, product: str, name: str) -> Deployment:
+def create_deployment(actor: Actor, customer_id: int, product: str, name: str) -> Deployment:
+    access.fetch_customer(actor, customer_id, write=True)
     if product not in PRODUCTS:
         raise DeploymentRefused(f"A deployment is a {', '.join(PRODUCTS[:-1])} or {PRODUCTS[-1]}.")
     name = " ".join((name or "").split())
@@ -48,7 +52,7 @@ def create_deployment(customer_id: int, product: str, name: str) -> Deployment:
     deployment = Deployment(deployment_number=_next_number(), customer_id=customer_id, product=product,
                             name=name[:200], status="Active")
     db.session.add(deployment)
-    db.session.commit()
+    db.session.flush()
     return deployment
 
 
@@ -57,56 +61,56 @@ def _locked(deployment: Deployment) -> Deployment:
                              .execution_options(populate_existing=True))
 
 
-def _active(deployment: Deployment, doing: str) -> Deployment:
+def _active(actor: Actor, deployment: Deployment, doing: str) -> Deployment:
+    access.check(actor, deployment, write=True)
     deployment = _locked(deployment)
     if deployment.status != "Active":
-        db.session.rollback()
         raise DeploymentRefused(f"{deployment.deployment_number} is {deployment.status}: {doing} is not possible.")
     return deployment
 
 
-def add_licence(deployment: Deployment, name: str, quantity: int, expires_on: date | None) -> Licence:
-    deployment = _active(deployment, "adding a licence")
+def add_licence(actor: Actor, deployment: Deployment, name: str, quantity: int, expires_on: date | None) -> Licence:
+    deployment = _active(actor, deployment, "adding a licence")
     licence = Licence(deployment_id=deployment.id, customer_id=deployment.customer_id, name=name,
                       quantity=quantity, expires_on=expires_on)
     db.session.add(licence)
-    db.session.commit()
+    db.session.flush()
     return licence
 
 
-def add_support_plan(deployment: Deployment, plan: str, starts_on: date, ends_on: date) -> SupportPlan:
+def add_support_plan(actor: Actor, deployment: Deployment, plan: str, starts_on: date, ends_on: date) -> SupportPlan:
     if plan not in SUPPORT_PLANS:
         raise DeploymentRefused(f"Support plans are {', '.join(SUPPORT_PLANS)}.")
     if ends_on < starts_on:
         raise DeploymentRefused("A support plan ends on or after the day it starts.")
-    deployment = _active(deployment, "adding a support plan")
+    deployment = _active(actor, deployment, "adding a support plan")
     support_plan = SupportPlan(deployment_id=deployment.id, customer_id=deployment.customer_id, plan=plan,
                                starts_on=starts_on, ends_on=ends_on)
     db.session.add(support_plan)
-    db.session.commit()
+    db.session.flush()
     return support_plan
 
 
-def decommission(deployment: Deployment) -> Deployment:
+def decommission(actor: Actor, deployment: Deployment) -> Deployment:
     """The product is gone; the deployment stays (with its ID) for the history that names it."""
-    deployment = _active(deployment, "decommissioning it again")
+    deployment = _active(actor, deployment, "decommissioning it again")
     deployment.status = "Decommissioned"
-    db.session.commit()
+    db.session.flush()
     return deployment
 
 
-def customer_deployments(customer_id: int, number: int, size: int, query: str = "") -> Page:
+def customer_deployments(actor: Actor, customer_id: int, number: int, size: int, query: str = "") -> Page:
     """A page of the customer's deployments in name order (matching `query` if given), with their
     licences and support plans."""
-    return find(query, customer_id=customer_id, number=number, size=size, details=True)
+    return find(actor, query, customer_id=customer_id, number=number, size=size, details=True)
 
 
-def find(query: str, *, customer_id: int | None = None, tree_root: int | None = None, everyone: bool = False,
-         number: int = 1, size: int = PICKER_SIZE, details: bool = False) -> Page:
+def find(actor: Actor, query: str, *, customer_id: int | None = None, tree_root: int | None = None,
+         everyone: bool = False, number: int = 1, size: int = PICKER_SIZE, details: bool = False) -> Page:
     """Deployments whose Deployment ID or name holds `query`, in name order, within one customer,
     the tree under `tree_root`, or (staff only) every customer. Without text: the first deployments
     of the customer or tree; across everyone nothing until at least three characters are typed (the
-    trigram indexes need three)."""
+    trigram indexes need three). A customer or tree outside `actor`'s reach is not found (404)."""
     if customer_id is not None:
         scope = [Deployment.customer_id == customer_id]
     elif tree_root is not None:
@@ -115,6 +119,14 @@ def find(query: str, *, customer_id: int | None = None, tree_root: int | None = 
         scope = []
     else:
         raise ValueError("find() needs a customer, a tree or everyone=True")
+    if customer_id is not None:
+        reach = access.can_see_customer(actor, customer_id)
+    elif tree_root is not None:  # a whole tree: staff, or an Admin contact within theirs
+        reach = access.can_see_customer(actor, tree_root) and (not actor.in_portal or actor.manages_tree)
+    else:
+        reach = access.customer_ids_within(actor) is None
+    if not reach:
+        abort(404, access.NOT_FOUND)
     statement = sa.select(Deployment)
     if details:
         statement = statement.options(selectinload(Deployment.licences), selectinload(Deployment.support_plans))

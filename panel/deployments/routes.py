@@ -4,9 +4,8 @@ licence, a support plan; decommission) and the deployment search behind every pi
 The section's template and view helpers are shared with the portal (panel/deployments/section.py):
 `SectionLinks` says where its links and forms go and what the viewer may do there.
 """
-from flask_login import current_user
-
-from panel.customers.lookup import get_customer
+from panel import access
+from panel import actor as actors
 from panel.deployments import bp, records
 from panel.deployments.forms import DecommissionForm
 from panel.deployments.section import (
@@ -23,12 +22,17 @@ from panel.deployments.section import (
 from panel.web import search_text
 
 
+def get_customer(customer_id: int):
+    return access.fetch_customer(actors.current(), customer_id)
+
+
 def staff_links(customer_id: int) -> SectionLinks:
+    can_write = actors.current().can_write
     return SectionLinks(
         customer_id=customer_id, section_endpoint="deployments.section", section_args={"customer_id": customer_id},
         endpoints={"create": "deployments.create", "licence": "deployments.add_licence",
                    "plan": "deployments.add_plan", "decommission": "deployments.decommission"},
-        can_manage=current_user.can_write, can_decommission=current_user.can_write, template="deployments/page.html")
+        can_manage=can_write, can_decommission=can_write, template="deployments/page.html")
 
 
 @bp.get("/<int:customer_id>/deployments")
@@ -67,7 +71,7 @@ def decommission(customer_id: int, deployment_id: int):
         problem = "; ".join(form.audit_comment.errors) or "The form has expired: reload the page and try again."
         return render_section(customer, links, code=422, problem=problem)
     try:
-        records.decommission(deployment)
+        records.decommission(actors.current(), deployment)
     except records.DeploymentRefused as error:
         return render_section(customer, links, code=409, problem=str(error))
     return after_change(customer, links, f"{deployment.deployment_number} is decommissioned; its Deployment ID "
@@ -79,13 +83,13 @@ def search(customer_id: int):
     """Search-as-you-type within one customer's deployments, by Deployment ID or name."""
     get_customer(customer_id)
     query = search_text("q")
-    return render_results(records.find(query, customer_id=customer_id), query, show_customer=False)
+    return render_results(records.find(actors.current(), query, customer_id=customer_id), query, show_customer=False)
 
 
 @bp.get("/deployments/search")
 def search_all():
     """Search-as-you-type across every customer's deployments (at least three characters)."""
     query = search_text("q")
-    page = records.find(query, everyone=True)
+    page = records.find(actors.current(), query, everyone=True)
     hint = "Type at least three characters of a Deployment ID or name." if len(query) < 3 else None
     return render_results(page, query, show_customer=True, hint=hint)

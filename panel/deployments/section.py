@@ -3,8 +3,10 @@ the portal's (panel/portal/deployments.py): one template, `SectionLinks` says wh
 and what the viewer may do there."""
 from dataclasses import dataclass, field
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
+from panel import access
+from panel import actor as actors
 from panel.deployments import records
 from panel.deployments.forms import (
     DecommissionForm,
@@ -13,7 +15,6 @@ from panel.deployments.forms import (
     SupportPlanForm,
 )
 from panel.deployments.models import Deployment
-from panel.extensions import db
 from panel.types import utcnow
 from panel.web import (
     page_number,
@@ -48,11 +49,9 @@ class SectionLinks:
 
 
 def get_deployment(customer_id: int, deployment_id: int) -> Deployment:
-    """Fetch-or-abort: 404 unless the deployment is this customer's."""
-    deployment = db.session.get(Deployment, deployment_id)
-    if deployment is None or deployment.customer_id != customer_id:
-        abort(404, "This customer has no such deployment.")
-    return deployment
+    """Fetch-or-abort: 404 unless the deployment is this customer's and within the actor's reach."""
+    return access.fetch(actors.current(), Deployment, deployment_id, customer_id=customer_id,
+                        message="This customer has no such deployment.")
 
 
 def _kept_view() -> dict:
@@ -69,7 +68,7 @@ def render_section(customer, links: SectionLinks, *, code: int = 200, add: str |
     """The section (a block of the area's page): the customer's deployments, one add form open at most."""
     links.keep = _kept_view()
     query = search_text("q")
-    page = records.customer_deployments(customer.id, page_number(), SECTION_SIZE, query)
+    page = records.customer_deployments(actors.current(), customer.id, page_number(), SECTION_SIZE, query)
     if add in ADD_FORMS and form is None and links.can_manage:
         form = ADD_FORMS[add](formdata=None)
     if add in ("licence", "plan") and deployment is None:
@@ -110,9 +109,8 @@ def create_with(customer, links: SectionLinks):
     if not form.validate():
         return render_section(customer, links, code=422, add="deployment", form=form)
     try:
-        deployment = records.create_deployment(customer.id, form.product.data, form.name.data)
+        deployment = records.create_deployment(actors.current(), customer.id, form.product.data, form.name.data)
     except records.DeploymentRefused as error:
-        db.session.rollback()
         form.name.errors = [str(error)]
         return render_section(customer, links, code=422, add="deployment", form=form)
     return after_change(customer, links, f"{deployment.deployment_number} ({deployment.product}) "
@@ -124,7 +122,7 @@ def add_licence_with(customer, deployment: Deployment, links: SectionLinks):
     if not form.validate():
         return render_section(customer, links, code=422, add="licence", deployment=deployment, form=form)
     try:
-        records.add_licence(deployment, form.name.data, form.quantity.data, form.expires_on.data)
+        records.add_licence(actors.current(), deployment, form.name.data, form.quantity.data, form.expires_on.data)
     except records.DeploymentRefused as error:
         return render_section(customer, links, code=409, problem=str(error))
     return after_change(customer, links, f"Licence “{form.name.data}” added to {deployment.deployment_number}.",
@@ -136,7 +134,7 @@ def add_plan_with(customer, deployment: Deployment, links: SectionLinks):
     if not form.validate():
         return render_section(customer, links, code=422, add="plan", deployment=deployment, form=form)
     try:
-        records.add_support_plan(deployment, form.plan.data, form.starts_on.data, form.ends_on.data)
+        records.add_support_plan(actors.current(), deployment, form.plan.data, form.starts_on.data, form.ends_on.data)
     except records.DeploymentRefused as error:
         return render_section(customer, links, code=409, problem=str(error))
     return after_change(customer, links, f"{form.plan.data} support plan added to {deployment.deployment_number}.",

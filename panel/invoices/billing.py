@@ -12,8 +12,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from panel import money, periods
-from panel.audit.recorder import current_actor
+from panel import access, money, periods, unit_of_work
+from panel import actor as actors
+from panel.actor import Actor
 from panel.calls.models import HourlySummary
 from panel.customers.accounts import lock_customer
 from panel.customers.models import Customer
@@ -120,9 +121,11 @@ def _overlap_reason(frame: str, start: datetime, taken: list[InvoicedPeriod]) ->
     return f"already invoiced in {', '.join(clashes)}" if clashes else None
 
 
-def generate(customer: Customer, frame: str, starts: list[datetime], now: datetime | None = None) -> Outcome:
+def generate(actor: Actor, customer: Customer, frame: str, starts: list[datetime],
+             now: datetime | None = None) -> Outcome:
     """One invoice per period start, all or none: if any period cannot be invoiced nothing is made,
     and `refused` says why for each one that stood in the way."""
+    access.check(actor, customer, write=True)
     if frame not in periods.BILLING_FRAMES:
         raise InvoiceRefused(f"Invoices are made for daily, weekly or monthly periods, not {frame!r}.")
     starts = sorted(set(starts))
@@ -145,28 +148,27 @@ def generate(customer: Customer, frame: str, starts: list[datetime], now: dateti
         if reason:
             outcome.refused.append(f"{name}: {reason}")
     if outcome.refused:
-        db.session.rollback()
         return outcome
-    created_by = current_actor()["user_label"]
-    outcome.created = [_build(customer, frame, start, days, created_by) for start in starts]
-    return _commit(customer, frame, outcome)
+    return _make(customer, frame, starts, days, actor.audit_fields()["user_label"])
 
 
-def _commit(customer: Customer, frame: str, outcome: Outcome) -> Outcome:
-    """Commit the new invoices; if the database refuses an overlap made meanwhile, say which invoice."""
+def _make(customer: Customer, frame: str, starts: list[datetime], days: dict[datetime, DayFigures],
+          created_by: str) -> Outcome:
+    """The new invoices, in a SAVEPOINT: if the database refuses an overlap made meanwhile, only they (and
+    their numbers) are undone, the caller's transaction goes on, and the outcome says which invoice."""
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            created = [_build(customer, frame, start, days, created_by) for start in starts]
     except sa.exc.IntegrityError as error:
-        db.session.rollback()
         if "overlap" not in str(error.orig).lower():
             raise
         refused = []
-        for invoice in outcome.created:
-            taken = invoiced_periods(customer.id, invoice.period_start, invoice.period_end)
-            reason = _overlap_reason(frame, invoice.period_start, taken) or "invoiced at the same moment elsewhere"
-            refused.append(f"{periods.label(frame, invoice.period_start)}: {reason}")
+        for start in starts:
+            taken = invoiced_periods(customer.id, start, periods.period_end(frame, start))
+            reason = _overlap_reason(frame, start, taken) or "invoiced at the same moment elsewhere"
+            refused.append(f"{periods.label(frame, start)}: {reason}")
         return Outcome(refused=refused)
-    return outcome
+    return Outcome(created=created)
 
 
 def missing_periods(customer: Customer, now: datetime) -> list[datetime]:
@@ -193,33 +195,32 @@ def missing_periods(customer: Customer, now: datetime) -> list[datetime]:
     return missing
 
 
-def auto_generate(customer: Customer, now: datetime | None = None) -> Outcome:
+def auto_generate(actor: Actor, customer: Customer, now: datetime | None = None) -> Outcome:
     """Every missing invoice of the customer's Invoice Schedule for completed periods; running it
     again finds nothing missing. Periods already (partly) invoiced in another time frame are left."""
+    access.check(actor, customer, write=True)
     now = now or utcnow()
     if customer.invoice_schedule not in periods.BILLING_FRAMES:
         raise InvoiceRefused("Set an Invoice Schedule (daily, weekly or monthly) in the customer's Edit page first.")
     lock_customer(customer.id)
     starts = missing_periods(customer, now)
     if not starts:
-        db.session.rollback()
         return Outcome()
     frame = customer.invoice_schedule
     days = daily_figures(customer.id, starts[0], periods.period_end(frame, starts[-1]))
-    created_by = current_actor()["user_label"]
-    outcome = Outcome(created=[_build(customer, frame, start, days, created_by) for start in starts])
-    return _commit(customer, frame, outcome)
+    return _make(customer, frame, starts, days, actor.audit_fields()["user_label"])
 
 
-def auto_generate_all(now: datetime | None = None) -> int:
-    """Auto Generate for every customer with an Invoice Schedule, one transaction per customer."""
+def auto_generate_all(actor: Actor, now: datetime | None = None) -> int:
+    """Auto Generate for every customer with an Invoice Schedule, one unit of work per customer (so one
+    customer's lock is not held while the next is invoiced)."""
     now = now or utcnow()
     ids = db.session.scalars(sa.select(Customer.id).where(Customer.invoice_schedule != "none")
                              .order_by(Customer.id)).all()
     made = 0
     for customer_id in ids:
-        customer = db.session.get(Customer, customer_id)
-        made += len(auto_generate(customer, now).created)
+        with unit_of_work.unit():
+            made += len(auto_generate(actor, db.session.get(Customer, customer_id), now).created)
     return made
 
 
@@ -234,8 +235,9 @@ def paid_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
     return {invoice_id: Decimal(total) for invoice_id, total in rows}
 
 
-def void_invoice(invoice: Invoice, reason: str) -> None:
+def void_invoice(actor: Actor, invoice: Invoice, reason: str) -> None:
     """Void an invoice: it stays on file (audited), frees its period, and its payments become unallocated."""
+    access.check(actor, invoice, write=True)
     if invoice.status == "void":
         raise InvoiceRefused(f"{invoice.number} is already void.")
     reason = reason.strip()
@@ -246,9 +248,8 @@ def void_invoice(invoice: Invoice, reason: str) -> None:
         db.session.delete(allocation)
     invoice.status = "void"
     invoice.voided_at = utcnow()
-    invoice.voided_by = current_actor()["user_label"]
+    invoice.voided_by = actor.audit_fields()["user_label"]
     invoice.void_reason = reason[:500]
-    db.session.commit()
 
 
 def customer_invoices(customer_id: int, number: int, size: int):
@@ -271,7 +272,8 @@ AUTO_JOB = "auto_invoice"
 
 
 def auto_invoice_job(now: datetime | None = None) -> str | None:
-    """The worker's daily run, once the roll-up has caught up and the day is an hour old (late records)."""
+    """The worker's daily run, once the roll-up has caught up and the day is an hour old (late records).
+    Run in a unit of work (the worker's), which keeps the day's run; each customer is a unit of its own."""
     from panel.calls import rollup
     from panel.calls.models import RollupState
 
@@ -279,13 +281,11 @@ def auto_invoice_job(now: datetime | None = None) -> str | None:
     state = db.session.get(RollupState, AUTO_JOB)
     today = periods.period_start("daily", now)
     if (state and state.last_run >= today) or now - today < timedelta(hours=1) or rollup.pending():
-        db.session.rollback()
         return None
-    made = auto_generate_all(now)
+    made = auto_generate_all(actors.SYSTEM, now)
     state = db.session.get(RollupState, AUTO_JOB)
     if state is None:
         state = RollupState(name=AUTO_JOB, last_run=now)
         db.session.add(state)
     state.last_run = now
-    db.session.commit()
     return f"{made} invoices made" if made else None

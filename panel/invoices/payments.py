@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from panel import money
-from panel.audit.recorder import current_actor
+from panel import access, money
+from panel.actor import Actor
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.billing import paid_amounts
@@ -23,11 +23,12 @@ class PaymentRefused(Exception):
     """A payment change that cannot be made; the message says why, for the user."""
 
 
-def record_payment(customer: Customer, values: dict) -> Payment:
-    payment = Payment(customer_id=customer.id, currency=customer.currency, created_by=current_actor()["user_label"],
-                      **values)
+def record_payment(actor: Actor, customer: Customer, values: dict) -> Payment:
+    access.check(actor, customer, write=True)
+    payment = Payment(customer_id=customer.id, currency=customer.currency,
+                      created_by=actor.audit_fields()["user_label"], **values)
     db.session.add(payment)
-    db.session.commit()
+    db.session.flush()
     return payment
 
 
@@ -54,10 +55,10 @@ def _refresh_status(invoice: Invoice) -> None:
     invoice.status = "paid" if paid >= invoice.total else "issued"
 
 
-def set_status(payment: Payment, status: str) -> None:
+def set_status(actor: Actor, payment: Payment, status: str) -> None:
+    access.check(actor, payment, write=True)
     payment = _locked(Payment, payment.id)
     if status not in NEXT_STATUSES[payment.status]:
-        db.session.rollback()
         raise PaymentRefused(f"A {payment.status} payment cannot become {status}.")
     invoices = []
     if status == "Cancelled":
@@ -68,7 +69,6 @@ def set_status(payment: Payment, status: str) -> None:
     payment.status = status
     for invoice in invoices:
         _refresh_status(invoice)
-    db.session.commit()
 
 
 @dataclass
@@ -91,30 +91,24 @@ def open_invoices(customer_id: int, limit: int = 200) -> list[OpenInvoice]:
     return [row for row in rows if row.due > 0]
 
 
-def allocate(payment: Payment, amounts: dict[int, Decimal]) -> list[PaymentAllocation]:
+def allocate(actor: Actor, payment: Payment, amounts: dict[int, Decimal]) -> list[PaymentAllocation]:
     """Set parts of a Completed payment against invoices of the same customer: {invoice id: amount}.
-    All or nothing; refused when an amount exceeds what is due or the payment's unallocated rest."""
+    All or nothing (a refusal leaves nothing written: the caller's unit of work rolls back); refused when
+    an amount exceeds what is due or the payment's unallocated rest."""
+    access.check(actor, payment, write=True)
     payment = _locked(Payment, payment.id)
     if payment.status != "Completed":
-        db.session.rollback()
         raise PaymentRefused(f"Only Completed payments can be allocated; this one is {payment.status}.")
     amounts = {invoice_id: amount for invoice_id, amount in amounts.items() if amount}
     if not amounts:
-        db.session.rollback()
         raise PaymentRefused("Enter an amount for at least one invoice.")
     rest = payment.amount - allocated([payment.id]).get(payment.id, Decimal(0))
     if sum(amounts.values()) > rest:
-        db.session.rollback()
         raise PaymentRefused(f"The amounts add up to {money.show(sum(amounts.values()), payment.currency)}, more "
                              f"than the {money.show(rest, payment.currency)} {payment.currency} of this payment "
                              "that is not allocated yet.")
-    try:
-        made = _allocate_each(payment, amounts)
-    except PaymentRefused:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return made
+    with db.session.begin_nested():  # a refusal half-way takes back the invoices done before it
+        return _allocate_each(payment, amounts)
 
 
 def _allocate_each(payment: Payment, amounts: dict[int, Decimal]) -> list[PaymentAllocation]:

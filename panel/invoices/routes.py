@@ -1,10 +1,10 @@
 """Routes for a customer's invoices (/customers/<id>/invoices…) and payments (/customers/<id>/payments…)."""
 from decimal import Decimal
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
-from panel import money, periods
-from panel.customers.lookup import get_customer
+from panel import access, money, periods
+from panel import actor as actors
 from panel.extensions import db
 from panel.invoices import billing, bp, payments
 from panel.invoices.forms import AllocationForm, PaymentForm, VoidInvoiceForm
@@ -14,18 +14,18 @@ from panel.web import page_number, render_fragment, render_page, wants_fragment
 SECTION_SIZE = 10
 
 
-def get_invoice(customer_id: int, invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None or invoice.customer_id != customer_id:
-        abort(404, "This customer has no such invoice.")
-    return invoice
+def get_customer(customer_id: int, write: bool = False):
+    return access.fetch_customer(actors.current(), customer_id, write=write)
 
 
-def get_payment(customer_id: int, payment_id: int) -> Payment:
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or payment.customer_id != customer_id:
-        abort(404, "This customer has no such payment.")
-    return payment
+def get_invoice(customer_id: int, invoice_id: int, write: bool = False) -> Invoice:
+    return access.fetch(actors.current(), Invoice, invoice_id, customer_id=customer_id, write=write,
+                        message="This customer has no such invoice.")
+
+
+def get_payment(customer_id: int, payment_id: int, write: bool = False) -> Payment:
+    return access.fetch(actors.current(), Payment, payment_id, customer_id=customer_id, write=write,
+                        message="This customer has no such payment.")
 
 
 def _invoices_section(customer, code: int = 200, **extra):
@@ -60,7 +60,7 @@ def _after_run(customer, outcome: billing.Outcome, nothing: str):
 @bp.post("/<int:customer_id>/invoices/generate")
 def generate(customer_id: int):
     """Generate Invoice: one invoice per period checked in the Summary (all or none)."""
-    customer = get_customer(customer_id)
+    customer = get_customer(customer_id, write=True)
     frame = request.form.get("frame", "")
     try:
         if frame not in periods.BILLING_FRAMES:
@@ -71,9 +71,8 @@ def generate(customer_id: int):
                 starts.append(periods.parse_start(frame, key))
             except ValueError as error:
                 raise billing.InvoiceRefused(f"{error}.") from None
-        outcome = billing.generate(customer, frame, starts)
+        outcome = billing.generate(actors.current(), customer, frame, starts)
     except billing.InvoiceRefused as error:
-        db.session.rollback()
         return _invoices_section(customer, code=422, problem=str(error))
     return _after_run(customer, outcome, "Nothing to invoice.")
 
@@ -81,11 +80,10 @@ def generate(customer_id: int):
 @bp.post("/<int:customer_id>/invoices/auto-generate")
 def auto_generate(customer_id: int):
     """Auto Generate Invoice: every missing invoice of the customer's Invoice Schedule."""
-    customer = get_customer(customer_id)
+    customer = get_customer(customer_id, write=True)
     try:
-        outcome = billing.auto_generate(customer)
+        outcome = billing.auto_generate(actors.current(), customer)
     except billing.InvoiceRefused as error:
-        db.session.rollback()
         return _invoices_section(customer, code=422, problem=str(error))
     schedule = customer.invoice_schedule
     return _after_run(customer, outcome, f"Every completed {schedule} period with calls is invoiced already.")
@@ -116,13 +114,12 @@ def _allocations(invoice):
 @bp.post("/<int:customer_id>/invoices/<int:invoice_id>/void")
 def void(customer_id: int, invoice_id: int):
     customer = get_customer(customer_id)
-    invoice = get_invoice(customer_id, invoice_id)
+    invoice = get_invoice(customer_id, invoice_id, write=True)
     form = VoidInvoiceForm()
     if form.validate_on_submit():
         try:
-            billing.void_invoice(invoice, form.reason.data)
+            billing.void_invoice(actors.current(), invoice, form.reason.data)
         except billing.InvoiceRefused as error:
-            db.session.rollback()
             form.reason.errors = [str(error)]
         else:
             flash(f"{invoice.number} is void; its period can be invoiced again.")
@@ -149,7 +146,7 @@ def new_payment(customer_id: int):
     customer = get_customer(customer_id)
     form = PaymentForm(currency=customer.currency)
     if form.validate_on_submit():
-        payment = payments.record_payment(customer, form.values())
+        payment = payments.record_payment(actors.current(), customer, form.values())
         flash(f"Payment of {money.show(payment.amount, payment.currency)} {payment.currency} recorded "
               f"({payment.status}).")
         return redirect(url_for("customers.show", customer_id=customer.id, _anchor="payments"), 303)
@@ -160,10 +157,10 @@ def new_payment(customer_id: int):
 @bp.post("/<int:customer_id>/payments/<int:payment_id>/status")
 def payment_status(customer_id: int, payment_id: int):
     customer = get_customer(customer_id)
-    payment = get_payment(customer_id, payment_id)
+    payment = get_payment(customer_id, payment_id, write=True)
     status = request.form.get("status", "")
     try:
-        payments.set_status(payment, status)
+        payments.set_status(actors.current(), payment, status)
     except payments.PaymentRefused as error:
         return _payments_section(customer, code=409, problem=str(error))
     response = _payments_section(customer, notice=f"Payment {payment.reference or payment.id} is {status}.")
@@ -186,7 +183,7 @@ def allocate(customer_id: int, payment_id: int):
             problem = "No invoice of this customer has anything due any more."
         elif valid:
             try:
-                made = payments.allocate(payment, form.amounts())
+                made = payments.allocate(actors.current(), payment, form.amounts())
             except payments.PaymentRefused as error:
                 problem = str(error)
             else:

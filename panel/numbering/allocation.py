@@ -2,13 +2,17 @@
 
 Blocks are aligned on the range: block k is [start + k·size, start + (k+1)·size − 1], all inside
 [start, end]. "+" takes the lowest block no customer holds, so released blocks are reused.
-Allocation is serialised (an advisory lock on PostgreSQL, the write lock on SQLite), and the
-database refuses two blocks that share a number (unique start, and no overlap) in any case.
+Allocation is serialised (an advisory lock on PostgreSQL, the write lock on SQLite, both held until the
+caller's unit of work ends), and the database refuses two blocks that share a number (unique start, and
+no overlap) in any case: a block taken meanwhile by a writer that skipped the lock costs one SAVEPOINT,
+and the next free block is tried.
 """
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from panel import access
+from panel.actor import Actor
 from panel.extensions import db
 from panel.numbering.models import NumberBlock, SipUser
 from panel.settings.options import get_option, set_option
@@ -79,8 +83,9 @@ def _serialise(session) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATION_LOCK_KEY})
 
 
-def assign_next_block(customer_id: int) -> NumberBlock:
-    """Give the customer the lowest free block of the range (committed)."""
+def assign_next_block(actor: Actor, customer_id: int) -> NumberBlock:
+    """Give the customer the lowest free block of the range (flushed; the caller's unit of work commits)."""
+    access.fetch_customer(actor, customer_id, write=True)
     number_range = current_range()
     if number_range is None:
         raise NumberingError("Define the number range under Settings → Options first.")
@@ -90,12 +95,15 @@ def assign_next_block(customer_id: int) -> NumberBlock:
     ))
     for k in range(number_range.blocks):
         first, last = number_range.block(k)
-        if first not in taken:
-            block = NumberBlock(customer_id=customer_id, start_number=first, end_number=last)
-            db.session.add(block)
-            db.session.commit()
-            return block
-    db.session.rollback()
+        if first in taken:
+            continue
+        try:
+            with db.session.begin_nested():  # a lost race undoes only this try, not the caller's transaction
+                block = NumberBlock(customer_id=customer_id, start_number=first, end_number=last)
+                db.session.add(block)
+        except sa.exc.IntegrityError:
+            continue
+        return block
     raise NumberingError(f"The number range {number_range.start} – {number_range.end} is exhausted: "
                          "every block is assigned. Extend the range under Settings → Options.")
 
@@ -106,14 +114,15 @@ def numbers_in_use(block: NumberBlock) -> list[str]:
     ))
 
 
-def release_block(block: NumberBlock) -> None:
+def release_block(actor: Actor, block: NumberBlock) -> None:
+    access.check(actor, block, write=True)
     used = numbers_in_use(block)
     if used:
         shown = ", ".join(used[:10]) + (f" and {len(used) - 10} more" if len(used) > 10 else "")
         raise NumberingError(f"Block {block.start_number} – {block.end_number} is in use by SIP user(s) {shown}; "
                              "remove them before releasing the block.")
     db.session.delete(block)
-    db.session.commit()
+    db.session.flush()
 
 
 def customer_blocks(customer_id: int) -> list[tuple[NumberBlock, int]]:

@@ -1,9 +1,8 @@
 """Routes for a customer's Internal Number Block section and its SIP users."""
-import sqlalchemy as sa
-from flask import abort, redirect, url_for
+from flask import redirect, url_for
 
-from panel.customers.lookup import get_customer
-from panel.extensions import db
+from panel import access
+from panel import actor as actors
 from panel.numbering import bp
 from panel.numbering.allocation import (
     NumberingError,
@@ -15,7 +14,7 @@ from panel.numbering.allocation import (
 )
 from panel.numbering.forms import SipUserForm
 from panel.numbering.models import NumberBlock, SipUser
-from panel.numbering.sip import create_sip_user
+from panel.numbering.sip import create_sip_user, customer_sip_users, remove_sip_user
 from panel.web import render_fragment, wants_fragment
 
 
@@ -23,9 +22,13 @@ def _section(customer, code=200, form=None, **extra):
     free = free_numbers(customer.id)
     form = form or SipUserForm(formdata=None)
     form.username.choices = [(str(n), str(n)) for n in free]
-    users = db.session.scalars(sa.select(SipUser).where(SipUser.customer_id == customer.id).order_by(SipUser.username)).all()
+    users = customer_sip_users(customer.id)
     return render_fragment("numbering/_section.html", code=code, customer=customer, number_range=current_range(),
                            blocks=customer_blocks(customer.id), users=users, form=form, free=free, **extra)
+
+
+def get_customer(customer_id: int):
+    return access.fetch_customer(actors.current(), customer_id)
 
 
 @bp.get("/customers/<int:customer_id>/number-blocks")
@@ -41,7 +44,7 @@ def assign(customer_id: int):
     """"+": the next free block of the range."""
     customer = get_customer(customer_id)
     try:
-        block = assign_next_block(customer.id)
+        block = assign_next_block(actors.current(), customer.id)
     except NumberingError as error:
         return _section(customer, code=409, problem=str(error))
     return _section(customer, notice=f"Block {block.start_number} – {block.end_number} assigned.")
@@ -50,11 +53,10 @@ def assign(customer_id: int):
 @bp.delete("/customers/<int:customer_id>/number-blocks/<int:block_id>")
 def release(customer_id: int, block_id: int):
     customer = get_customer(customer_id)
-    block = db.session.get(NumberBlock, block_id)
-    if block is None or block.customer_id != customer.id:
-        abort(404, "This customer holds no such block.")
+    block = access.fetch(actors.current(), NumberBlock, block_id, customer_id=customer.id, write=True,
+                         message="This customer holds no such block.")
     try:
-        release_block(block)
+        release_block(actors.current(), block)
     except NumberingError as error:
         return _section(customer, code=409, problem=str(error))
     return _section(customer, notice=f"Block {block.start_number} – {block.end_number} released.")
@@ -67,8 +69,9 @@ def add_sip_user(customer_id: int):
     if not form.validate():
         return _section(customer, code=422, form=form, adding=True)
     try:
-        user, password = create_sip_user(customer.id, form.username.data, None if form.auto_password.data else form.password.data,
-                                          (form.caller_name.data or "").strip())
+        password = None if form.auto_password.data else form.password.data
+        user, password = create_sip_user(actors.current(), customer.id, form.username.data, password,
+                                         (form.caller_name.data or "").strip())
     except NumberingError as error:
         form.username.errors = [str(error)]
         return _section(customer, code=422, form=form, adding=True)
@@ -81,9 +84,7 @@ def add_sip_user(customer_id: int):
 @bp.delete("/customers/<int:customer_id>/sip-users/<int:user_id>")
 def delete_sip_user(customer_id: int, user_id: int):
     customer = get_customer(customer_id)
-    user = db.session.get(SipUser, user_id)
-    if user is None or user.customer_id != customer.id:
-        abort(404, "This customer has no such SIP user.")
-    db.session.delete(user)
-    db.session.commit()
+    user = access.fetch(actors.current(), SipUser, user_id, customer_id=customer.id, write=True,
+                        message="This customer has no such SIP user.")
+    remove_sip_user(actors.current(), user)
     return _section(customer, notice=f"SIP user {user.username} removed.")

@@ -93,7 +93,7 @@ def search_deployments():
     actor = actors.current()
     query = search_text("q")
     if actor.manages_tree:
-        page = records.find(query, tree_root=actor.customer_id)
+        page = records.find(actor, query, tree_root=actor.customer_id)
     else:
-        page = records.find(query, customer_id=actor.customer_id)
+        page = records.find(actor, query, customer_id=actor.customer_id)
     return render_results(page, query, show_customer=actor.manages_tree)

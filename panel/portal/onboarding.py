@@ -6,12 +6,12 @@ see and do what the contact would, audited as themselves.
 """
 from flask import flash, redirect, request, url_for
 
-from panel import access, unit_of_work
+from panel import access
 from panel import actor as actors
 from panel.onboarding import pages
 from panel.portal import bp
 from panel.support.report_routes import IssueReportForm
-from panel.support.reports import deliver_now, file_report, reports_of
+from panel.support.reports import file_report, reports_of
 from panel.web import render_page
 
 
@@ -46,9 +46,8 @@ def report_issue():
     form = IssueReportForm(reachable=lambda customer_id: access.can_see_customer(actor, customer_id))
     if request.method == "POST" and form.validate():
         customer = own if form.chosen is None else access.fetch_customer(actor, form.chosen.customer_id)
-        report, messages = file_report(customer, actor.contact, form.subject.data, form.description.data,
+        report, messages = file_report(actor, customer, actor.contact, form.subject.data, form.description.data,
                                        form.chosen, by_staff=actor.impersonated)
-        unit_of_work.after_commit(lambda: deliver_now(messages))
         if messages:
             flash(f"Your report #{report.id} is sent to {len(messages)} support contact(s) of {customer.name}: "
                   f"{report.sent_to}.")

@@ -19,4 +19,4 @@ def support_credits():
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
     return render_template("support/portal_credits.html", customer=customer,
-                           log=credits.log(customer.id, page_number(), LOG_SIZE))
+                           log=credits.log(actors.current(), customer.id, page_number(), LOG_SIZE))

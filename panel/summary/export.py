@@ -14,6 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from panel import unit_of_work
 from panel.calls.importer import FIELDS
 from panel.calls.models import CallRecord
 from panel.extensions import db
@@ -102,4 +103,4 @@ def record_lines(customer_id: int, start: datetime, end: datetime) -> Iterator[s
             yield out.getvalue()
     finally:
         result.close()
-        db.session.rollback()  # end the read transaction (and a server-side cursor) as soon as the file is sent
+        unit_of_work.end_read()  # end the read transaction (and a server-side cursor) as soon as the file is sent

@@ -2,16 +2,18 @@
 a reversal undoes one earlier transaction exactly once. Nothing is ever edited.
 
 The balance is the sum of the customer's transactions and never goes below zero: every write locks
-the customer's row first, so two deductions (or a deduction and a reversal) cannot both pass a
-check that only one of them should.
+the customer's row first (held until the caller's unit of work ends), so two deductions (or a
+deduction and a reversal) cannot both pass a check that only one of them should.
 """
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import abort
 from sqlalchemy.exc import IntegrityError
 
-from panel.audit.recorder import current_actor
+from panel import access
+from panel.actor import Actor
 from panel.customers.accounts import lock_customer
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
@@ -54,15 +56,17 @@ def _text(value: str, limit: int) -> str:
     return " ".join((value or "").split())[:limit]
 
 
-def _record(transaction: CreditTransaction) -> CreditTransaction:
-    transaction.created_by = current_actor()["user_label"]
-    db.session.add(transaction)
-    db.session.commit()
+def _record(actor: Actor, transaction: CreditTransaction) -> CreditTransaction:
+    transaction.created_by = actor.audit_fields()["user_label"]
+    with db.session.begin_nested():  # a database refusal undoes only this entry
+        db.session.add(transaction)
     return transaction
 
 
-def purchase(customer: Customer, credits, payment_method: str, reference: str, note: str = "") -> CreditTransaction:
+def purchase(actor: Actor, customer: Customer, credits, payment_method: str, reference: str,
+             note: str = "") -> CreditTransaction:
     """Credits bought: how they were paid, and the payment reference or PO number."""
+    access.check(actor, customer, write=True)
     credits = _amount(credits)
     if payment_method not in CREDIT_PAYMENT_METHODS:
         raise CreditRefused(f"Choose a payment method: {', '.join(CREDIT_PAYMENT_METHODS)}.", "payment_method")
@@ -70,14 +74,15 @@ def purchase(customer: Customer, credits, payment_method: str, reference: str, n
     if not reference:
         raise CreditRefused("Enter the payment reference or PO number.", "reference")
     lock_customer(customer.id)
-    return _record(CreditTransaction(customer_id=customer.id, kind="purchase", credits=credits,
+    return _record(actor, CreditTransaction(customer_id=customer.id, kind="purchase", credits=credits,
                                      payment_method=payment_method, reference=reference, note=_text(note, 500)))
 
 
-def deduct(customer: Customer, credits, ticket_reference: str, deployment_id: int | None = None,
+def deduct(actor: Actor, customer: Customer, credits, ticket_reference: str, deployment_id: int | None = None,
            note: str = "") -> CreditTransaction:
     """Credits used for support work: the ticket it was for, and the deployment if there is one.
     Refused when the customer has fewer credits left."""
+    access.check(actor, customer, write=True)
     credits = _amount(credits)
     ticket_reference = _text(ticket_reference, 100)
     if not ticket_reference:
@@ -89,10 +94,9 @@ def deduct(customer: Customer, credits, ticket_reference: str, deployment_id: in
     lock_customer(customer.id)
     left = balance(customer.id)
     if credits > left:
-        db.session.rollback()
         raise CreditRefused(f"{customer.name} has {left:,.2f} credits left: {credits:,.2f} cannot be deducted.",
                             "credits")
-    return _record(CreditTransaction(customer_id=customer.id, kind="deduction", credits=-credits,
+    return _record(actor, CreditTransaction(customer_id=customer.id, kind="deduction", credits=-credits,
                                      ticket_reference=ticket_reference, deployment_id=deployment_id,
                                      note=_text(note, 500)))
 
@@ -101,10 +105,11 @@ def reversal_of(transaction_id: int) -> CreditTransaction | None:
     return db.session.scalar(sa.select(CreditTransaction).where(CreditTransaction.reverses_id == transaction_id))
 
 
-def reverse(transaction: CreditTransaction, note: str) -> CreditTransaction:
+def reverse(actor: Actor, transaction: CreditTransaction, note: str) -> CreditTransaction:
     """Undo one purchase or deduction with a transaction of the opposite sign, once. A reversal is
     not reversed (record the right transaction instead), and a purchase whose credits are spent
     cannot be reversed below a zero balance."""
+    access.check(actor, transaction, write=True)
     note = _text(note, 500)
     if not note:
         raise CreditRefused("Say why the transaction is reversed; it is kept with the reversal.", "note")
@@ -113,21 +118,18 @@ def reverse(transaction: CreditTransaction, note: str) -> CreditTransaction:
     lock_customer(transaction.customer_id)
     existing = reversal_of(transaction.id)
     if existing is not None:
-        db.session.rollback()
         raise CreditRefused(f"Transaction #{transaction.id} was reversed already, by #{existing.id}.")
     left = balance(transaction.customer_id)
     if left + (-transaction.credits) < 0:
-        db.session.rollback()
         raise CreditRefused(f"Only {left:,.2f} credits are left: reversing this purchase of "
                             f"{transaction.credits:,.2f} would take the balance below zero.")
     try:
-        return _record(CreditTransaction(
+        return _record(actor, CreditTransaction(
             customer_id=transaction.customer_id, kind="reversal", credits=-transaction.credits,
             payment_method=transaction.payment_method, reference=transaction.reference,
             ticket_reference=transaction.ticket_reference, deployment_id=transaction.deployment_id,
             reverses_id=transaction.id, note=note))
     except IntegrityError:  # another reversal of it committed first (the unique reverses_id)
-        db.session.rollback()
         raise CreditRefused(f"Transaction #{transaction.id} was reversed already.") from None
 
 
@@ -150,9 +152,11 @@ class Log:
     balance: Decimal
 
 
-def log(customer_id: int, number: int, size: int) -> Log:
+def log(actor: Actor, customer_id: int, number: int, size: int) -> Log:
     """One page of the customer's transactions, newest first, each with the balance after it, the
-    reversal that undid it (if any) and its deployment."""
+    reversal that undid it (if any) and its deployment. A customer outside `actor`'s reach: 404."""
+    if not access.can_see_customer(actor, customer_id):
+        abort(404, access.NOT_FOUND)
     page = paginate(db.session, sa.select(CreditTransaction).where(CreditTransaction.customer_id == customer_id)
                     .order_by(CreditTransaction.id.desc()), number, size)
     total = balance(customer_id)

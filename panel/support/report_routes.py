@@ -1,17 +1,16 @@
 """Issue reports on the staff side (the customer page's "Issue reports" section), and the portal's
 "Report an issue" form (its page is in panel/portal/onboarding.py, on the portal blueprint)."""
-import sqlalchemy as sa
 from flask import redirect, url_for
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from panel.contacts.models import Contact
-from panel.customers.lookup import get_customer
+from panel import access
+from panel import actor as actors
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.forms import PanelForm
 from panel.support import bp
-from panel.support.reports import DESCRIPTION_LENGTH, SUBJECT_LENGTH, reports_of
+from panel.support.reports import DESCRIPTION_LENGTH, SUBJECT_LENGTH, names_for, reports_of
 from panel.web import render_fragment, wants_fragment
 
 SECTION_LIMIT = 50
@@ -57,13 +56,10 @@ class IssueReportForm(PanelForm):
 @bp.get("/<int:customer_id>/issue-reports")
 def issue_reports(customer_id: int):
     """The Issue reports section of the Main tab: what the customer's contacts reported in the portal."""
-    customer = get_customer(customer_id)
+    customer = access.fetch_customer(actors.current(), customer_id)
     if not wants_fragment():
         return redirect(url_for("customers.show", customer_id=customer_id, _anchor="issue-reports"))
     reports = reports_of(customer.id, SECTION_LIMIT + 1)
-    reporters = dict(db.session.execute(sa.select(Contact.id, Contact.name).where(
-        Contact.id.in_({r.contact_id for r in reports if r.contact_id}))).all())
-    deployments = dict(db.session.execute(sa.select(Deployment.id, Deployment.deployment_number).where(
-        Deployment.id.in_({r.deployment_id for r in reports if r.deployment_id}))).all())
+    reporters, deployments = names_for(reports)
     return render_fragment("support/_issue_reports.html", customer=customer, reports=reports[:SECTION_LIMIT],
                            more=len(reports) > SECTION_LIMIT, reporters=reporters, deployments=deployments)

@@ -1,5 +1,6 @@
 """Issue reports: a contact reports an issue in the portal; the report is kept on the customer's
-record and e-mailed, in the same transaction, to the customer's support contacts. (A reseller's
+record and its e-mails to the customer's support contacts are queued in the same unit of work, and
+delivered once it commits. (A reseller's
 Admin contact may report for a sub-account: the report is the sub-account's, mailed to its contacts.)
 
 A customer without support contacts still gets its report kept (staff see it on the customer's
@@ -9,12 +10,14 @@ import logging
 
 import sqlalchemy as sa
 
+from panel import access, unit_of_work
+from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.customers.hierarchy import in_subtree
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
 from panel.extensions import db
-from panel.mail.outbox import queue_mail
+from panel.mail.outbox import deliver, queue_mail
 from panel.support.models import IssueReport
 
 log = logging.getLogger(__name__)
@@ -33,10 +36,12 @@ def support_contacts(customer_id: int) -> list[Contact]:
         .order_by(Contact.name, Contact.id)))
 
 
-def file_report(customer: Customer, reporter: Contact | None, subject: str, description: str,
+def file_report(actor: Actor, customer: Customer, reporter: Contact | None, subject: str, description: str,
                 deployment: Deployment | None = None, *, by_staff: bool = False):
-    """Keep the report and queue one e-mail to each support contact; one commit. `by_staff`: filed by
-    the provider's staff in Portal Login as `reporter`. Returns the report and the queued messages."""
+    """Keep the report and queue one e-mail to each support contact, tried once the caller's unit of work
+    commits (the worker retries the rest). `by_staff`: filed by the provider's staff in Portal Login as
+    `reporter`. Returns the report and the queued messages."""
+    access.check(actor, customer)
     subject = " ".join((subject or "").split())
     description = (description or "").strip()
     if not subject or len(subject) > SUBJECT_LENGTH:
@@ -48,19 +53,15 @@ def file_report(customer: Customer, reporter: Contact | None, subject: str, desc
     if reporter is not None and not in_subtree(reporter.customer_id, customer.id):
         raise ValueError("the reporter is a contact of neither the customer nor one of its resellers")
     recipients = support_contacts(customer.id)
-    try:
-        report = IssueReport(customer_id=customer.id, contact_id=reporter.id if reporter else None,
-                             deployment_id=deployment.id if deployment else None, subject=subject,
-                             description=description, sent_to=", ".join(c.email for c in recipients))
-        db.session.add(report)
-        db.session.flush()  # the report's number goes into the e-mails
-        mail_subject = f"{MAIL_SUBJECT_PREFIX}{subject}"[:SUBJECT_LENGTH]
-        messages = [queue_mail(c.email, mail_subject, _body(report, customer, reporter, deployment, c, by_staff))
-                    for c in recipients]
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    report = IssueReport(customer_id=customer.id, contact_id=reporter.id if reporter else None,
+                         deployment_id=deployment.id if deployment else None, subject=subject,
+                         description=description, sent_to=", ".join(c.email for c in recipients))
+    db.session.add(report)
+    db.session.flush()  # the report's number goes into the e-mails
+    mail_subject = f"{MAIL_SUBJECT_PREFIX}{subject}"[:SUBJECT_LENGTH]
+    messages = [queue_mail(c.email, mail_subject, _body(report, customer, reporter, deployment, c, by_staff))
+                for c in recipients]
+    unit_of_work.after_commit(lambda: deliver_now(messages))
     return report, messages
 
 
@@ -87,11 +88,18 @@ def reports_of(customer_id: int, limit: int = 50) -> list[IssueReport]:
         .order_by(IssueReport.id.desc()).limit(limit)))
 
 
+def names_for(reports: list[IssueReport]) -> tuple[dict[int, str], dict[int, str]]:
+    """{contact id: name} of the reporters and {deployment id: Deployment ID} of the reports' deployments."""
+    reporters = dict(db.session.execute(sa.select(Contact.id, Contact.name).where(
+        Contact.id.in_({r.contact_id for r in reports if r.contact_id}))).all())
+    deployments = dict(db.session.execute(sa.select(Deployment.id, Deployment.deployment_number).where(
+        Deployment.id.in_({r.deployment_id for r in reports if r.deployment_id}))).all())
+    return reporters, deployments
+
+
 def deliver_now(messages) -> int:
     """Try the queued e-mails at once, after the commit; the worker retries whatever is left. Returns
     how many went out."""
-    from panel.mail.outbox import deliver
-
     if not messages:
         return 0
     try:

@@ -1,10 +1,9 @@
 """Routes of the support area (staff side): a customer's support-credit ledger (/customers/<id>/support-credits)
 with purchases, deductions and reversals. The balance on the Main tab links here."""
-from flask import abort, flash, redirect, url_for
-from flask_login import current_user
+from flask import flash, redirect, url_for
 
-from panel.customers.lookup import get_customer
-from panel.extensions import db
+from panel import access
+from panel import actor as actors
 from panel.support import bp, credits
 from panel.support.forms import DeductionForm, PurchaseForm, ReverseForm
 from panel.support.models import CreditTransaction
@@ -14,11 +13,13 @@ LOG_SIZE = 25
 PURCHASE = "purchase"  # the purchase form's fields are prefixed: both forms have credits and a note
 
 
+def get_customer(customer_id: int):
+    return access.fetch_customer(actors.current(), customer_id)
+
+
 def get_transaction(customer_id: int, transaction_id: int) -> CreditTransaction:
-    transaction = db.session.get(CreditTransaction, transaction_id)
-    if transaction is None or transaction.customer_id != customer_id:
-        abort(404, "This customer has no such support-credit transaction.")
-    return transaction
+    return access.fetch(actors.current(), CreditTransaction, transaction_id, customer_id=customer_id, write=True,
+                        message="This customer has no such support-credit transaction.")
 
 
 def _picked(form: DeductionForm) -> tuple[str, str]:
@@ -30,12 +31,13 @@ def _picked(form: DeductionForm) -> tuple[str, str]:
 def render_ledger(customer, *, code: int = 200, purchase_form=None, deduction_form=None, opened: str | None = None,
                   reverse=None, **extra):
     """The support-credits page, or its "ledger" block for htmx: balance, the two forms, the log."""
-    can_write = current_user.can_write
+    actor = actors.current()
+    can_write = actor.can_write
     deduction_form = deduction_form or DeductionForm(formdata=None)
     picked_id, picked_text = _picked(deduction_form)
     return render_page(
         "support/credits.html", block="ledger", code=code, customer=customer,
-        log=credits.log(customer.id, page_number(), LOG_SIZE), can_write=can_write,
+        log=credits.log(actor, customer.id, page_number(), LOG_SIZE), can_write=can_write,
         purchase_form=purchase_form or PurchaseForm(formdata=None, prefix=PURCHASE), deduction_form=deduction_form,
         picked_id=picked_id, picked_text=picked_text, opened=opened, reverse=reverse or {},
         comment_required=ReverseForm(formdata=None).comment_required if can_write else False, **extra)
@@ -51,7 +53,6 @@ def _after(customer, message: str):
 
 
 def _refused(form, error: credits.CreditRefused) -> None:
-    db.session.rollback()
     target = getattr(form, error.field, None) if error.field else None
     if target is not None:
         target.errors = [*target.errors, str(error)]
@@ -71,8 +72,8 @@ def purchase(customer_id: int):
     form = PurchaseForm(prefix=PURCHASE)
     if form.validate():
         try:
-            made = credits.purchase(customer, form.credits.data, form.payment_method.data, form.reference.data,
-                                    form.note.data)
+            made = credits.purchase(actors.current(), customer, form.credits.data, form.payment_method.data,
+                                    form.reference.data, form.note.data)
         except credits.CreditRefused as error:
             _refused(form, error)
         else:
@@ -86,8 +87,8 @@ def deduct(customer_id: int):
     form = DeductionForm()
     if form.validate():
         try:
-            made = credits.deduct(customer, form.credits.data, form.ticket_reference.data, form.deployment_id.data,
-                                  form.note.data)
+            made = credits.deduct(actors.current(), customer, form.credits.data, form.ticket_reference.data,
+                                  form.deployment_id.data, form.note.data)
         except credits.CreditRefused as error:
             _refused(form, error)
         else:
@@ -108,9 +109,8 @@ def reverse(customer_id: int, transaction_id: int):
         return render_ledger(customer, code=422, reverse={"id": transaction.id, "note": form.note.data or "",
                                                           "errors": [*form.note.errors, *form.audit_comment.errors]})
     try:
-        made = credits.reverse(transaction, form.note.data)
+        made = credits.reverse(actors.current(), transaction, form.note.data)
     except credits.CreditRefused as error:
-        db.session.rollback()
         if error.field == "note":
             return render_ledger(customer, code=422, reverse={"id": transaction.id, "note": form.note.data or "",
                                                               "errors": [str(error)]})

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.api.tokens import issue_token, revoke_token
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -25,13 +27,16 @@ def make_invoices() -> dict:
     beta = create_customer({"name": "Beta Networks", "status": "Active", "channel_limit": 10}, "EUR")
     add_hours(acme.id, *((f"2026-10-{d:02d}T12", d, str(Decimal(d) / 10)) for d in range(1, 32)))
     add_hours(beta.id, ("2026-09-15T08", 3, "0.9"), *((f"2026-10-{d:02d}T09", 1, "0.25") for d in (6, 13, 20, 27)))
-    daily = billing.generate(acme, "daily", [at(f"2026-10-{d:02d}") for d in range(1, 32)], now=NOW).created
-    monthly = billing.generate(beta, "monthly", [at("2026-09-01")], now=NOW).created
-    weekly = billing.generate(beta, "weekly", [at(f"2026-10-{d:02d}") for d in (5, 12, 19, 26)], now=NOW).created
-    payment = record_payment(acme, {"amount": Decimal("0.25"), "method": "Bank transfer", "reference": "TX-1",
-                                    "status": "Completed", "received_on": date(2026, 11, 5)})
-    allocate(payment, {daily[0].id: Decimal("0.10"), daily[1].id: Decimal("0.15")})
-    billing.void_invoice(daily[2], "sent twice")
+    with unit_of_work.unit():
+        daily = billing.generate(SYSTEM, acme, "daily", [at(f"2026-10-{d:02d}") for d in range(1, 32)], now=NOW).created
+        monthly = billing.generate(SYSTEM, beta, "monthly", [at("2026-09-01")], now=NOW).created
+        weekly = billing.generate(SYSTEM, beta, "weekly", [at(f"2026-10-{d:02d}") for d in (5, 12, 19, 26)],
+                                  now=NOW).created
+        payment = record_payment(SYSTEM, acme, {"amount": Decimal("0.25"), "method": "Bank transfer",
+                                                "reference": "TX-1", "status": "Completed",
+                                                "received_on": date(2026, 11, 5)})
+        allocate(SYSTEM, payment, {daily[0].id: Decimal("0.10"), daily[1].id: Decimal("0.15")})
+        billing.void_invoice(SYSTEM, daily[2], "sent twice")
     return {"acme": acme.id, "beta": beta.id, "acme_numbers": [i.number for i in daily],
             "beta_numbers": [i.number for i in monthly + weekly], "payment": payment.id}
 
@@ -130,7 +135,8 @@ def test_invoices_made_during_a_walk_come_on_a_later_page(app, client, data, tok
         from panel.customers.models import Customer
 
         add_hours(data["acme"], ("2026-11-01T10", 1, "0.1"))
-        billing.generate(db.session.get(Customer, data["acme"]), "daily", [at("2026-11-01")], now=NOW)
+        with unit_of_work.unit():
+            billing.generate(SYSTEM, db.session.get(Customer, data["acme"]), "daily", [at("2026-11-01")], now=NOW)
     rest = get(client, URL, token, cursor=first["next_cursor"]).get_json()
     assert [i["number"] for i in rest["invoices"]][-1] == "INV-000037" and rest["next_cursor"] is None
 
@@ -201,7 +207,8 @@ def test_a_weekly_invoice_has_a_line_per_day_with_calls(app, client, token, cust
         from panel.customers.models import Customer
 
         add_hours(customer, ("2026-11-02T09", 10, "1.50"), ("2026-11-02T23", 5, "0.7500"), ("2026-11-03T00", 4, "0.4"))
-        billing.generate(db.session.get(Customer, customer), "weekly", [at("2026-11-02")], now=NOW)
+        with unit_of_work.unit():
+            billing.generate(SYSTEM, db.session.get(Customer, customer), "weekly", [at("2026-11-02")], now=NOW)
     answer = get(client, f"{URL}/INV-000001", token).get_json()
     assert (answer["period_end"], answer["total"], answer["minutes"]) == ("2026-11-09T00:00:00+00:00", "2.65",
                                                                           "19.00")

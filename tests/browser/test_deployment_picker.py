@@ -6,6 +6,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.extensions import db
 from tests.browser.test_customer_edit_flow import sign_in
 
@@ -19,9 +21,10 @@ def setup_ledger(server) -> dict:
     from panel.support.credits import purchase
 
     with server.app.app_context():
-        ids = {name: create_deployment(server.customer_id, product, name).id for product, name in [
-            ("PBX", "Head office PBX"), ("SBC", "Harbour edge SBC"), ("Gateway", "Warehouse gateway")]}
-        purchase(db.session.get(Customer, server.customer_id), Decimal(10), "Purchase order", "PO-1")
+        with unit_of_work.unit():
+            ids = {name: create_deployment(SYSTEM, server.customer_id, product, name).id for product, name in [
+                ("PBX", "Head office PBX"), ("SBC", "Harbour edge SBC"), ("Gateway", "Warehouse gateway")]}
+            purchase(SYSTEM, db.session.get(Customer, server.customer_id), Decimal(10), "Purchase order", "PO-1")
         db.session.remove()
     return ids
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.calls import rollup as rollup_module
 from panel.calls.importer import insert_records, parse_row
 from panel.calls.models import CallRecord, HourlySummary
@@ -31,7 +32,8 @@ def record(customer, call_id, start: datetime, answered=True, duration=60, bille
 
 
 def add(*records, source="sw"):
-    return insert_records(list(records), source)
+    with unit_of_work.unit():  # a batch of records is a unit of its own, as the importer and the API make it
+        return insert_records(list(records), source)
 
 
 def hours(app) -> dict:

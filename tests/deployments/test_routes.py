@@ -1,6 +1,8 @@
 """The Deployments section of the Main tab and the deployment search, over HTTP."""
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.deployments.models import Deployment, Licence, SupportPlan
 from panel.deployments.records import create_deployment
@@ -46,7 +48,8 @@ def test_staff_add_a_deployment_with_the_next_id_and_bad_input_keeps_what_was_ty
 def test_licences_and_support_plans_are_added_with_messages_by_the_fields(app, as_role, customer):
     client = as_role("staff")
     with app.app_context():
-        deployment_id = create_deployment(customer, "PBX", "Main").id
+        with unit_of_work.unit():
+            deployment_id = create_deployment(SYSTEM, customer, "PBX", "Main").id
     url = f"/customers/{customer}/deployments/{deployment_id}"
     opened = client.get(f"/customers/{customer}/deployments?add=licence&deployment={deployment_id}", htmx=True)
     assert 'id="new-licence"' in opened.get_data(as_text=True)
@@ -71,7 +74,8 @@ def test_licences_and_support_plans_are_added_with_messages_by_the_fields(app, a
 def test_decommission_keeps_the_deployment_and_refuses_a_second_time(app, as_role, customer):
     client = as_role("staff")
     with app.app_context():
-        deployment_id = create_deployment(customer, "Gateway", "Old gateway").id
+        with unit_of_work.unit():
+            deployment_id = create_deployment(SYSTEM, customer, "Gateway", "Old gateway").id
     url = f"/customers/{customer}/deployments/{deployment_id}"
     done = client.post(f"{url}/decommission", htmx=True)
     body = done.get_data(as_text=True)
@@ -85,7 +89,8 @@ def test_decommission_keeps_the_deployment_and_refuses_a_second_time(app, as_rol
 
 def test_readonly_staff_cannot_write(app, as_role, customer):
     with app.app_context():
-        deployment_id = create_deployment(customer, "PBX", "Main").id
+        with unit_of_work.unit():
+            deployment_id = create_deployment(SYSTEM, customer, "PBX", "Main").id
     client = as_role("readonly")
     base = f"/customers/{customer}/deployments"
     assert add(client, customer, "Nope").status_code == 403
@@ -103,7 +108,8 @@ def test_readonly_staff_cannot_write(app, as_role, customer):
 def test_another_customers_deployment_is_not_found(app, as_role, customer):
     with app.app_context():
         other = create_customer({"name": "Other"}, "USD").id
-        theirs = create_deployment(other, "PBX", "Theirs").id
+        with unit_of_work.unit():
+            theirs = create_deployment(SYSTEM, other, "PBX", "Theirs").id
     client = as_role("staff")
     base = f"/customers/{customer}/deployments"
     assert client.get(f"{base}?add=licence&deployment={theirs}", htmx=True).status_code == 404
@@ -119,9 +125,10 @@ def test_another_customers_deployment_is_not_found(app, as_role, customer):
 def test_search_as_you_type_by_id_or_name(app, as_role, customer):
     with app.app_context():
         other = create_customer({"name": "Other Co"}, "USD").id
-        create_deployment(customer, "PBX", "Head office PBX")
-        create_deployment(customer, "SBC", "Edge <b>SBC</b>")
-        create_deployment(other, "PBX", "Other office PBX")
+        with unit_of_work.unit():
+            create_deployment(SYSTEM, customer, "PBX", "Head office PBX")
+            create_deployment(SYSTEM, customer, "SBC", "Edge <b>SBC</b>")
+            create_deployment(SYSTEM, other, "PBX", "Other office PBX")
     client = as_role("readonly")
     mine = client.get(f"/customers/{customer}/deployments/search?q=office", htmx=True).get_data(as_text=True)
     assert "D-100001" in mine and "Head office PBX" in mine and "Other office" not in mine
@@ -140,8 +147,9 @@ def test_search_as_you_type_by_id_or_name(app, as_role, customer):
 
 def test_the_section_pages_through_many_deployments(app, as_role, customer):
     with app.app_context():
-        for n in range(23):
-            create_deployment(customer, "PBX", f"Site {n:02d}")
+        with unit_of_work.unit():
+            for n in range(23):
+                create_deployment(SYSTEM, customer, "PBX", f"Site {n:02d}")
     client = as_role("staff")
     first = client.get(f"/customers/{customer}/deployments", htmx=True).get_data(as_text=True)
     assert "Site 19" in first and "Site 20" not in first and "page=2" in first

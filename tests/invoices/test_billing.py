@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.customers.accounts import balance_of
 from panel.customers.models import Customer
@@ -15,7 +17,7 @@ from tests.invoices.data import NOW, add_hours, at
 
 
 def make(customer_id, frame, *starts, now=NOW):
-    return billing.generate(db.session.get(Customer, customer_id), frame, [at(s) for s in starts], now=now)
+    return billing.generate(SYSTEM, db.session.get(Customer, customer_id), frame, [at(s) for s in starts], now=now)
 
 
 def test_an_invoice_has_a_line_per_day_and_the_summary_totals(app, traffic):
@@ -75,7 +77,7 @@ def test_the_database_refuses_overlapping_invoices_whatever_the_code_does(app, t
 def test_voiding_frees_the_period_and_is_audited(app, traffic):
     with app.app_context():
         first = make(traffic, "daily", "2026-11-02").created[0]
-        billing.void_invoice(first, "Wrong rate")
+        billing.void_invoice(SYSTEM, first, "Wrong rate")
         assert first.status == "void" and first.void_reason == "Wrong rate"
         again = make(traffic, "daily", "2026-11-02")
         assert [i.number for i in again.created] == ["INV-000002"]
@@ -84,7 +86,7 @@ def test_voiding_frees_the_period_and_is_audited(app, traffic):
         assert [e.message for e in entries] == ["New", "Update"]
         assert '"status": ["issued", "void"]' in entries[1].data
         with pytest.raises(billing.InvoiceRefused, match="already void"):
-            billing.void_invoice(first, "again")
+            billing.void_invoice(SYSTEM, first, "again")
 
 
 def test_auto_generate_makes_every_missing_completed_period_and_nothing_the_second_time(app, traffic):
@@ -93,9 +95,9 @@ def test_auto_generate_makes_every_missing_completed_period_and_nothing_the_seco
         customer.invoice_schedule = "daily"
         db.session.commit()
         make(traffic, "daily", "2026-11-03")  # one already made by hand
-        outcome = billing.auto_generate(customer, now=NOW)
+        outcome = billing.auto_generate(SYSTEM, customer, now=NOW)
         assert [i.period_start for i in outcome.created] == [at("2026-11-02"), at("2026-11-09")]
-        assert billing.auto_generate(customer, now=NOW).created == []
+        assert billing.auto_generate(SYSTEM, customer, now=NOW).created == []
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 3
 
 
@@ -105,14 +107,14 @@ def test_auto_generate_leaves_the_period_in_progress(app, traffic):
         customer = db.session.get(Customer, traffic)
         customer.invoice_schedule = "weekly"
         db.session.commit()
-        starts = [i.period_start for i in billing.auto_generate(customer, now=NOW).created]
+        starts = [i.period_start for i in billing.auto_generate(SYSTEM, customer, now=NOW).created]
         assert starts == [at("2026-11-02"), at("2026-11-09")]  # the week of 16 Nov had no calls; 22 Nov is not over
 
 
 def test_auto_generate_needs_a_schedule(app, traffic):
     with app.app_context():
         with pytest.raises(billing.InvoiceRefused, match="Invoice Schedule"):
-            billing.auto_generate(db.session.get(Customer, traffic), now=NOW)
+            billing.auto_generate(SYSTEM, db.session.get(Customer, traffic), now=NOW)
 
 
 def test_the_worker_job_runs_once_a_day_after_the_first_hour(app, traffic):
@@ -120,14 +122,15 @@ def test_the_worker_job_runs_once_a_day_after_the_first_hour(app, traffic):
         customer = db.session.get(Customer, traffic)
         customer.invoice_schedule = "daily"
         db.session.commit()
-        assert billing.auto_invoice_job(now=at("2026-11-22T00:30")) is None  # late records may still come
-        assert billing.auto_invoice_job(now=at("2026-11-22T01:05")) == "3 invoices made"
-        assert billing.auto_invoice_job(now=at("2026-11-22T05:00")) is None  # done today
+        for now, done in [("2026-11-22T00:30", None),  # late records may still come
+                          ("2026-11-22T01:05", "3 invoices made"), ("2026-11-22T05:00", None)]:  # then done today
+            with unit_of_work.unit():  # as the worker runs it
+                assert billing.auto_invoice_job(now=at(now)) == done
 
 
 def test_issued_invoices_lower_the_balance_and_void_ones_do_not(app, traffic):
     with app.app_context():
         invoice = make(traffic, "daily", "2026-11-02").created[0]
         assert balance_of(traffic) == Decimal("-2.25")
-        billing.void_invoice(invoice, "duplicate")
+        billing.void_invoice(SYSTEM, invoice, "duplicate")
         assert balance_of(traffic) == Decimal("0")

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import balance_of, create_customer
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -108,9 +110,11 @@ def test_allocate_payment_pays_invoices_and_cancelling_takes_it_back(app, as_rol
     client = as_role("staff")
     with app.app_context():
         customer = db.session.get(Customer, traffic)
-        first, second = billing.generate(customer, "daily", [at("2026-11-02"), at("2026-11-03")], now=NOW).created
-        payment = record_payment(customer, {"amount": Decimal("2.50"), "method": "Cash", "reference": "R1",
-                                            "status": "Completed", "received_on": date(2026, 11, 20)})
+        with unit_of_work.unit():
+            first, second = billing.generate(SYSTEM, customer, "daily", [at("2026-11-02"), at("2026-11-03")],
+                                             now=NOW).created
+            payment = record_payment(SYSTEM, customer, {"amount": Decimal("2.50"), "method": "Cash", "reference": "R1",
+                                                        "status": "Completed", "received_on": date(2026, 11, 20)})
         ids = first.id, second.id, payment.id
     url = f"/customers/{traffic}/payments/{ids[2]}/allocate"
     form = client.get(url).get_data(as_text=True)
@@ -124,6 +128,7 @@ def test_allocate_payment_pays_invoices_and_cancelling_takes_it_back(app, as_rol
         assert [db.session.get(Invoice, i).status for i in ids[:2]] == ["paid", "issued"]
         page = client.get(f"/customers/{traffic}/invoices/{ids[1]}").get_data(as_text=True)
         assert "0.25 USD" in page and "0.15 USD" in page  # paid, due
-        set_status(db.session.get(Payment, ids[2]), "Cancelled")
+        with unit_of_work.unit():
+            set_status(SYSTEM, db.session.get(Payment, ids[2]), "Cancelled")
         assert db.session.get(Invoice, ids[0]).status == "issued"
         assert balance_of(traffic) == Decimal("-2.65")

@@ -9,6 +9,8 @@ asking for the pages that manage customers. Anywhere else a 404 is a failure.
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.delayed import changes
 from panel.extensions import db
@@ -77,8 +79,9 @@ def ids(app, world):
     with app.app_context():
         save_range(NumberRange(1000, 9999, 100))
         db.session.commit()
-        block = assign_next_block(world.b)
-        sip_user, _ = create_sip_user(world.b, "1000", None)
+        with unit_of_work.unit():
+            block = assign_next_block(SYSTEM, world.b)
+            sip_user, _ = create_sip_user(SYSTEM, world.b, "1000", None)
         issue_token("matrix", ["channels"])
         token_id = db.session.scalar(sa.select(ApiToken.id))
         change = changes.schedule_update("contact", db.session.get(Contact, world.ben), {"phone": "1"},
@@ -114,8 +117,9 @@ def _deployment_and_credits(customer_id):
     from panel.deployments.records import create_deployment
     from panel.support.credits import purchase
 
-    deployment = create_deployment(customer_id, "PBX", "Beta Networks PBX")
-    transaction = purchase(db.session.get(Customer, customer_id), Decimal(5), "Other", "PO-B")
+    with unit_of_work.unit():
+        deployment = create_deployment(SYSTEM, customer_id, "PBX", "Beta Networks PBX")
+        transaction = purchase(SYSTEM, db.session.get(Customer, customer_id), Decimal(5), "Other", "PO-B")
     return deployment, transaction
 
 
@@ -134,9 +138,10 @@ def _invoice_and_payment(customer_id):
                                  cost=Decimal("0.1"), charge=Decimal("0.2")))
     db.session.commit()
     customer = db.session.get(Customer, customer_id)
-    invoice = generate(customer, "daily", [day], now=datetime(2026, 11, 22, tzinfo=UTC)).created[0]
-    payment = record_payment(customer, {"amount": Decimal(1), "method": "Cash", "status": "Completed",
-                                        "received_on": date(2026, 11, 20)})
+    with unit_of_work.unit():
+        invoice = generate(SYSTEM, customer, "daily", [day], now=datetime(2026, 11, 22, tzinfo=UTC)).created[0]
+        payment = record_payment(SYSTEM, customer, {"amount": Decimal(1), "method": "Cash", "status": "Completed",
+                                                    "received_on": date(2026, 11, 20)})
     return invoice, payment
 
 

@@ -2,6 +2,8 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.calls.models import HourlySummary
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -15,7 +17,8 @@ def invoice_for(customer_id):
     db.session.add(HourlySummary(customer_id=customer_id, hour=DAY, calls=4, answered=3, seconds=100, billed_seconds=180,
                                  cost=Decimal("0.1"), charge=Decimal("0.35")))
     db.session.commit()
-    return generate(db.session.get(Customer, customer_id), "daily", [DAY], now=NOW).created[0]
+    with unit_of_work.unit():
+        return generate(SYSTEM, db.session.get(Customer, customer_id), "daily", [DAY], now=NOW).created[0]
 
 
 def test_a_contact_sees_and_prints_their_customers_invoices_only(app, world, portal_client):
@@ -33,7 +36,8 @@ def test_a_contact_sees_and_prints_their_customers_invoices_only(app, world, por
 def test_the_portal_says_an_invoice_is_void_without_the_staff_reason(app, world, portal_client):
     with app.app_context():
         invoice = invoice_for(world.a)
-        void_invoice(invoice, "internal: rated with the wrong deck")
+        with unit_of_work.unit():
+            void_invoice(SYSTEM, invoice, "internal: rated with the wrong deck")
         number = invoice.number
     body = portal_client(world.ana_email).get(f"/portal/invoices/{number}").get_data(as_text=True)
     assert "It is not payable" in body and "wrong deck" not in body

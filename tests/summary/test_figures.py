@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.calls.importer import insert_records, parse_row
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -123,9 +124,10 @@ def test_other_customers_and_raw_records_are_not_counted(app, acme):
     other = create_customer({"name": "Other", "status": "Active"}, "USD").id
     add_hours(hour_row(other, datetime(2026, 11, 20, 10, tzinfo=UTC), calls=50))
     # Call records that were never rolled up: the Summary reads call_hour only.
-    insert_records([parse_row({"customer_id": acme, "call_id": "x1", "start_time": "2026-11-20T10:05:00Z",
-                               "answered": True, "duration": 60, "billed_duration": 60, "rate": "0.01",
-                               "cost": "0.01", "charge": "0.02"})], "sw")
+    with unit_of_work.unit():
+        insert_records([parse_row({"customer_id": acme, "call_id": "x1", "start_time": "2026-11-20T10:05:00Z",
+                                   "answered": True, "duration": 60, "billed_duration": 60, "rate": "0.01",
+                                   "cost": "0.01", "charge": "0.02"})], "sw")
     assert frame_page(acme, "daily", NOW).total.calls == 0
     assert frame_page(other, "daily", NOW).total.calls == 50
 

@@ -9,6 +9,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.calls.importer import FIELDS, import_csv, insert_records, parse_row
 from panel.calls.models import CallRecord
 from panel.calls.rollup import last_changed, rollup
@@ -76,8 +78,9 @@ def test_the_section_is_a_fragment_with_tabs_utc_note_chart_and_grid(app, as_rol
 
 def test_the_section_says_when_the_roll_up_last_changed_the_figures(app, as_role, customer):
     with app.app_context():
-        insert_records(records(customer, ("c-1", "2026-11-20T10:15:00Z", "44", True, 30, 60, "0.01", "0.0100",
-                                          "0.0200")), "sw")
+        with unit_of_work.unit():
+            insert_records(records(customer, ("c-1", "2026-11-20T10:15:00Z", "44", True, 30, 60, "0.01", "0.0100",
+                                              "0.0200")), "sw")
         rollup()
         changed = last_changed()
     html = section(as_role("readonly"), customer, frame="daily").get_data(as_text=True)
@@ -118,7 +121,9 @@ def test_an_invoiced_day_shows_its_invoice_instead_of_a_check_box(app, as_role, 
     from panel.invoices.billing import generate, void_invoice
 
     with app.app_context():
-        outcome = generate(db.session.get(Customer, figures), "daily", [datetime(2026, 11, 18, tzinfo=UTC)], now=NOW)
+        with unit_of_work.unit():
+            outcome = generate(SYSTEM, db.session.get(Customer, figures), "daily", [datetime(2026, 11, 18, tzinfo=UTC)],
+                               now=NOW)
         invoice = outcome.created[0]
         number, invoice_id = invoice.number, invoice.id
     client = as_role("staff")
@@ -128,7 +133,8 @@ def test_an_invoiced_day_shows_its_invoice_instead_of_a_check_box(app, as_role, 
     weekly = section(client, figures, frame="weekly").get_data(as_text=True)
     assert number in re.search(r'<tr data-period="2026-11-16".*?</tr>', weekly, re.S).group(0)
     with app.app_context():
-        void_invoice(db.session.get(type(invoice), invoice_id), "wrong figures")
+        with unit_of_work.unit():
+            void_invoice(SYSTEM, db.session.get(type(invoice), invoice_id), "wrong figures")
     daily = section(client, figures, frame="daily").get_data(as_text=True)
     assert number not in daily and 'name="period" value="2026-11-18"' in daily
 
@@ -189,12 +195,13 @@ def records(customer_id, *rows):
 def test_a_rows_call_records_download_as_csv_in_the_import_format(app, as_role, customer):
     with app.app_context():
         other = create_customer({"name": "Other", "status": "Active"}, "USD").id
-        insert_records(records(customer,
-                               ("a-1", "2026-11-18T00:00:00Z", "4420", True, 61, 120, "0.010000", "0.0200", "0.0300"),
-                               ("a-2", "2026-11-18T23:59:59.250000Z", "=1+1", False, 0, 0, "0", "0", "0"),
-                               ("a-3", "2026-11-19T00:00:00Z", "4421", True, 5, 60, "0.01", "0.0100", "0.0150"),
-                               ("a-4", "2026-11-17T23:59:59Z", "4422", True, 5, 60, "0.01", "0.0100", "0.0150"))
-                       + records(other, ("b-1", "2026-11-18T10:00:00Z", "1", True, 1, 1, "0", "0", "0")), "sw")
+        with unit_of_work.unit():
+            insert_records(records(customer,
+                                   ("a-1", "2026-11-18T00:00:00Z", "4420", True, 61, 120, "0.010000", "0.0200", "0.0300"),
+                                   ("a-2", "2026-11-18T23:59:59.250000Z", "=1+1", False, 0, 0, "0", "0", "0"),
+                                   ("a-3", "2026-11-19T00:00:00Z", "4421", True, 5, 60, "0.01", "0.0100", "0.0150"),
+                                   ("a-4", "2026-11-17T23:59:59Z", "4422", True, 5, 60, "0.01", "0.0100", "0.0150"))
+                           + records(other, ("b-1", "2026-11-18T10:00:00Z", "1", True, 1, 1, "0", "0", "0")), "sw")
     client = as_role("readonly")
     response = client.get(f"/customers/{customer}/summary/records.csv?frame=daily&period=2026-11-18")
     assert response.status_code == 200 and response.mimetype == "text/csv"

@@ -7,6 +7,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
@@ -23,10 +25,10 @@ def acme(customer_id):
 def test_the_balance_is_purchases_less_deductions(app, customer):
     with app.app_context():
         assert credits.balance(customer) == Decimal("0.00")
-        credits.purchase(acme(customer), Decimal("10"), "Purchase order", " PO-778 ")
-        credits.purchase(acme(customer), Decimal("2.50"), "Credit card", "ch_123", note="top-up")
-        deployment = create_deployment(customer, "PBX", "Main")
-        used = credits.deduct(acme(customer), Decimal("3.25"), "TCK-1", deployment.id, "Trunk set-up")
+        credits.purchase(SYSTEM, acme(customer), Decimal("10"), "Purchase order", " PO-778 ")
+        credits.purchase(SYSTEM, acme(customer), Decimal("2.50"), "Credit card", "ch_123", note="top-up")
+        deployment = create_deployment(SYSTEM, customer, "PBX", "Main")
+        used = credits.deduct(SYSTEM, acme(customer), Decimal("3.25"), "TCK-1", deployment.id, "Trunk set-up")
         assert credits.balance(customer) == Decimal("9.25")
         assert (used.kind, used.credits, used.deployment_id, used.created_by) == ("deduction", Decimal("-3.25"),
                                                                                    deployment.id, "system")
@@ -38,14 +40,14 @@ def test_the_balance_is_purchases_less_deductions(app, customer):
 
 def test_a_deduction_beyond_the_balance_is_refused(app, customer):
     with app.app_context():
-        credits.purchase(acme(customer), Decimal("5"), "Bank transfer", "TRX-9")
+        credits.purchase(SYSTEM, acme(customer), Decimal("5"), "Bank transfer", "TRX-9")
         with pytest.raises(credits.CreditRefused, match="has 5.00 credits left") as refused:
-            credits.deduct(acme(customer), Decimal("5.01"), "TCK-2")
+            credits.deduct(SYSTEM, acme(customer), Decimal("5.01"), "TCK-2")
         assert refused.value.field == "credits"
-        credits.deduct(acme(customer), Decimal("5"), "TCK-2")
+        credits.deduct(SYSTEM, acme(customer), Decimal("5"), "TCK-2")
         assert credits.balance(customer) == 0
         with pytest.raises(credits.CreditRefused):
-            credits.deduct(acme(customer), Decimal("0.01"), "TCK-3")
+            credits.deduct(SYSTEM, acme(customer), Decimal("0.01"), "TCK-3")
 
 
 @pytest.mark.parametrize("amount, message", [(Decimal(0), "above zero"), (Decimal("-1"), "above zero"),
@@ -54,65 +56,65 @@ def test_a_deduction_beyond_the_balance_is_refused(app, customer):
 def test_amounts_are_positive_with_at_most_two_places(app, customer, amount, message):
     with app.app_context():
         with pytest.raises(credits.CreditRefused, match=message):
-            credits.purchase(acme(customer), amount, "Other", "R")
+            credits.purchase(SYSTEM, acme(customer), amount, "Other", "R")
 
 
 def test_references_and_deployments_are_checked(app, customer):
     with app.app_context():
         other = create_customer({"name": "Other"}, "USD").id
-        theirs = create_deployment(other, "SBC", "Their SBC")
-        credits.purchase(acme(customer), Decimal("5"), "Other", "R")
+        theirs = create_deployment(SYSTEM, other, "SBC", "Their SBC")
+        credits.purchase(SYSTEM, acme(customer), Decimal("5"), "Other", "R")
         with pytest.raises(credits.CreditRefused, match="payment reference or PO number"):
-            credits.purchase(acme(customer), Decimal("1"), "Other", "  ")
+            credits.purchase(SYSTEM, acme(customer), Decimal("1"), "Other", "  ")
         with pytest.raises(credits.CreditRefused, match="payment method"):
-            credits.purchase(acme(customer), Decimal("1"), "Bitcoin", "R")
+            credits.purchase(SYSTEM, acme(customer), Decimal("1"), "Bitcoin", "R")
         with pytest.raises(credits.CreditRefused, match="ticket reference"):
-            credits.deduct(acme(customer), Decimal("1"), "")
+            credits.deduct(SYSTEM, acme(customer), Decimal("1"), "")
         with pytest.raises(credits.CreditRefused, match="not one of this customer's"):
-            credits.deduct(acme(customer), Decimal("1"), "TCK", theirs.id)
+            credits.deduct(SYSTEM, acme(customer), Decimal("1"), "TCK", theirs.id)
         assert credits.balance(customer) == Decimal(5)
 
 
 def test_a_transaction_is_reversed_exactly_once_and_a_reversal_never(app, customer):
     with app.app_context():
-        bought = credits.purchase(acme(customer), Decimal("8"), "Other", "R-1")
-        used = credits.deduct(acme(customer), Decimal("3"), "TCK-7")
-        undo = credits.reverse(used, "Billed to the wrong customer")
+        bought = credits.purchase(SYSTEM, acme(customer), Decimal("8"), "Other", "R-1")
+        used = credits.deduct(SYSTEM, acme(customer), Decimal("3"), "TCK-7")
+        undo = credits.reverse(SYSTEM, used, "Billed to the wrong customer")
         assert (undo.kind, undo.credits, undo.reverses_id, undo.ticket_reference) == ("reversal", Decimal(3), used.id,
                                                                                       "TCK-7")
         assert credits.balance(customer) == Decimal(8)
         with pytest.raises(credits.CreditRefused, match=f"reversed already, by #{undo.id}"):
-            credits.reverse(used, "again")
+            credits.reverse(SYSTEM, used, "again")
         with pytest.raises(credits.CreditRefused, match="A reversal is not reversed"):
-            credits.reverse(undo, "undo the undo")
+            credits.reverse(SYSTEM, undo, "undo the undo")
         with pytest.raises(credits.CreditRefused, match="Say why"):
-            credits.reverse(bought, "   ")
-        credits.reverse(bought, "Payment bounced")
+            credits.reverse(SYSTEM, bought, "   ")
+        credits.reverse(SYSTEM, bought, "Payment bounced")
         assert credits.balance(customer) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CreditTransaction)) == 4
 
 
 def test_a_purchase_already_spent_cannot_be_reversed_below_zero(app, customer):
     with app.app_context():
-        bought = credits.purchase(acme(customer), Decimal("4"), "Other", "R-1")
-        credits.deduct(acme(customer), Decimal("3"), "TCK-1")
+        bought = credits.purchase(SYSTEM, acme(customer), Decimal("4"), "Other", "R-1")
+        credits.deduct(SYSTEM, acme(customer), Decimal("3"), "TCK-1")
         with pytest.raises(credits.CreditRefused, match="below zero"):
-            credits.reverse(bought, "Payment bounced")
+            credits.reverse(SYSTEM, bought, "Payment bounced")
         assert credits.balance(customer) == Decimal(1)
 
 
 def test_the_log_is_newest_first_with_the_balance_after_each_transaction(app, customer):
     with app.app_context():
-        deployment = create_deployment(customer, "PBX", "Main")
-        credits.purchase(acme(customer), Decimal("10"), "Other", "R-1")
-        used = credits.deduct(acme(customer), Decimal("4"), "TCK-1", deployment.id)
-        credits.deduct(acme(customer), Decimal("1.5"), "TCK-2")
-        credits.reverse(used, "Wrong ticket")
-        log = credits.log(customer, 1, 2)
+        deployment = create_deployment(SYSTEM, customer, "PBX", "Main")
+        credits.purchase(SYSTEM, acme(customer), Decimal("10"), "Other", "R-1")
+        used = credits.deduct(SYSTEM, acme(customer), Decimal("4"), "TCK-1", deployment.id)
+        credits.deduct(SYSTEM, acme(customer), Decimal("1.5"), "TCK-2")
+        credits.reverse(SYSTEM, used, "Wrong ticket")
+        log = credits.log(SYSTEM, customer, 1, 2)
         assert log.balance == Decimal("8.50") and log.page.has_next
         assert [(r.transaction.kind, r.balance_after) for r in log.rows] == [("reversal", Decimal("8.50")),
                                                                               ("deduction", Decimal("4.50"))]
-        older = credits.log(customer, 2, 2)
+        older = credits.log(SYSTEM, customer, 2, 2)
         assert [(r.transaction.kind, r.balance_after, r.reversed_by is not None, r.reversible) for r in older.rows] == [
             ("deduction", Decimal("6.00"), True, False), ("purchase", Decimal("10.00"), False, True)]
         assert older.rows[0].deployment.deployment_number == "D-100001"
@@ -120,7 +122,8 @@ def test_the_log_is_newest_first_with_the_balance_after_each_transaction(app, cu
 
 def _refused_on_the_database(app, customer):
     with app.app_context():
-        made = credits.purchase(acme(customer), Decimal("5"), "Other", "R-1").id
+        with unit_of_work.unit():
+            made = credits.purchase(SYSTEM, acme(customer), Decimal("5"), "Other", "R-1").id
         db.session.remove()  # no transaction of ours holds SQLite's write lock
         table = CreditTransaction.__table__
         for statement in (table.update().where(table.c.id == made).values(credits=Decimal(500)),
@@ -148,7 +151,8 @@ def test_postgresql_refuses_to_change_or_delete_a_transaction(pg_app):
 def _two_deductions_at_once(app, customer_id):
     """Two deductions of 6 against a balance of 10: the customer lock lets exactly one through."""
     with app.app_context():
-        credits.purchase(acme(customer_id), Decimal("10"), "Other", "R-1")
+        with unit_of_work.unit():
+            credits.purchase(SYSTEM, acme(customer_id), Decimal("10"), "Other", "R-1")
         db.session.remove()
     barrier, outcomes = threading.Barrier(4), []
 
@@ -156,7 +160,8 @@ def _two_deductions_at_once(app, customer_id):
         with app.app_context():
             try:
                 barrier.wait()
-                credits.deduct(acme(customer_id), Decimal("6"), ticket)
+                with unit_of_work.unit():
+                    credits.deduct(SYSTEM, acme(customer_id), Decimal("6"), ticket)
                 outcomes.append("made")
             except credits.CreditRefused:
                 outcomes.append("refused")
@@ -184,3 +189,28 @@ def test_concurrent_deductions_never_take_the_balance_below_zero_on_postgresql(p
         customer_id = create_customer({"name": "Racer"}, "USD").id
         db.session.remove()
     _two_deductions_at_once(pg_app, customer_id)
+
+
+def test_the_ledger_checks_the_actor(app, customer):
+    """Outside the actor's reach the ledger is not found (404); read-only staff may read it, not write it (403)."""
+    from werkzeug.exceptions import Forbidden, NotFound
+
+    from panel import actor as actors
+    from panel.auth.models import StaffUser
+    from panel.contacts.records import create_contact
+
+    with app.app_context():
+        other = create_customer({"name": "Other"}, "USD").id
+        contact, _ = create_contact(other, {"name": "Olga", "email": "olga@other.example"}, password="long enough pw")
+        reader = StaffUser(email="reader@example.com", name="Reader", role="readonly", password_hash="x")
+        db.session.add(reader)
+        db.session.flush()
+        outsider, readonly = actors.contact(contact), actors.staff(reader)
+        with pytest.raises(NotFound):
+            credits.log(outsider, customer, 1, 10)
+        with pytest.raises(NotFound):
+            credits.purchase(outsider, acme(customer), Decimal("1"), "Other", "R")
+        with pytest.raises(Forbidden):
+            credits.purchase(readonly, acme(customer), Decimal("1"), "Other", "R")
+        assert credits.log(readonly, customer, 1, 10).rows == []
+        assert credits.log(outsider, other, 1, 10).rows == []

@@ -4,6 +4,8 @@ the customer's page."""
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.models import Contact
 from panel.extensions import db
 from panel.mail.models import MailMessage
@@ -145,7 +147,8 @@ def test_the_report_and_its_mails_are_one_transaction(app, shop, monkeypatch):
 
         customer = db.session.get(Customer, shop["reseller"])
         with pytest.raises(RuntimeError):
-            file_report(customer, db.session.get(Contact, shop["tec"]), "S", "D")
+            with unit_of_work.unit():
+                file_report(SYSTEM, customer, db.session.get(Contact, shop["tec"]), "S", "D")
         assert db.session.scalar(sa.select(sa.func.count()).select_from(IssueReport)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0
 

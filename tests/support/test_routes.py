@@ -5,6 +5,8 @@ from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
 from panel.deployments.records import create_deployment
@@ -35,7 +37,8 @@ def transaction_ids(app):
 
 def test_the_main_tab_shows_the_balance_and_links_to_the_log(app, as_role, customer):
     with app.app_context():
-        credits.purchase(db.session.get(Customer, customer), Decimal("12.5"), "Other", "R-1")
+        with unit_of_work.unit():
+            credits.purchase(SYSTEM, db.session.get(Customer, customer), Decimal("12.5"), "Other", "R-1")
     client = as_role("readonly")
     page = client.get(f"/customers/{customer}").get_data(as_text=True)
     assert "Support credits" in page and f'href="/customers/{customer}/support-credits"' in page and "12.50" in page
@@ -71,7 +74,8 @@ def test_a_purchase_with_bad_credits_comes_back_with_the_message_and_the_input(a
 
 def test_a_deduction_beyond_the_balance_is_refused_and_keeps_the_picked_deployment(app, as_role, customer):
     with app.app_context():
-        deployment_id = create_deployment(customer, "PBX", "Head office PBX").id
+        with unit_of_work.unit():
+            deployment_id = create_deployment(SYSTEM, customer, "PBX", "Head office PBX").id
     client = as_role("staff")
     buy(client, customer, "5")
     picked = {"deployment_id": str(deployment_id), "q": "D-100001 · Head office PBX", "note": "Two hours"}
@@ -96,7 +100,8 @@ def test_a_deduction_beyond_the_balance_is_refused_and_keeps_the_picked_deployme
 def test_a_deduction_for_another_customers_deployment_is_refused(app, as_role, customer):
     with app.app_context():
         other = create_customer({"name": "Other"}, "USD").id
-        theirs = create_deployment(other, "SBC", "Their SBC").id
+        with unit_of_work.unit():
+            theirs = create_deployment(SYSTEM, other, "SBC", "Their SBC").id
     client = as_role("staff")
     buy(client, customer, "5")
     refused = deduct(client, customer, "1", "TCK-1", deployment_id=str(theirs), q="D-100001 · Their SBC")
@@ -129,7 +134,8 @@ def test_reverse_once_with_a_reason(app, as_role, customer):
 
 def test_readonly_staff_cannot_add_deduct_or_reverse(app, as_role, customer):
     with app.app_context():
-        made = credits.purchase(db.session.get(Customer, customer), Decimal("5"), "Other", "R-1").id
+        with unit_of_work.unit():
+            made = credits.purchase(SYSTEM, db.session.get(Customer, customer), Decimal("5"), "Other", "R-1").id
     client = as_role("readonly")
     assert buy(client, customer, "1").status_code == 403
     assert deduct(client, customer, "1").status_code == 403
@@ -140,7 +146,8 @@ def test_readonly_staff_cannot_add_deduct_or_reverse(app, as_role, customer):
 def test_another_customers_transaction_is_not_found(app, as_role, customer):
     with app.app_context():
         other = create_customer({"name": "Other"}, "USD")
-        theirs = credits.purchase(other, Decimal("5"), "Other", "R-1").id
+        with unit_of_work.unit():
+            theirs = credits.purchase(SYSTEM, other, Decimal("5"), "Other", "R-1").id
     client = as_role("staff")
     response = client.post(f"/customers/{customer}/support-credits/{theirs}/reverse", {"note": "x"}, htmx=True)
     assert response.status_code == 404
@@ -151,8 +158,9 @@ def test_another_customers_transaction_is_not_found(app, as_role, customer):
 def test_the_log_pages_newest_first(app, as_role, customer):
     with app.app_context():
         acme = db.session.get(Customer, customer)
-        for n in range(27):
-            credits.purchase(acme, Decimal(1), "Other", f"REF-{n:02d}")
+        with unit_of_work.unit():
+            for n in range(27):
+                credits.purchase(SYSTEM, acme, Decimal(1), "Other", f"REF-{n:02d}")
     client = as_role("staff")
     first = client.get(f"/customers/{customer}/support-credits").get_data(as_text=True)
     assert first.index("REF-26") < first.index("REF-25") and "REF-01" not in first
@@ -201,7 +209,8 @@ def form_values(client, url) -> dict:
 
 def test_editing_the_customer_never_changes_the_support_credit_balance(app, as_role, customer):
     with app.app_context():
-        credits.purchase(db.session.get(Customer, customer), Decimal("7"), "Other", "R-1")
+        with unit_of_work.unit():
+            credits.purchase(SYSTEM, db.session.get(Customer, customer), Decimal("7"), "Other", "R-1")
     client = as_role("admin")
     url = f"/customers/{customer}/edit"
     values = form_values(client, url)
