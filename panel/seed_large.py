@@ -18,6 +18,7 @@ from typing import Callable
 import psycopg
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.audit.chain import GENESIS, entry_hash
 from panel.customers.models import CURRENCIES, STATUSES
 from panel.extensions import db
@@ -262,12 +263,15 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     from panel.customers.models import Customer
     from panel.invoices.billing import auto_generate
 
-    report = rollup()
+    with unit_of_work.unit():
+        report = rollup()
     step(f"roll-up: {report.hours:,} customer-hours")
-    admin = demo_admin(instance_path)
+    with unit_of_work.unit():
+        admin = demo_admin(instance_path)
     invoices = 0
     for customer_id in range(1, busy + 1):
-        invoices += len(auto_generate(db.session.get(Customer, customer_id)).created)
+        with unit_of_work.unit():
+            invoices += len(auto_generate(db.session.get(Customer, customer_id)).created)
     db.session.remove()
     step(f"{invoices:,} weekly invoices (Auto Generate for {busy:,} customers)")
     total = time.monotonic() - started

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 
+from panel import actor as actors
 from panel import search
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact, send_now, update_contact
@@ -24,7 +25,6 @@ from panel.customers.forms import PortalCustomerForm
 from panel.customers.hierarchy import (
     manageable_customer,
     portal_admin_root,
-    subtree_ids,
 )
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -52,9 +52,8 @@ def _owner_endpoint(customer: Customer) -> str | None:
 def customers():
     """Customers → List All: your customer and, for Admin contacts, every sub-account below it."""
     root = portal_admin_root()
-    within = subtree_ids(root) if root is not None else sa.select(sa.literal(g.portal.contact.customer_id))
     query = search_text("q")
-    page = accounts.customer_page(query, "", page_number(), current_app.config["PAGE_SIZE"], within=within)
+    page = accounts.customer_page(actors.current(), query, "", page_number(), current_app.config["PAGE_SIZE"])
     return render_template("portal/customers.html", page=page, q=query, short=search.too_short(query),
                            own_id=g.portal.contact.customer_id, is_admin=root is not None)
 
@@ -73,7 +72,7 @@ def edit_customer(customer_id: int):
     found = manageable_customer(customer_id)
     form = PortalCustomerForm(obj=found) if request.method == "GET" else PortalCustomerForm()
     if form.validate_on_submit():
-        changed = accounts.update_customer(found, form.values(), fields=accounts.PORTAL_EDITABLE)
+        changed = accounts.update_customer(actors.current(), found, form.values(), fields=accounts.PORTAL_EDITABLE)
         flash("Saved." if changed else "Nothing was changed.")
         return redirect(url_for(".customer", customer_id=found.id), 303)
     code = 422 if request.method == "POST" else 200
@@ -101,7 +100,7 @@ def new_customer_contact(customer_id: int):
     found = manageable_customer(customer_id)
     form = SubAccountContactForm()
     if form.validate_on_submit():
-        contact, message = create_contact(found.id, form.values())
+        contact, message = create_contact(actors.current(), found.id, form.values())
         db.session.commit()
         flash(f"{contact.name} added; a first password was e-mailed to {contact.email}." if message
               else f"{contact.name} added.")
@@ -119,7 +118,7 @@ def edit_customer_contact(customer_id: int, contact_id: int):
     form = (SubAccountContactForm(obj=contact, contact_id=contact.id) if request.method == "GET"
             else SubAccountContactForm(contact_id=contact.id))
     if form.validate_on_submit():
-        update_contact(contact, form.values())
+        update_contact(actors.current(), contact, form.values())
         db.session.commit()
         flash(f"{contact.name} saved.")
         return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
