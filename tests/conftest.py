@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel import create_app
 from panel.extensions import db
 
@@ -175,6 +177,7 @@ def staff_users(app):
     with app.app_context():
         for role in ("admin", "staff", "readonly"):
             create_staff_user(f"{role}@example.com", PASSWORD, role)
+            unit_of_work.commit()
     return {role: f"{role}@example.com" for role in ("admin", "staff", "readonly")}
 
 
@@ -195,5 +198,6 @@ def customer(app):
     from panel.customers.accounts import create_customer
 
     with app.app_context():
-        c = create_customer({"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD")
+        c = create_customer(SYSTEM, {"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD")
+        unit_of_work.commit()
         return c.id

@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel import create_app
 from panel.extensions import db
 from tests.conftest import PASSWORD, _config
@@ -81,7 +83,9 @@ def live_server(sqlite_template, tmp_path, monkeypatch):
     app = create_app({**_config(f"sqlite:///{path}"), "CHANNELS_REFRESH_SECONDS": 1})
     with app.app_context():
         create_staff_user(STAFF_EMAIL, PASSWORD, "staff")
-        customer_id = create_customer({"name": CUSTOMER_NAME, "status": "Active", "channel_limit": 30}, "USD").id
+        unit_of_work.commit()
+        customer_id = create_customer(SYSTEM, {"name": CUSTOMER_NAME, "status": "Active", "channel_limit": 30}, "USD").id
+        unit_of_work.commit()
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     # Remember the accepted connections: Chromium keeps them alive, and the handler threads block

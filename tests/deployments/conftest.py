@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.deployments.records import create_deployment
@@ -25,17 +27,21 @@ class Tree:
 @pytest.fixture
 def tree(app):
     with app.app_context():
-        top = create_customer({"name": "Top Reseller", "status": "Active"}, "USD").id
-        child = create_customer({"name": "Child Co", "status": "Active", "reseller_id": top}, "USD").id
-        grandchild = create_customer({"name": "Grandchild Co", "status": "Active", "reseller_id": child}, "USD").id
-        stranger = create_customer({"name": "Stranger Networks", "status": "Active"}, "USD").id
+        top = create_customer(SYSTEM, {"name": "Top Reseller", "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        child = create_customer(SYSTEM, {"name": "Child Co", "status": "Active", "reseller_id": top}, "USD").id
+        unit_of_work.commit()
+        grandchild = create_customer(SYSTEM, {"name": "Grandchild Co", "status": "Active", "reseller_id": child}, "USD").id
+        unit_of_work.commit()
+        stranger = create_customer(SYSTEM, {"name": "Stranger Networks", "status": "Active"}, "USD").id
+        unit_of_work.commit()
         deployments = {customer_id: create_deployment(customer_id, product, name).id for customer_id, product, name in [
             (top, "PBX", "Top office PBX"), (child, "SBC", "Child edge SBC"), (grandchild, "PBX", "Grandchild PBX"),
             (stranger, "PBX", "Stranger secret PBX")]}
         for customer_id, email, kind in [(top, "admin@top.example", "Admin"), (top, "billing@top.example", "Billing"),
                                          (child, "admin@child.example", "Admin"),
                                          (stranger, "admin@stranger.example", "Admin")]:
-            create_contact(customer_id, {"name": email.split("@")[0].title(), "email": email, "contact_type": kind},
+            create_contact(SYSTEM, customer_id, {"name": email.split("@")[0].title(), "email": email, "contact_type": kind},
                            password=CONTACT_PASSWORD)
         db.session.commit()
         return Tree(top, child, grandchild, stranger, deployments)

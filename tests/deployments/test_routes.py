@@ -1,6 +1,8 @@
 """The Deployments section of the Main tab and the deployment search, over HTTP."""
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.deployments.models import Deployment, Licence, SupportPlan
 from panel.deployments.records import create_deployment
@@ -102,7 +104,8 @@ def test_readonly_staff_cannot_write(app, as_role, customer):
 
 def test_another_customers_deployment_is_not_found(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
         theirs = create_deployment(other, "PBX", "Theirs").id
     client = as_role("staff")
     base = f"/customers/{customer}/deployments"
@@ -118,7 +121,8 @@ def test_another_customers_deployment_is_not_found(app, as_role, customer):
 
 def test_search_as_you_type_by_id_or_name(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other Co"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other Co"}, "USD").id
+        unit_of_work.commit()
         create_deployment(customer, "PBX", "Head office PBX")
         create_deployment(customer, "SBC", "Edge <b>SBC</b>")
         create_deployment(other, "PBX", "Other office PBX")

@@ -2,6 +2,7 @@
 routes of its own and break its connections without touching the shared app's settings."""
 import pytest
 
+from panel import unit_of_work
 from panel import create_app
 from panel.extensions import db
 from panel.staff import create_staff_user
@@ -14,6 +15,7 @@ def pg_fault_app(pg_app):
     app = create_app(_config(pg_app.config["SQLALCHEMY_DATABASE_URI"]))
     with app.app_context():
         create_staff_user("staff@example.com", PASSWORD, "staff")
+        unit_of_work.commit()
         db.session.remove()
     yield app
     with app.app_context():

@@ -9,6 +9,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel import create_app
 from panel.api.tokens import issue_token
 from panel.audit.models import AuditEntry
@@ -53,7 +55,9 @@ def sqlite_with_timeout(sqlite_template, tmp_path, monkeypatch):
         apps.append(app)
         with app.app_context():
             create_staff_user("staff@example.com", PASSWORD, "staff")
-            customer_id = create_customer({"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD").id
+            unit_of_work.commit()
+            customer_id = create_customer(SYSTEM, {"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD").id
+            unit_of_work.commit()
             token = issue_token("switch", ["channels"])
             db.session.commit()
             db.session.remove()

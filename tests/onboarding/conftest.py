@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -34,10 +36,11 @@ class Reseller:
 @pytest.fixture
 def reseller(app, staff_users):
     with app.app_context():
-        customer = create_customer({"name": "Reseller One", "status": "Active", "customer_type": "Reseller"}, "GBP")
-        admin, _ = create_contact(customer.id, {"name": "Rita Reseller", "email": "rita@reseller.example",
+        customer = create_customer(SYSTEM, {"name": "Reseller One", "status": "Active", "customer_type": "Reseller"}, "GBP")
+        unit_of_work.commit()
+        admin, _ = create_contact(SYSTEM, customer.id, {"name": "Rita Reseller", "email": "rita@reseller.example",
                                                 "contact_type": "Admin"}, password=CONTACT_PASSWORD)
-        other, _ = create_contact(customer.id, {"name": "Olga Other", "email": "olga@reseller.example",
+        other, _ = create_contact(SYSTEM, customer.id, {"name": "Olga Other", "email": "olga@reseller.example",
                                                 "contact_type": "Technical"}, password=CONTACT_PASSWORD)
         db.session.commit()
         return Reseller(id=customer.id, admin_id=admin.id, other_id=other.id)

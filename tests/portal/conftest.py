@@ -3,6 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -25,13 +27,15 @@ class World:
 @pytest.fixture
 def world(app, staff_users):
     with app.app_context():
-        a = create_customer({"name": "Alpha Voice", "status": "Active"}, "USD").id
-        b = create_customer({"name": "Beta Networks", "status": "Active"}, "EUR").id
-        ana, _ = create_contact(a, {"name": "Ana Alpha", "email": "ana@alpha.example", "public_notes": "Alpha public note",
+        a = create_customer(SYSTEM, {"name": "Alpha Voice", "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        b = create_customer(SYSTEM, {"name": "Beta Networks", "status": "Active"}, "EUR").id
+        unit_of_work.commit()
+        ana, _ = create_contact(SYSTEM, a, {"name": "Ana Alpha", "email": "ana@alpha.example", "public_notes": "Alpha public note",
                                     "private_notes": MARKER}, password=CONTACT_PASSWORD)
-        ben, _ = create_contact(b, {"name": "Ben Beta", "email": "ben@beta.example", "public_notes": "Beta public note",
+        ben, _ = create_contact(SYSTEM, b, {"name": "Ben Beta", "email": "ben@beta.example", "public_notes": "Beta public note",
                                     "private_notes": MARKER}, password=CONTACT_PASSWORD)
-        create_contact(a, {"name": "Ada Alpha", "email": "ada@alpha.example", "private_notes": MARKER}, password=CONTACT_PASSWORD)
+        create_contact(SYSTEM, a, {"name": "Ada Alpha", "email": "ada@alpha.example", "private_notes": MARKER}, password=CONTACT_PASSWORD)
         db.session.commit()
         return World(a=a, b=b, ana=ana.id, ben=ben.id)
 

@@ -6,6 +6,8 @@ write requests carry the token a browser would have.
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.delayed import changes
 from panel.extensions import db
@@ -48,9 +50,11 @@ def ids(app, world):
         block = assign_next_block(world.b)
         sip_user, _ = create_sip_user(world.b, "1000", None)
         issue_token("matrix", ["channels"])
+        unit_of_work.commit()
         token_id = db.session.scalar(sa.select(ApiToken.id))
-        change = changes.schedule_update("contact", db.session.get(Contact, world.ben), {"phone": "1"},
+        change = changes.schedule_update(SYSTEM, "contact", db.session.get(Contact, world.ben), {"phone": "1"},
                                          utcnow().replace(year=utcnow().year + 1))
+        unit_of_work.commit()
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         invoice, payment = _invoice_and_payment(world.b)
         deployment, transaction = _deployment_and_credits(world.b)

@@ -4,6 +4,8 @@ the customer's page."""
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
@@ -30,18 +32,21 @@ def shop(app, staff_users):
         return deployment
 
     with app.app_context():
-        reseller = create_customer({"name": "Reseller One", "status": "Active"}, "USD")
-        sub = create_customer({"name": "Sub Shop", "status": "Active", "reseller_id": reseller.id}, "USD")
-        outsider = create_customer({"name": "Outsider", "status": "Active"}, "USD")
+        reseller = create_customer(SYSTEM, {"name": "Reseller One", "status": "Active"}, "USD")
+        unit_of_work.commit()
+        sub = create_customer(SYSTEM, {"name": "Sub Shop", "status": "Active", "reseller_id": reseller.id}, "USD")
+        unit_of_work.commit()
+        outsider = create_customer(SYSTEM, {"name": "Outsider", "status": "Active"}, "USD")
+        unit_of_work.commit()
         people = {}
         for name, email, kind in [("Rita Admin", "rita@r.example", "Admin"), ("Max Maint", "max@r.example", "Maintainer"),
                                   ("Ola Onsite", "ola@r.example", "Onsite Admin"), ("Oli Other", "oli@r.example", "Other"),
                                   ("Tec Tech", "tec@r.example", "Technical"), ("Bil Billing", "bil@r.example", "Billing"),
                                   ("Gone Maint", "gone@r.example", "Maintainer")]:
-            people[email], _ = create_contact(reseller.id, {"name": name, "email": email, "contact_type": kind},
+            people[email], _ = create_contact(SYSTEM, reseller.id, {"name": name, "email": email, "contact_type": kind},
                                               password=PASSWORD)
         people["gone@r.example"].active = False
-        sam, _ = create_contact(sub.id, {"name": "Sam Sub", "email": "sam@sub.example", "contact_type": "Onsite Admin"},
+        sam, _ = create_contact(SYSTEM, sub.id, {"name": "Sam Sub", "email": "sam@sub.example", "contact_type": "Onsite Admin"},
                                 password=PASSWORD)
         db.session.commit()
         ids = {"reseller": reseller.id, "sub": sub.id, "outsider": outsider.id,

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
@@ -24,9 +26,11 @@ def signed_in(app, email):
 
 def setup_two_customers(app, staff_users, as_role):
     with app.app_context():
-        alpha = create_customer({"name": "Alpha Voice", "status": "Active"}, "USD").id
-        beta = create_customer({"name": "Beta Networks", "status": "Active"}, "USD").id
-        create_contact(alpha, {"name": "Ana", "email": "ana@alpha.example", "contact_type": "Admin"}, password=PASSWORD)
+        alpha = create_customer(SYSTEM, {"name": "Alpha Voice", "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        beta = create_customer(SYSTEM, {"name": "Beta Networks", "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        create_contact(SYSTEM, alpha, {"name": "Ana", "email": "ana@alpha.example", "contact_type": "Admin"}, password=PASSWORD)
         db.session.commit()
     staff = as_role("staff")
     for customer_id, amount, reference in [(alpha, "20", "PO-ALPHA"), (beta, "99", "PO-BETA-SECRET")]:

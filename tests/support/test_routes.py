@@ -5,6 +5,8 @@ from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
 from panel.deployments.records import create_deployment
@@ -95,7 +97,8 @@ def test_a_deduction_beyond_the_balance_is_refused_and_keeps_the_picked_deployme
 
 def test_a_deduction_for_another_customers_deployment_is_refused(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
         theirs = create_deployment(other, "SBC", "Their SBC").id
     client = as_role("staff")
     buy(client, customer, "5")
@@ -139,7 +142,8 @@ def test_readonly_staff_cannot_add_deduct_or_reverse(app, as_role, customer):
 
 def test_another_customers_transaction_is_not_found(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD")
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD")
+        unit_of_work.commit()
         theirs = credits.purchase(other, Decimal("5"), "Other", "R-1").id
     client = as_role("staff")
     response = client.post(f"/customers/{customer}/support-credits/{theirs}/reverse", {"note": "x"}, htmx=True)
