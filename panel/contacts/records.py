@@ -93,9 +93,9 @@ def update_contact(actor: Actor, contact: Contact, values: dict) -> None:
 
 def reset_password(actor: Actor, contact: Contact, typed: str | None = None):
     """Typed by staff: the password now. Generated: e-mailed, and it becomes the password only once the
-    e-mail is delivered (password_mail_delivered, called by the outbox in the transaction that marks the
-    message sent); until then the old password keeps working, so a mail server that is down never leaves
-    the contact with a password nobody received. Not committed; the audit entries show that the password
+    e-mail is delivered (password_mail_delivered, the outbox's hook for a sensitive message sent, run in
+    the transaction that marks it sent); until then the old password keeps working, so a mail server that
+    is down never leaves the contact with a password nobody received. Not committed; the audit entries show that the password
     changed, never what to. Returns the queued message, if any."""
     access.require(actor, contact, write=True)
     if typed:
@@ -135,8 +135,9 @@ def register_mail_hooks() -> None:
 
 
 def password_mail_delivered(message_id: int) -> None:
-    """Called by the outbox when a sensitive message is sent, in the transaction that marks it sent: if it
-    carries a reset password still pending, that password becomes the contact's, valid for 24 hours from now."""
+    """The outbox's hook (register_mail_hooks) for a sensitive message sent, in the transaction that marks
+    it sent: if it carries a reset password still pending, that password becomes the contact's, valid for
+    24 hours from now."""
     contact = _pending_for(message_id)
     if contact is None:
         return
@@ -148,7 +149,7 @@ def password_mail_delivered(message_id: int) -> None:
 
 
 def password_mail_abandoned(message_id: int) -> None:
-    """Called by the outbox when a message fails for good: a reset password it carried is dropped, and the
+    """The outbox's hook for a sensitive message that failed for good: a reset password it carried is dropped, and the
     contact keeps the old one."""
     contact = _pending_for(message_id)
     if contact is not None:

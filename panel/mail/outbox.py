@@ -118,13 +118,13 @@ def deliver(message_ids: list[int] | None = None, limit: int = 50) -> DeliveryRe
 def deliver_after_commit(message: MailMessage) -> None:
     """Send `message` as soon as the unit of work that queued it has committed (never if it rolls back).
     If that attempt fails, the message waits in the queue and the worker retries it."""
-    queued = db.session.info.setdefault(_QUEUED_FOR_DELIVERY, set())
-    if id(message) in queued:
-        return
-    queued.add(id(message))
+    state = sa.inspect(message)
+    if state.info.get(_QUEUED_FOR_DELIVERY):
+        return  # once per message, however many times it is asked for
+    state.info[_QUEUED_FOR_DELIVERY] = True
 
     def send() -> None:
-        queued.discard(id(message))
+        state.info.pop(_QUEUED_FOR_DELIVERY, None)
         number = sa.inspect(message).identity[0]
         try:
             deliver([number])
