@@ -46,10 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from panel import models  # noqa: F401  (every model, so migrations and mappers see them)
     from panel.audit import recorder
+    from panel.contacts.records import register_mail_hooks
     from panel.delayed.targets import register_all
 
     recorder.install()
     register_all()
+    register_mail_hooks()
     with app.app_context():
         _tune_sqlite(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
 

@@ -9,8 +9,8 @@ and change, with the one fetch-or-abort helper every route uses.
 - The system (commands, worker jobs) reaches everything. API tokens reach what their scopes allow,
   checked by the API's own guard (panel/api/guard.py).
 """
-from functools import wraps
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, url_for
@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from panel import actor as actors
 from panel.actor import Actor
+from panel.auth.models import StaffUser
 from panel.customers.hierarchy import in_subtree, subtree_ids
 from panel.customers.models import Customer
 from panel.extensions import db, login_manager
@@ -34,15 +35,14 @@ PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from panel.auth.models import StaffUser
-
     try:
         return db.session.get(StaffUser, int(user_id))
     except ValueError:
         return None
 
 
-def _to_login():
+def to_login():
+    """To the sign-in page, and back here after it (an htmx request gets HX-Redirect, not a swapped page)."""
     next_url = request.full_path if request.method == "GET" else request.referrer
     if getattr(request, "htmx", None):
         # The current page URL, so the user lands back where they were after signing in.
@@ -56,13 +56,11 @@ def _to_login():
 def _path_of(url: str | None) -> str | None:
     if not url:
         return None
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-login_manager.unauthorized_handler(_to_login)
+login_manager.unauthorized_handler(to_login)
 
 
 def require_staff_session():
@@ -73,7 +71,7 @@ def require_staff_session():
     if request.endpoint is None:
         return None  # 404 / 405 are answered by the error handlers
     if not current_user.is_authenticated:
-        return _to_login()
+        return to_login()
     if request.method not in SAFE_METHODS and not current_user.can_write and endpoint != "auth.logout":
         abort(403)
     g.staff = current_user
@@ -81,20 +79,10 @@ def require_staff_session():
     return None
 
 
-def admin_required(view):
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        if not current_user.is_authenticated or not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return guarded
-
-
 def require_admin():
-    """before_request for admin-only blueprints."""
+    """before_request for admin-only blueprints (settings, with its API tokens): the one admin guard."""
     if not current_user.is_authenticated:
-        return _to_login()
+        return to_login()
     if not current_user.is_admin:
         abort(403)
     return None
@@ -142,14 +130,16 @@ def fetch(actor: Actor, model: type[T], object_id, *, customer_id: int | None = 
     obj = db.session.get(model, object_id) if object_id is not None else None
     if obj is None or (customer_id is not None and owner_of(obj) != customer_id):
         abort(404, message)
-    return check(actor, obj, write=write, message=message)
+    return require(actor, obj, write=write, message=message)
 
 
-def check(actor: Actor, obj: T, *, write: bool = False, message: str = NOT_FOUND) -> T:
-    """The reach rule of `fetch` for an object already in hand (a domain function given a customer or a
-    row): 404 unless `actor` may see it, 403 if it may see but not `write` it."""
+def require(actor: Actor, obj: T, *, write: bool = False, message: str = NOT_FOUND) -> T:
+    """The same rule as fetch() for an object already in hand (a domain function given one): 404 outside
+    the actor's reach, 403 when it may be seen but not changed. An object of no customer (the audit entry
+    of a setting) is for staff and the system only."""
     owner = owner_of(obj)
-    if not can_see_customer(actor, owner):
+    visible = can_see_customer(actor, owner) if owner is not None else actor.is_staff or actor.is_system
+    if not visible:
         abort(404, message)
     if write and not can_change_customer(actor, owner):
         abort(403, "You may see this record but not change it.")

@@ -2,12 +2,23 @@
 import-cdrs, rollup, backup, restore, db-ready."""
 import os
 import sys
+import time
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 
+from panel import unit_of_work
+from panel.api.tokens import issue_token
+from panel.audit.chain import verify_chain
+from panel.backup import BackupError, backup, restore
+from panel.calls.importer import CsvError, import_csv, parse_time
+from panel.calls.rollup import rollup
 from panel.extensions import db
+from panel.seed import seed_demo_data
+from panel.seed_large import SeedRefused, seed_large
+from panel.staff import StaffError, create_staff_user
+from panel.worker import run
 
 
 def register(app: Flask) -> None:
@@ -17,13 +28,12 @@ def register(app: Flask) -> None:
     @click.option("--name", default="", help="Display name.")
     def create_staff(email: str, role: str, name: str):
         """Create a staff user; the password comes from PANEL_PASSWORD, else a prompt."""
-        from panel.staff import StaffError, create_staff_user
-
         password = os.environ.get("PANEL_PASSWORD") or click.prompt(
             "Password", hide_input=True, confirmation_prompt=True
         )
         try:
-            user = create_staff_user(email, password, role, name)
+            with unit_of_work.unit():
+                user = create_staff_user(email, password, role, name)
         except StaffError as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"Created {user.role} {user.email}.")
@@ -35,16 +45,12 @@ def register(app: Flask) -> None:
     def seed_demo(scale: str):
         """Load demo data (customers in every status, contacts, ledger entries, an admin) once."""
         if scale == "large":
-            from panel.seed_large import SeedRefused, seed_large
-
             try:
                 click.echo(seed_large(app.instance_path, echo=click.echo))
             except SeedRefused as error:
                 raise click.ClickException(str(error)) from None
             return
-        from panel.seed import seed_demo_data
-
-        result = seed_demo_data(app.instance_path)
+        result = seed_demo_data(app.instance_path)  # in units of work of its own
         click.echo(result)
 
     @app.cli.command("worker")
@@ -52,15 +58,11 @@ def register(app: Flask) -> None:
     @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
     def worker(once: bool, interval: float):
         """Apply due work: delayed saves, roll-ups, scheduled invoices (as later issues add them)."""
-        from panel.worker import run
-
         run(once=once, interval=interval, echo=click.echo)
 
     @app.cli.command("audit-verify")
     def audit_verify():
         """Check the audit log's hash chain; exit 1 if an entry was changed or removed."""
-        from panel.audit.chain import verify_chain
-
         with db.engine.connect() as connection:
             report = verify_chain(connection)
         if report.intact:
@@ -75,9 +77,8 @@ def register(app: Flask) -> None:
     @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["channels", "invoices", "cdrs"]))
     def create_api_token(name: str, scopes: tuple[str, ...]):
         """Issue a bearer token for a machine client; it is printed once and stored only as a digest."""
-        from panel.api.tokens import issue_token
-
-        token = issue_token(name, list(scopes))
+        with unit_of_work.unit():
+            token = issue_token(name, list(scopes))
         click.echo(token)
 
     @app.cli.command("import-cdrs")
@@ -86,10 +87,6 @@ def register(app: Flask) -> None:
                   help="Name of the switch the records come from; call ids are unique per source.")
     def import_cdrs(file: str, source: str):
         """Import call records from a CSV file; a record already stored is skipped, bad rows are listed."""
-        import time
-
-        from panel.calls.importer import CsvError, import_csv
-
         try:
             size = os.path.getsize(file)
         except OSError as error:
@@ -128,24 +125,20 @@ def register(app: Flask) -> None:
     @click.option("--since", help="Also recompute every hour from this UTC date-time (ISO 8601; naive means UTC).")
     def rollup_command(since: str | None):
         """Recompute the hourly call summaries that new or late call records touched."""
-        from panel.calls.importer import parse_time
-        from panel.calls.rollup import rollup
-
         when = None
         if since:
             try:
                 when = parse_time(since)
             except ValueError as error:
                 raise click.BadParameter(str(error), param_hint="--since") from None
-        report = rollup(when)
+        with unit_of_work.unit():
+            report = rollup(when)
         click.echo(f"Roll-up done: {report.hours:,} customer-hours recomputed in {report.seconds:.2f} s.")
 
     @app.cli.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False))
     def backup_command(file: str):
         """Back up the database while the panel runs (SQLite online backup, or pg_dump)."""
-        from panel.backup import BackupError, backup
-
         try:
             click.echo(backup(app.config["SQLALCHEMY_DATABASE_URI"], file))
         except BackupError as error:
@@ -156,8 +149,6 @@ def register(app: Flask) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     def restore_command(file: str, yes: bool):
         """Replace the database with a backup made by `backup` (SQLite, or pg_restore)."""
-        from panel.backup import BackupError, restore
-
         if not yes:
             click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
         db.session.remove()

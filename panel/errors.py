@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 from werkzeug.exceptions import HTTPException
 
 from panel import unit_of_work
+from panel.access import to_login
 from panel.extensions import db
 from panel.web import wants_fragment
 
@@ -111,10 +112,8 @@ def one_line(error: BaseException) -> str:
 def register(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        from panel.access import _to_login
-
         if not current_user.is_authenticated and request.blueprint != "auth":
-            return _to_login()
+            return to_login()
         return _page(400, "The form had expired or was sent from elsewhere. Reload the page and try again.")
 
     @app.errorhandler(HTTPException)

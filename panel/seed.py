@@ -10,9 +10,14 @@ import sqlalchemy as sa
 from panel import actor as actors
 from panel import unit_of_work
 from panel.auth.models import StaffUser
+from panel.calls.importer import insert_records
+from panel.calls.rollup import rollup
 from panel.contacts.models import CONTACT_TYPES, Contact
 from panel.customers.models import STATUSES, Customer, LedgerEntry
 from panel.extensions import db
+from panel.invoices.billing import auto_generate
+from panel.invoices.payments import allocate, open_invoices, record_payment
+from panel.numbering.allocation import NumberRange, assign_next_block, current_range, save_range
 from panel.passwords import generate_password
 from panel.staff import create_staff_user
 from panel.types import utcnow
@@ -31,7 +36,8 @@ CITIES = [("Toronto", "ON", "CA"), ("Austin", "TX", "US"), ("Leeds", "", "GB"), 
 
 
 def demo_admin(instance_path: str) -> str | None:
-    """The demo admin, once: password from PANEL_PASSWORD or generated, kept in instance/demo_admin.txt."""
+    """The demo admin, once: password from PANEL_PASSWORD or generated, kept in instance/demo_admin.txt.
+    In the caller's unit of work."""
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_ADMIN)) is not None:
         return None
     password = os.environ.get("PANEL_PASSWORD") or generate_password()
@@ -44,13 +50,27 @@ def demo_admin(instance_path: str) -> str | None:
 
 
 def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -> str:
+    """The demo data, in a few units of work of its own (customers, then numbering, then traffic)."""
     if db.session.scalar(sa.select(Customer.id).limit(1)) is not None:
         return "Demo data already present; nothing added."
     rng = random.Random(rng_seed)
-    lines = [line for line in [demo_admin(instance_path)] if line]
-
-    names = set()
     now = utcnow()
+    with unit_of_work.unit():
+        lines = [line for line in [demo_admin(instance_path)] if line]
+        _customers(rng, now, customers)
+    with unit_of_work.unit():
+        if current_range() is None:
+            save_range(NumberRange(1000, 99_999, 100))
+    for customer_id in db.session.scalars(sa.select(Customer.id).where(Customer.status == "Active").order_by(Customer.id).limit(5)).all():
+        with unit_of_work.unit():
+            assign_next_block(actors.SYSTEM, customer_id)
+    lines.append(f"Added {customers} demo customers with contacts and ledger entries, and a number range.")
+    lines.append(seed_traffic(rng, now))
+    return "\n".join(lines)
+
+
+def _customers(rng: random.Random, now, customers: int) -> None:
+    names = set()
     for i in range(customers):
         while True:
             name = f"{rng.choice(PREFIXES)} {rng.choice(SUFFIXES)}"
@@ -101,22 +121,6 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
                 description={"payment": "Payment received", "charge": "Monthly usage", "credit": "Service credit"}[kind],
                 created_at=now - timedelta(days=rng.randint(0, 365)),
             ))
-    db.session.commit()
-    from panel.numbering.allocation import (
-        NumberRange,
-        assign_next_block,
-        current_range,
-        save_range,
-    )
-
-    if current_range() is None:
-        save_range(NumberRange(1000, 99_999, 100))
-        db.session.commit()
-    for customer_id in db.session.scalars(sa.select(Customer.id).where(Customer.status == "Active").order_by(Customer.id).limit(5)):
-        assign_next_block(actors.SYSTEM, customer_id)
-    lines.append(f"Added {customers} demo customers with contacts and ledger entries, and a number range.")
-    lines.append(seed_traffic(rng, now))
-    return "\n".join(lines)
 
 
 # How busy each UTC hour of the day is, relative to the busiest (business hours in the Americas and Europe).
@@ -126,12 +130,7 @@ RATES = [Decimal("0.0060"), Decimal("0.0120"), Decimal("0.0250"), Decimal("0.150
 
 def seed_traffic(rng: random.Random, now, days: int = 35) -> str:
     """Call records for the Active customers over the last `days` days, rolled up; an Invoice Schedule,
-    the invoices Auto Generate makes, and a payment for a few of them."""
-    from panel.calls.importer import insert_records
-    from panel.calls.rollup import rollup
-    from panel.invoices.billing import auto_generate
-    from panel.invoices.payments import allocate, open_invoices, record_payment
-
+    the invoices Auto Generate makes, and a payment for a few of them. Each step its own unit of work."""
     active = db.session.scalars(sa.select(Customer).where(Customer.status == "Active").order_by(Customer.id)).all()
     start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     total = 0
@@ -152,21 +151,25 @@ def seed_traffic(rng: random.Random, now, days: int = 35) -> str:
                              "answered": answered, "duration_seconds": duration, "billed_seconds": billed,
                              "rate": rate, "cost": cost, "charge": (cost * margin).quantize(Decimal("0.0001"))})
             hour += timedelta(hours=1)
-        total += insert_records(rows, "demo-switch")[0]
-    rollup()
+        with unit_of_work.unit():
+            total += insert_records(rows, "demo-switch")[0]
+    with unit_of_work.unit():
+        rollup()
     invoices = 0
     for customer, schedule in zip(active[:3], ("daily", "weekly", "monthly"), strict=False):
-        customer.invoice_schedule = schedule
-        db.session.commit()
-        invoices += len(auto_generate(actors.SYSTEM, customer).created)
-    with unit_of_work.unit():
-        if active:
-            customer = active[0]
-            due = open_invoices(customer.id)[:3]
-            if due:
-                amount = sum((row.due for row in due), Decimal(0))
+        with unit_of_work.unit():
+            customer.invoice_schedule = schedule
+        with unit_of_work.unit():
+            invoices += len(auto_generate(actors.SYSTEM, customer).created)
+    if active:
+        customer = active[0]
+        due = open_invoices(customer.id)[:3]
+        if due:
+            amount = sum((row.due for row in due), Decimal(0))
+            with unit_of_work.unit():
                 payment = record_payment(actors.SYSTEM, customer, {
                     "amount": amount, "method": "Bank transfer", "reference": "DEMO-1001", "status": "Completed",
                     "received_on": now.date()})
+            with unit_of_work.unit():
                 allocate(actors.SYSTEM, payment, {row.invoice.id: row.due for row in due})
     return f"Added {total:,} call records over {days} days for {len(active)} active customers, and {invoices} invoices."

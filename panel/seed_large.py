@@ -264,9 +264,11 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     from panel.customers.models import Customer
     from panel.invoices.billing import auto_generate
 
-    report = rollup()
+    with unit_of_work.unit():
+        report = rollup()
     step(f"roll-up: {report.hours:,} customer-hours")
-    admin = demo_admin(instance_path)
+    with unit_of_work.unit():
+        admin = demo_admin(instance_path)
     invoices = 0
     for customer_id in range(1, busy + 1):
         with unit_of_work.unit():

@@ -19,6 +19,7 @@ def check_new_password(password: str) -> None:
 
 
 def create_staff_user(email: str, password: str, role: str = "staff", name: str = "") -> StaffUser:
+    """A new staff user with a checked password; flushed, never committed (the caller's unit of work is)."""
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > 254:
         raise StaffError(f"{email!r} is not an e-mail address.")
@@ -29,5 +30,5 @@ def create_staff_user(email: str, password: str, role: str = "staff", name: str 
         raise StaffError(f"A staff user {email} already exists.")
     user = StaffUser(email=email, role=role, name=name or email.split("@")[0], password_hash=hash_password(password))
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()
     return user

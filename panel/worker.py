@@ -6,32 +6,28 @@ import socket
 import time
 
 from panel import unit_of_work
+from panel.calls.rollup import rollup_job
+from panel.delayed.changes import apply_due
 from panel.errors import database_trouble, one_line
 from panel.extensions import db
+from panel.invoices.billing import auto_invoice_job
+from panel.mail.outbox import deliver_job
 
 
 def _delayed_saves():
-    from panel.delayed.changes import apply_due
-
-    done = apply_due(worker=WORKER_NAME)
+    done = apply_due(worker=WORKER_NAME)  # each change a unit of work of its own
     return f"{done} applied" if done else None
 
 
 def _mail():
-    from panel.mail.outbox import deliver_job
-
-    return deliver_job()
+    return deliver_job()  # each message a unit of work of its own
 
 
 def _rollup():
-    from panel.calls.rollup import rollup_job
-
     return rollup_job()
 
 
 def _invoices():
-    from panel.invoices.billing import auto_invoice_job
-
     return auto_invoice_job()
 
 

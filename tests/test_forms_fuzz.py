@@ -92,7 +92,7 @@ def site(app, staff_users, world, ids, portal_client):  # noqa: F811
         ben = db.session.get(Contact, world.ben)
         ben.contact_type, ben.mobile = "Admin", "+1 555 0100"
         send_mobile_code(ben)
-        bea, _ = create_contact(world.b, {"name": "Bea Beta", "email": "bea@beta.example"}, password=CONTACT_PASSWORD)
+        bea, _ = create_contact(SYSTEM, world.b, {"name": "Bea Beta", "email": "bea@beta.example"}, password=CONTACT_PASSWORD)
         admin = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == staff_users["admin"]))
         drafts = {side: start_draft({"customer": {}, "admins": [], "support": [], "reached": 3}, 3, **owner)
                   for side, owner in (("panel", {"staff_user_id": admin}),

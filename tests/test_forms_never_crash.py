@@ -45,7 +45,7 @@ def targets(app, customer, staff_users):
     from panel.auth.models import StaffUser
 
     with app.app_context():
-        contact, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example"}, password="long enough pw")
+        contact, _ = create_contact(SYSTEM, customer, {"name": "Ana", "email": "ana@acme.example"}, password="long enough pw")
         db.session.commit()
         contact_id = contact.id
         admin_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == staff_users["admin"]))
@@ -112,7 +112,7 @@ def test_no_portal_form_crashes_on_missing_or_junk_fields(app, customer):
     from tests.helpers import PanelClient
 
     with app.app_context():
-        ana, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example", "mobile": "+1 555 0100",
+        ana, _ = create_contact(SYSTEM, customer, {"name": "Ana", "email": "ana@acme.example", "mobile": "+1 555 0100",
                                            "contact_type": "Admin"}, password="long enough pw")
         db.session.commit()
         draft = _draft_without_step_one(contact_id=ana.id, reseller_id=customer)

@@ -2,13 +2,14 @@
 the Main tab's full page (the page an htmx swap saves reloading): its shell and the sections it loads."""
 import re
 
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.extensions import db
 
 
 def test_a_contact_rows_edit_form_and_save_answer_are_under_a_tenth_of_the_main_tab(app, as_role, customer):
     with app.app_context():
-        contact, _ = create_contact(customer, {"name": "Ana Silva", "email": "ana@acme.example",
+        contact, _ = create_contact(SYSTEM, customer, {"name": "Ana Silva", "email": "ana@acme.example",
                                                "public_notes": "Prefers e-mail."}, password="long enough pw")
         db.session.commit()
         contact_id = contact.id

@@ -6,6 +6,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from panel import unit_of_work
 from panel.api.models import ApiToken
 from panel.api.tokens import issue_token
 from panel.calls.models import HourlySummary
@@ -95,6 +96,7 @@ def test_hot_pages_issue_as_many_queries_with_1000_rows_as_with_10(app, as_role)
     with app.app_context():
         busy_id = CustomerFactory(name="Busy Carrier").id
         token = issue_token("counts", ["invoices"])
+        unit_of_work.commit()
     grow(app, busy_id, 0, 10)
     with app.app_context():
         contact_id = db.session.query(Contact.id).filter(Contact.email == "person0@query.example").scalar()

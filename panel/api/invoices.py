@@ -15,15 +15,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from panel import money as amounts
+from panel.api.limits import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.billing import paid_amounts
 from panel.invoices.models import INVOICE_STATUSES, Invoice, Payment, PaymentAllocation
 
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 500
 LIST_PARAMETERS = ("customer_id", "status", "period_from", "period_to", "limit", "cursor")
-MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one from a client is refused, not sent to overflow the database
 _CURSOR = re.compile(r"id:([1-9][0-9]{0,9})")
 
 

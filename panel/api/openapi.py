@@ -5,9 +5,8 @@ every operation against it and that every /api/v1 route is in it.
 """
 from functools import cache
 
-from panel.api.invoices import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
+from panel.api.limits import DEFAULT_LIMIT, MAX_CDRS, MAX_ID, MAX_LIMIT
 from panel.api.models import SCOPES
-from panel.api.routes import MAX_CDRS
 from panel.customers.accounts import MAX_CHANNELS
 from panel.invoices.models import INVOICE_STATUSES, PAYMENT_METHODS
 

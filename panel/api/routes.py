@@ -1,75 +1,42 @@
-"""Routes for /api/v1."""
+"""Routes for /api/v1: each names the scope its token needs (panel/api/guard.py)."""
 import json
-from datetime import timedelta
 from decimal import Decimal
 
-import sqlalchemy as sa
-from flask import abort, g, jsonify, request
-from sqlalchemy.orm.attributes import set_committed_value
+from flask import abort, jsonify, request
 
+from panel import access
 from panel import actor as actors
 from panel.api import bp
 from panel.api import invoices as invoice_api
-from panel.api.tokens import token_for
+from panel.api.guard import requires
+from panel.api.limits import MAX_CDRS, MAX_ID
+from panel.api.openapi import document
+from panel.calls.importer import FIELDS, accept_batch
 from panel.customers import accounts
-from panel.extensions import db
+from panel.customers.models import Customer
 
-
-def _require(scope: str):
-    token = token_for(request.headers.get("Authorization"), scope)
-    if token is None:
-        response = jsonify(error="unauthorized", message=f"A bearer token with the '{scope}' scope is required.")
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer realm="panel"'
-        abort(response)
-    actors.act_as(actors.api(token))
-    if request.method in ("GET", "HEAD"):
-        _keep_last_use(token)
-    return token
-
-
-LAST_USE_STEP = timedelta(minutes=1)
-
-
-def _keep_last_use(token) -> None:
-    """token_for sets last_used_at, but a read commits nothing else, so commit it here: at most once a
-    minute per token (a billing system walking pages is not a write per page), and never at the cost
-    of the read itself (a busy SQLite just skips it). Otherwise the change is dropped at once, so the
-    read's autoflush does not hold the write lock for the whole request. Not audited (__audit_ignore__)."""
-    before = sa.inspect(token).attrs.last_used_at.history.deleted
-    previous = before[0] if before else None
-    if previous is not None and token.last_used_at - previous < LAST_USE_STEP:
-        set_committed_value(token, "last_used_at", previous)
-        return
-    try:
-        db.session.commit()
-    except sa.exc.OperationalError:
-        db.session.rollback()
+NO_CUSTOMER = "There is no customer with that id."
 
 
 @bp.route("/customers/<int:customer_id>/channels", methods=["GET", "PUT"])
+@requires("channels")
 def channels(customer_id: int):
     """The switch reports how many live calls a customer has; the Main tab shows it."""
-    _require("channels")
-    if customer_id > invoice_api.MAX_ID:  # no such customer, and PostgreSQL would refuse the number
-        abort(404, "There is no customer with that id.")
+    if customer_id > MAX_ID:  # no such customer, and PostgreSQL would refuse the number
+        abort(404, NO_CUSTOMER)
     if request.method == "GET":
-        from panel.customers.models import Customer
-
-        customer = db.session.get(Customer, customer_id)
-        if customer is None:
-            abort(404, "There is no customer with that id.")
+        customer = access.fetch(actors.current(), Customer, customer_id, message=NO_CUSTOMER)
     else:
         payload = request.get_json(silent=True)
         value = payload.get("channels_in_use") if isinstance(payload, dict) else None
         if not isinstance(value, int) or isinstance(value, bool):
             return jsonify(error="invalid", message="Send {\"channels_in_use\": <whole number>}."), 422
         try:
-            customer = accounts.set_channels_in_use(customer_id, value)
+            customer = accounts.set_channels_in_use(actors.current(), customer_id, value)
         except ValueError as error:
             return jsonify(error="invalid", message=str(error)), 422
         if customer is None:
-            abort(404, "There is no customer with that id.")
+            abort(404, NO_CUSTOMER)
     return jsonify(
         customer_id=customer.id,
         channels_in_use=customer.channels_in_use,
@@ -78,16 +45,11 @@ def channels(customer_id: int):
     )
 
 
-MAX_CDRS = 10_000
-
-
 @bp.post("/cdrs")
+@requires("cdrs")
 def cdrs():
     """The switch sends call records: {"source": ..., "records": [{...}, ...]}, at most MAX_CDRS at a time.
     Bad records are skipped and listed by index; a record already stored is counted as a duplicate."""
-    from panel.calls.importer import FIELDS, accept_batch
-
-    _require("cdrs")
     usage = f'Send {{"source": "<switch name>", "records": [{{{", ".join(FIELDS)}}}, ...]}}.'
     try:
         payload = json.loads(request.get_data(as_text=True), parse_float=Decimal)  # money stays exact
@@ -106,9 +68,9 @@ def cdrs():
 
 
 @bp.get("/invoices")
+@requires("invoices")
 def invoices():
     """Invoices in id order, a page at a time, for billing systems (panel/api/invoices.py says how)."""
-    _require("invoices")
     try:
         filters = invoice_api.parse_filters(request.args)
     except invoice_api.InvalidParameter as error:
@@ -117,8 +79,8 @@ def invoices():
 
 
 @bp.get("/invoices/<number>")
+@requires("invoices")
 def invoice(number: str):
-    _require("invoices")
     answer = invoice_api.invoice_by_number(number)
     if answer is None:
         abort(404, "There is no invoice with that number.")
@@ -128,6 +90,4 @@ def invoice(number: str):
 @bp.get("/openapi.json")
 def openapi():
     """The description of this API; public, as it holds nothing a client could not learn by trying."""
-    from panel.api.openapi import document  # it reads this module's limits
-
     return jsonify(document())

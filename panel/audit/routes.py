@@ -1,10 +1,11 @@
 """Routes for /audit, /customers/<id>/audit and an entry's "View Difference"."""
-from flask import abort, current_app, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
+from panel import access
+from panel import actor as actors
 from panel.audit import bp, queries
 from panel.audit.models import AuditEntry
 from panel.audit.recorder import audited_tables
-from panel.customers.lookup import get_customer
 from panel.extensions import db
 from panel.web import (
     page_number,
@@ -36,14 +37,12 @@ def log():
 
 @bp.get("/customers/<int:customer_id>/audit")
 def customer_log(customer_id: int):
-    return _log_page(get_customer(customer_id))
+    return _log_page(access.fetch_customer(actors.current(), customer_id))
 
 
 @bp.get("/audit/<int:entry_id>/difference")
 def difference(entry_id: int):
-    entry = db.session.get(AuditEntry, entry_id)
-    if entry is None:
-        abort(404, "There is no audit entry with that id.")
+    entry = access.fetch(actors.current(), AuditEntry, entry_id, message="There is no audit entry with that id.")
     if not wants_fragment():
         return redirect(url_for(".log"))
     return render_fragment("audit/_difference.html", entry=entry, changes=queries.difference(entry))

@@ -54,8 +54,7 @@ def login():
             form.form_errors.append(FAILED)
             return render_template("auth/login.html", form=form), 401
         throttle.forget_failures(email)
-        user.last_login_at = utcnow()
-        db.session.commit()
+        user.last_login_at = utcnow()  # committed with the sign-in by the request's unit of work
         next_url = _safe_next(request.args.get("next"))
         session.clear()  # nothing from before sign-in carries over
         login_user(user)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from panel import unit_of_work
 from panel.auth.models import LoginFailure
 from panel.extensions import db
 from panel.types import utcnow
@@ -31,8 +32,10 @@ def wait_before_next_try(email: str, ip: str) -> timedelta | None:
 
 
 def record_failure(email: str, ip: str) -> None:
+    """Count a failed sign-in. The request answers 401, so it marks its refusal as the record to keep
+    (unit_of_work.keep_on_refusal), or the count would be rolled back with the answer."""
     db.session.add(LoginFailure(email=email, ip=ip))
-    db.session.commit()
+    unit_of_work.keep_on_refusal()
 
 
 def forget_failures(email: str) -> None:

@@ -2,7 +2,8 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
-from panel import search
+from panel import access, search
+from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
@@ -10,10 +11,14 @@ from panel.extensions import db
 from panel.web import Page, paginate
 
 
-def contact_page(query: str, customer: str, contact_type: str, number: int, size: int) -> Page:
-    """One page of Global Contacts in name order; `capped` says a search found more than it orders."""
+def contact_page(actor: Actor, query: str, customer: str, contact_type: str, number: int, size: int) -> Page:
+    """One page of Global Contacts (of the customers `actor` may see) in name order; `capped` says a search
+    found more than it orders."""
     statement = sa.select(Contact).join(Contact.customer).options(contains_eager(Contact.customer))
     conditions = []
+    within = access.customer_ids_within(actor)
+    if within is not None:
+        conditions.append(Contact.customer_id.in_(within))
     if contact_type:
         conditions.append(Contact.contact_type == contact_type)
     if customer.isdigit() and len(customer) < 12:
@@ -46,3 +51,26 @@ def pending_by_contact(contact_ids: list[int]) -> dict[int, list[PendingChange]]
     for change in rows:
         found.setdefault(change.row_id, []).append(change)
     return found
+
+
+def customer_contacts(actor: Actor, customer_id: int, limit: int) -> tuple[list[Contact], bool]:
+    """A customer's contacts in name order, at most `limit`, and whether there are more."""
+    customer = access.fetch_customer(actor, customer_id)
+    contacts = db.session.scalars(
+        sa.select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.name, Contact.id).limit(limit + 1)
+    ).all()
+    return contacts[:limit], len(contacts) > limit
+
+
+def contact_count(customer_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Contact).where(Contact.customer_id == customer_id))
+
+
+def pending_creates(customer_id: int) -> list[PendingChange]:
+    """Delayed new contacts of a customer, still to come (or in conflict)."""
+    return db.session.scalars(
+        sa.select(PendingChange).where(
+            PendingChange.customer_id == customer_id, PendingChange.table_name == "contact",
+            PendingChange.kind == "create", PendingChange.status.in_(("pending", "conflict")),
+        ).order_by(PendingChange.run_at)
+    ).all()

@@ -1,12 +1,15 @@
 """Contact rules: unique logins, notes without passwords, temporary passwords and their e-mails."""
-import logging
 import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from panel import access
+from panel.actor import Actor
 from panel.contacts.models import Contact
+from panel.customers.models import Customer
 from panel.extensions import db
+from panel.mail import outbox
 from panel.passwords import generate_password, hash_password
 from panel.types import utcnow
 
@@ -48,8 +51,7 @@ def set_password(contact: Contact, password: str) -> None:
 
 
 def _queue_password_mail(contact: Contact, password: str, welcome: bool):
-    from panel.mail.outbox import queue_mail
-
+    """Queued with the change, and sent once it has committed (the worker retries what fails)."""
     if welcome:
         subject = "Your customer portal account"
         opening = f"Hello {contact.name},\n\nan account for the customer portal was created for you."
@@ -59,12 +61,17 @@ def _queue_password_mail(contact: Contact, password: str, welcome: bool):
     body = (f"{opening}\n\nSign in with your e-mail address {contact.email} and this temporary password:\n\n"
             f"    {password}\n\nIt works once, within {TEMPORARY_PASSWORD_HOURS} hours, and you will be asked to "
             "choose your own password when you sign in.\n")
-    return queue_mail(contact.email, subject, body, sensitive=True)
+    message = outbox.queue_mail(contact.email, subject, body, sensitive=True)
+    outbox.deliver_after_commit(message)
+    return message
 
 
-def create_contact(customer_id: int, values: dict, password: str | None = None, password_hash: str | None = None):
-    """Add a contact (not committed); without a password one is generated and its welcome e-mail is
-    queued in the same transaction. Returns the contact and the queued message, if any."""
+def create_contact(actor: Actor, customer_id: int, values: dict, password: str | None = None,
+                   password_hash: str | None = None):
+    """Add a contact to a customer `actor` may change (else 404/403); without a password one is generated
+    and its welcome e-mail is queued in the same transaction, to be sent once it commits. Never commits.
+    Returns the contact and the queued message, if any."""
+    access.fetch(actor, Customer, customer_id, write=True, message="There is no such customer.")
     contact = Contact(customer_id=customer_id, **{k: values[k] for k in EDITABLE if k in values})
     message = None
     if password_hash:
@@ -77,18 +84,20 @@ def create_contact(customer_id: int, values: dict, password: str | None = None, 
     return contact, message
 
 
-def update_contact(contact: Contact, values: dict) -> None:
+def update_contact(actor: Actor, contact: Contact, values: dict) -> None:
+    access.require(actor, contact, write=True)
     for key in EDITABLE:
         if key in values:
             setattr(contact, key, values[key])
 
 
-def reset_password(contact: Contact, typed: str | None = None):
+def reset_password(actor: Actor, contact: Contact, typed: str | None = None):
     """Typed by staff: the password now. Generated: e-mailed, and it becomes the password only once the
-    e-mail is delivered (password_mail_delivered, called by the outbox in the transaction that marks the
-    message sent); until then the old password keeps working, so a mail server that is down never leaves
-    the contact with a password nobody received. Not committed; the audit entries show that the password
+    e-mail is delivered (password_mail_delivered, the outbox's hook for a sensitive message sent, run in
+    the transaction that marks it sent); until then the old password keeps working, so a mail server that
+    is down never leaves the contact with a password nobody received. Not committed; the audit entries show that the password
     changed, never what to. Returns the queued message, if any."""
+    access.require(actor, contact, write=True)
     if typed:
         set_password(contact, typed)
         return None
@@ -114,16 +123,21 @@ def drop_pending_password(contact: Contact) -> None:
     db.session.refresh(contact, ["pending_password_hash", "pending_password_mail_id"], with_for_update=True)
     if contact.pending_password_mail_id is None:
         return
-    from panel.mail.outbox import withdraw
-
-    withdraw(contact.pending_password_mail_id, "Withdrawn: the contact's password was changed again before it was sent.")
+    outbox.withdraw(contact.pending_password_mail_id, "Withdrawn: the contact's password was changed again before it was sent.")
     contact.pending_password_hash = None
     contact.pending_password_mail_id = None
 
 
+def register_mail_hooks() -> None:
+    """At app start: the outbox tells contacts when a sensitive message went out or failed for good."""
+    outbox.on_sensitive_sent(password_mail_delivered)
+    outbox.on_sensitive_abandoned(password_mail_abandoned)
+
+
 def password_mail_delivered(message_id: int) -> None:
-    """Called by the outbox when a sensitive message is sent, in the transaction that marks it sent: if it
-    carries a reset password still pending, that password becomes the contact's, valid for 24 hours from now."""
+    """The outbox's hook (register_mail_hooks) for a sensitive message sent, in the transaction that marks
+    it sent: if it carries a reset password still pending, that password becomes the contact's, valid for
+    24 hours from now."""
     contact = _pending_for(message_id)
     if contact is None:
         return
@@ -135,7 +149,7 @@ def password_mail_delivered(message_id: int) -> None:
 
 
 def password_mail_abandoned(message_id: int) -> None:
-    """Called by the outbox when a message fails for good: a reset password it carried is dropped, and the
+    """The outbox's hook for a sensitive message that failed for good: a reset password it carried is dropped, and the
     contact keeps the old one."""
     contact = _pending_for(message_id)
     if contact is not None:
@@ -150,32 +164,22 @@ def _pending_for(message_id: int) -> Contact | None:
     ).first()
 
 
-def deliver_now(message) -> bool:
-    """Try a queued message at once, after the commit; the worker retries it if this fails. True if sent."""
-    from panel.mail.outbox import deliver
-
-    try:
-        return deliver([message.id]).sent > 0
-    except Exception:  # the change is committed; the worker will deliver the queued message
-        logging.getLogger(__name__).exception("immediate delivery of mail %s failed", message.id)
-        return False
-
-
 def send_now(message) -> str:
-    """Try the queued message at once, after the commit; says what happened."""
+    """End the unit of work (the change and its message commit, then the message is sent) and say what
+    happened; the worker retries a message that could not go yet."""
     if message is None:
         return ""
-    if deliver_now(message):
+    if outbox.delivered(message):
         return f"An e-mail with a temporary password was sent to {message.to_addr}."
     return (f"The e-mail to {message.to_addr} could not be sent yet; it waits in the mail queue "
             "and will be retried automatically.")
 
 
 def send_reset_now(message) -> str:
-    """After a committed reset_password(): send its e-mail, and say whether the password has changed."""
+    """After reset_password(): end the unit of work, and say whether the e-mail went (and so the password changed)."""
     if message is None:
         return "Password changed."
-    if deliver_now(message):
+    if outbox.delivered(message):
         return f"Password changed. An e-mail with a temporary password was sent to {message.to_addr}."
     return ("The e-mail could not be sent yet; it will be retried. "
             "The contact's password changes when it is delivered.")

@@ -1,12 +1,16 @@
 """Routes for contacts: the Main tab section, inline add/edit/delete, password resets, Global Contacts."""
-import sqlalchemy as sa
 from flask import abort, current_app, redirect, request, url_for
-from flask_login import current_user
 
+from panel import access, search
 from panel import actor as actors
-from panel import search
 from panel.contacts import bp
-from panel.contacts.directory import contact_page, pending_by_contact
+from panel.contacts.directory import (
+    contact_count,
+    contact_page,
+    customer_contacts,
+    pending_by_contact,
+    pending_creates,
+)
 from panel.contacts.forms import ContactForm, NewContactForm, PasswordForm
 from panel.contacts.models import CONTACT_TYPES, Contact
 from panel.contacts.records import (
@@ -16,7 +20,6 @@ from panel.contacts.records import (
     send_reset_now,
     update_contact,
 )
-from panel.customers.lookup import get_customer
 from panel.delayed import changes
 from panel.delayed.models import PendingChange
 from panel.extensions import db
@@ -34,12 +37,15 @@ from panel.web import (
 SECTION_LIMIT = 200
 
 
-def get_contact(customer_id: int, contact_id: int) -> Contact:
-    """Fetch-or-abort: 404 unless the contact exists and belongs to this customer."""
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.customer_id != customer_id:
-        abort(404, "There is no such contact for this customer.")
-    return contact
+def get_customer(customer_id: int, write: bool = False):
+    return access.fetch_customer(actors.current(), customer_id, write=write)
+
+
+def get_contact(customer_id: int, contact_id: int, write: bool = False) -> Contact:
+    """Fetch-or-abort: 404 unless the contact exists and belongs to this customer; 403 for `write` by a
+    read-only user."""
+    return access.fetch(actors.current(), Contact, contact_id, customer_id=customer_id, write=write,
+                        message="There is no such contact for this customer.")
 
 
 def _global_view() -> bool:
@@ -54,19 +60,11 @@ def _row(contact, code=200, **extra):
 
 
 def _section(customer, code=200, **extra):
-    contacts = db.session.scalars(
-        sa.select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.name, Contact.id).limit(SECTION_LIMIT + 1)
-    ).all()
-    pending_creates = db.session.scalars(
-        sa.select(PendingChange).where(
-            PendingChange.customer_id == customer.id, PendingChange.table_name == "contact",
-            PendingChange.kind == "create", PendingChange.status.in_(("pending", "conflict")),
-        ).order_by(PendingChange.run_at)
-    ).all()
+    contacts, more = customer_contacts(actors.current(), customer.id, SECTION_LIMIT)
     return render_fragment(
-        "contacts/_section.html", code=code, customer=customer, contacts=contacts[:SECTION_LIMIT],
-        more=len(contacts) > SECTION_LIMIT, pending=pending_by_contact([c.id for c in contacts]),
-        pending_creates=pending_creates, show_customer=False, **extra,
+        "contacts/_section.html", code=code, customer=customer, contacts=contacts, more=more,
+        pending=pending_by_contact([c.id for c in contacts]), pending_creates=pending_creates(customer.id),
+        show_customer=False, **extra,
     )
 
 
@@ -96,13 +94,12 @@ def create(customer_id: int):
     values = form.values()
     if form.action == DELAY:
         typed = form.typed_password()
-        change = changes.schedule_create("contact", customer.id, {**values, "_auto_password": typed is None},
+        change = changes.schedule_create(actors.current(), "contact", customer.id, {**values, "_auto_password": typed is None},
                                          form.run_at(), secret=hash_password(typed) if typed else None)
         response = _section(customer, notice=f"New contact {values['name']} will be added at {change.run_at:%Y-%m-%d %H:%M} UTC.")
         response.headers["HX-Trigger"] = "pendingChanged"
         return response
-    contact, message = create_contact(customer.id, values, password=form.typed_password())
-    db.session.commit()
+    contact, message = create_contact(actors.current(), customer.id, values, password=form.typed_password())
     notice = f"Contact {contact.name} added. " + send_now(message)
     if form.action == STAY:
         return _section(customer, form=NewContactForm(formdata=None), notice="Saved. " + notice)
@@ -119,9 +116,7 @@ def row(customer_id: int, contact_id: int):
 
 @bp.get("/customers/<int:customer_id>/contacts/<int:contact_id>/edit")
 def edit(customer_id: int, contact_id: int):
-    contact = get_contact(customer_id, contact_id)
-    if not current_user.can_write:
-        abort(403)
+    contact = get_contact(customer_id, contact_id, write=True)
     if not wants_fragment():
         return redirect(url_for("customers.show", customer_id=customer_id, _anchor=f"contact-{contact_id}"))
     form = ContactForm(obj=contact, contact_id=contact.id)
@@ -135,13 +130,12 @@ def save(customer_id: int, contact_id: int):
     if not form.validate():
         return render_fragment("contacts/_edit.html", code=422, contact=contact, form=form, show_customer=_global_view())
     if form.action == DELAY:
-        change = changes.schedule_update("contact", contact, form.values(), form.run_at())
+        change = changes.schedule_update(actors.current(), "contact", contact, form.values(), form.run_at())
         notice = (f"Will apply at {change.run_at:%Y-%m-%d %H:%M} UTC." if change else "Nothing to delay: no field was changed.")
         response = _row(contact, row_notice=notice)
         response.headers["HX-Trigger"] = "pendingChanged"
         return response
-    update_contact(contact, form.values())
-    db.session.commit()
+    update_contact(actors.current(), contact, form.values())
     if form.action == STAY:
         return render_fragment("contacts/_edit.html", contact=contact, form=ContactForm(obj=contact, contact_id=contact.id),
                                show_customer=_global_view(), notice="Saved.")
@@ -150,10 +144,10 @@ def save(customer_id: int, contact_id: int):
 
 @bp.delete("/customers/<int:customer_id>/contacts/<int:contact_id>")
 def delete(customer_id: int, contact_id: int):
-    contact = get_contact(customer_id, contact_id)
+    contact = get_contact(customer_id, contact_id, write=True)
     db.session.delete(contact)
-    db.session.commit()
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Contact).where(Contact.customer_id == customer_id))
+    db.session.flush()
+    count = contact_count(customer_id)
     return render_fragment("contacts/_deleted.html", count=count, show_customer=_global_view())
 
 
@@ -161,8 +155,7 @@ def delete(customer_id: int, contact_id: int):
 def password(customer_id: int, contact_id: int):
     contact = get_contact(customer_id, contact_id)
     if request.method == "GET":
-        if not current_user.can_write:
-            abort(403)
+        access.require(actors.current(), contact, write=True)
         if not wants_fragment():
             return redirect(url_for("customers.show", customer_id=customer_id, _anchor=f"contact-{contact_id}"))
         return render_fragment("contacts/_password.html", contact=contact, form=PasswordForm(formdata=None),
@@ -170,16 +163,16 @@ def password(customer_id: int, contact_id: int):
     form = PasswordForm()
     if not form.validate():
         return render_fragment("contacts/_password.html", code=422, contact=contact, form=form, show_customer=_global_view())
-    message = reset_password(contact, form.typed_password())
-    db.session.commit()
+    message = reset_password(actors.current(), contact, form.typed_password())
     return _row(contact, row_notice=send_reset_now(message))
 
 
 @bp.get("/customers/<int:customer_id>/contacts/pending/<int:change_id>")
 def pending_create(customer_id: int, change_id: int):
     """A delayed new contact's placeholder row: polls until the contact exists."""
-    change = db.session.get(PendingChange, change_id)
-    if change is None or change.customer_id != customer_id or change.kind != "create":
+    change = access.fetch(actors.current(), PendingChange, change_id, customer_id=customer_id,
+                          message="There is no such delayed contact.")
+    if change.kind != "create":
         abort(404, "There is no such delayed contact.")
     if change.status == "applied" and change.row_id:
         contact = db.session.get(Contact, change.row_id)
@@ -214,7 +207,7 @@ def directory():
     contact_type = request.args.get("type", "")
     if contact_type not in CONTACT_TYPES:
         contact_type = ""
-    page = contact_page(query, customer, contact_type, page_number(), current_app.config["PAGE_SIZE"])
+    page = contact_page(actors.current(), query, customer, contact_type, page_number(), current_app.config["PAGE_SIZE"])
     return render_page(
         "contacts/list.html", block="results", page=page, q=query, customer_filter=customer,
         contact_type=contact_type, types=CONTACT_TYPES, cap=search.SEARCH_CAP, pending=pending_by_contact([c.id for c in page.items]),

@@ -4,20 +4,30 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import abort
 
-from panel import search
+from panel import access, search
+from panel.actor import Actor
+from panel.customers.hierarchy import check_reseller
 from panel.customers.models import MAILING_FIELDS, Customer, LedgerEntry, address_fields
 from panel.extensions import db
+from panel.invoices.models import Invoice, Payment
 from panel.types import utcnow
 from panel.web import Page, paginate
 
 MAX_CHANNELS = 1_000_000
 
 
-def create_customer(values: dict, currency: str) -> Customer:
+def create_customer(actor: Actor, values: dict, currency: str) -> Customer:
+    """A new customer, by staff who write or the system; in the portal, only a sub-account of a customer
+    the Admin contact manages. Flushed (it has its id), never committed."""
+    if actor.in_portal:
+        access.fetch_customer(actor, values.get("reseller_id"), write=True)
+    elif not access.can_change_customer(actor, None):
+        abort(403, "You may not add customers.")
     customer = Customer(currency=currency, **values)
     db.session.add(customer)
-    db.session.commit()
+    db.session.flush()
     return customer
 
 
@@ -32,8 +42,6 @@ EDITABLE = ("name", "status", "debit_limit", "channel_limit", "flow_speed", "ema
 def apply_customer_values(customer: Customer, values: dict, fields: tuple[str, ...] = EDITABLE) -> None:
     """Set the editable fields; the currency, id and live figures are never taken from a form. A new
     reseller owner is checked (no loops) whoever asks."""
-    from panel.customers.hierarchy import check_reseller
-
     if "reseller_id" in fields and "reseller_id" in values and values["reseller_id"] != customer.reseller_id:
         check_reseller(customer.id, values["reseller_id"])
     for key in fields:
@@ -41,20 +49,20 @@ def apply_customer_values(customer: Customer, values: dict, fields: tuple[str, .
             setattr(customer, key, values[key])
 
 
-def update_customer(customer: Customer, values: dict, fields: tuple[str, ...] = EDITABLE) -> bool:
-    """Apply the edited values (only `fields`: the portal passes PORTAL_EDITABLE) and commit;
-    returns whether anything changed."""
+def update_customer(actor: Actor, customer: Customer, values: dict, fields: tuple[str, ...] = EDITABLE) -> bool:
+    """Apply the edited values (only `fields`: the portal passes PORTAL_EDITABLE) to a customer `actor` may
+    change (else 404/403); returns whether anything changed. Never commits."""
+    access.require(actor, customer, write=True)
     apply_customer_values(customer, values, fields)
-    changed = db.session.is_modified(customer)
-    db.session.commit()
-    return changed
+    return db.session.is_modified(customer)
 
 
-def customer_page(query: str, status: str, number: int, size: int, within=None) -> Page:
-    """Customers in name order, matching a name fragment or an id, optionally of one status, optionally
-    only those whose id is in `within` (a select of ids: a reseller's tree). Reseller owners come along."""
+def customer_page(actor: Actor, query: str, status: str, number: int, size: int) -> Page:
+    """The customers `actor` may see (staff: all; a portal contact: their own, an Admin contact their tree)
+    in name order, matching a name fragment or an id, optionally of one status. Reseller owners come along."""
     statement = sa.select(Customer).options(so.selectinload(Customer.reseller))
     conditions = [Customer.status == status] if status else []
+    within = access.customer_ids_within(actor)
     if within is not None:
         conditions.append(Customer.id.in_(within))
     if not query or search.too_short(query):
@@ -81,8 +89,6 @@ def reseller_of(customer: Customer) -> Customer | None:
 
 def balance_of(customer_id: int) -> Decimal:
     """Ledger entries, plus Completed payments, less the invoices that are not void (index-only sums)."""
-    from panel.invoices.models import Invoice, Payment
-
     def total(column, *conditions):
         return sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*conditions).scalar_subquery()
 
@@ -114,14 +120,13 @@ def overview(customer: Customer) -> Overview:
     return Overview(customer=customer, balance=balance_of(customer.id))
 
 
-def set_channels_in_use(customer_id: int, channels: int) -> Customer | None:
-    """The live figure pushed by the switch; not audited (see Customer.__audit_ignore__)."""
+def set_channels_in_use(actor: Actor, customer_id: int, channels: int) -> Customer | None:
+    """The live figure pushed by the switch; not audited (see Customer.__audit_ignore__). Never commits."""
     if not 0 <= channels <= MAX_CHANNELS:
         raise ValueError(f"channels_in_use must be a whole number from 0 to {MAX_CHANNELS}")
     customer = db.session.get(Customer, customer_id)
-    if customer is None:
+    if customer is None or not access.can_see_customer(actor, customer.id):
         return None
     customer.channels_in_use = channels
     customer.channels_updated_at = utcnow()
-    db.session.commit()
     return customer

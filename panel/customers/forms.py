@@ -11,6 +11,7 @@ from wtforms.validators import (
 )
 
 from panel.customers.accounts import ADDRESSES, EDITABLE, PORTAL_EDITABLE
+from panel.customers.hierarchy import HierarchyError, check_reseller
 from panel.customers.models import (
     BUSINESS_TYPES,
     CURRENCIES,
@@ -111,8 +112,6 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     payment_terms = SelectField("Payment terms", choices=[SelectChoice(t) for t in PAYMENT_TERMS], default="Prepaid")
 
     def validate_reseller_id(self, field):
-        from panel.customers.hierarchy import HierarchyError, check_reseller
-
         try:
             check_reseller(getattr(self, "customer_id", None), field.data)
         except HierarchyError as error:

@@ -1,10 +1,10 @@
 """Routes for /customers and /customers/<id>."""
 from flask import current_app, flash, redirect, request, url_for
 
-from panel import search
+from panel import access, search
+from panel import actor as actors
 from panel.customers import accounts, bp
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
-from panel.customers.lookup import get_customer
 from panel.customers.models import STATUSES
 from panel.delayed import changes
 from panel.save_options import DELAY, STAY
@@ -18,13 +18,18 @@ from panel.web import (
 )
 
 
+def get_customer(customer_id: int, write: bool = False):
+    """Fetch-or-abort for the acting user (panel/access.py): 404 for a customer that does not exist."""
+    return access.fetch_customer(actors.current(), customer_id, write=write)
+
+
 @bp.get("")
 def index():
     query = search_text("q")
     status = request.args.get("status", "")
     if status not in STATUSES:
         status = ""
-    page = accounts.customer_page(query, status, page_number(), current_app.config["PAGE_SIZE"])
+    page = accounts.customer_page(actors.current(), query, status, page_number(), current_app.config["PAGE_SIZE"])
     return render_page("customers/list.html", block="results", page=page, q=query, status=status, statuses=STATUSES,
                        short=search.too_short(query), cap=search.SEARCH_CAP)
 
@@ -33,7 +38,7 @@ def index():
 def new():
     form = NewCustomerForm()
     if form.validate_on_submit():
-        customer = accounts.create_customer(form.values(), form.currency.data)
+        customer = accounts.create_customer(actors.current(), form.values(), form.currency.data)
         if form.action == STAY:
             flash(f"Saved. Customer {customer.name} created; add the next one.")
             return redirect(url_for(".new"), 303)
@@ -66,11 +71,11 @@ def edit(customer_id: int):
     form.customer_id = customer.id  # the reseller owner check needs to know whose owner it is
     if form.validate_on_submit():
         if form.action == DELAY:
-            change = changes.schedule_update("customer", customer, form.values(), form.run_at())
+            change = changes.schedule_update(actors.current(), "customer", customer, form.values(), form.run_at())
             flash(f"The change will apply at {change.run_at:%Y-%m-%d %H:%M} UTC." if change
                   else "Nothing to delay: no field was changed.")
             return redirect(url_for(".show", customer_id=customer.id), 303)
-        changed = accounts.update_customer(customer, form.values())
+        changed = accounts.update_customer(actors.current(), customer, form.values())
         flash("Saved." if changed else "Nothing was changed.")
         if form.action == STAY:
             return redirect(url_for(".edit", customer_id=customer.id), 303)

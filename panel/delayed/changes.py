@@ -2,8 +2,8 @@
 
 A delayed save stores the new values and what the changed fields held when it was asked.
 When it falls due, the worker claims it (a row lock that other workers skip), applies it in
-the same transaction that marks it applied, and commits: a worker killed half-way leaves
-nothing applied and the change still pending, so it is applied exactly once. If the target
+the same unit of work that marks it applied, one unit per change: a worker killed half-way
+leaves nothing applied and the change still pending, so it is applied exactly once. If the target
 was changed or deleted in between, nothing is overwritten: the change is marked a conflict
 and keeps its values for staff to look at.
 """
@@ -16,8 +16,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import g, has_request_context
 
+from panel import access, unit_of_work
 from panel import actor as actors
-from panel.audit.recorder import current_actor
+from panel.actor import Actor
+from panel.contacts.models import Contact
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.types import plain, utcnow
@@ -32,8 +34,8 @@ class Target:
     """How a table takes delayed saves: its model, and the functions that really apply them."""
 
     model: type
-    apply_update: Callable  # (row, values) -> None; raises ChangeConflict when it cannot apply
-    apply_create: Callable | None = None  # (change, values) -> row
+    apply_update: Callable  # (actor, row, values) -> None; raises ChangeConflict when it cannot apply
+    apply_create: Callable | None = None  # (actor, change, values) -> row
 
 
 TARGETS: dict[str, Target] = {}
@@ -43,49 +45,55 @@ def register(table: str, target: Target) -> None:
     TARGETS[table] = target
 
 
-def _requester() -> dict:
-    """The same "who" the audit log would record for a change made now."""
-    actor = current_actor()
-    return {"requested_by": actor["user_label"], "requested_by_id": actor["staff_user_id"], "requested_ip": actor["ip"]}
+def _requester(actor: Actor) -> dict:
+    """The same "who" the audit log would record for a change `actor` made now."""
+    who = actor.audit_fields()
+    return {"requested_by": who["user_label"], "requested_by_id": who["staff_user_id"], "requested_ip": who["ip"]}
 
 
-def schedule_update(table: str, row, values: dict, run_at: datetime) -> PendingChange | None:
-    """Store a change to `row`; only fields that differ from the row now are kept. None if nothing differs."""
+def schedule_update(actor: Actor, table: str, row, values: dict, run_at: datetime) -> PendingChange | None:
+    """Store a change to `row` (which `actor` may change, else 404/403); only fields that differ from the
+    row now are kept. None if nothing differs. Never commits."""
+    access.require(actor, row, write=True)
     changed = {k: plain(v) for k, v in values.items() if plain(getattr(row, k)) != plain(v)}
     if not changed:
         return None
     change = PendingChange(
         kind="update", table_name=table, row_id=row.id, customer_id=row.audit_customer_id,
         changes=json.dumps(changed, sort_keys=True), base=json.dumps({k: plain(getattr(row, k)) for k in changed}, sort_keys=True),
-        run_at=run_at, comment=g.get("audit_comment") if has_request_context() else None, **_requester(),
+        run_at=run_at, comment=g.get("audit_comment") if has_request_context() else None, **_requester(actor),
     )
     db.session.add(change)
-    db.session.commit()
+    db.session.flush()
     return change
 
 
-def schedule_create(table: str, customer_id: int, values: dict, run_at: datetime, secret: str | None = None) -> PendingChange:
+def schedule_create(actor: Actor, table: str, customer_id: int, values: dict, run_at: datetime,
+                    secret: str | None = None) -> PendingChange:
+    access.fetch_customer(actor, customer_id, write=True)
     change = PendingChange(
         kind="create", table_name=table, row_id=None, customer_id=customer_id,
         changes=json.dumps({k: plain(v) for k, v in values.items()}, sort_keys=True), base="{}", secret=secret,
-        run_at=run_at, comment=g.get("audit_comment") if has_request_context() else None, **_requester(),
+        run_at=run_at, comment=g.get("audit_comment") if has_request_context() else None, **_requester(actor),
     )
     db.session.add(change)
-    db.session.commit()
+    db.session.flush()
     return change
 
 
-def cancel(change_id: int, by: str) -> PendingChange | None:
-    """Cancel a pending change; waits for a worker applying it. Returns it, or None if it is not pending."""
+def cancel(actor: Actor, change_id: int) -> PendingChange | None:
+    """Cancel a pending change of a customer `actor` may change (else 404/403); waits for a worker applying
+    it. Returns it, or None if it is not pending (any more). Never commits."""
+    access.fetch(actor, PendingChange, change_id, write=True, message="There is no such delayed save.")
     change = db.session.scalars(
         sa.select(PendingChange).where(PendingChange.id == change_id).with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
     if change is None or change.status != "pending":
-        db.session.rollback()
         return None
+    by = actor.label
     change.status, change.finished_at, change.finished_by = "cancelled", utcnow(), by
     change.outcome = f"Cancelled by {by}."
-    db.session.commit()
     return change
 
 
@@ -108,11 +116,11 @@ def _typed(model, values: dict) -> dict:
     return typed
 
 
-def _apply(change: PendingChange) -> str:
+def _apply(actor: Actor, change: PendingChange) -> str:
     target = TARGETS[change.table_name]
     values = _typed(target.model, json.loads(change.changes))
     if change.kind == "create":
-        row = target.apply_create(change, values)
+        row = target.apply_create(actor, change, values)
         db.session.flush()
         change.row_id = row.id
         return f"Created {change.table_name} #{row.id}."
@@ -123,12 +131,13 @@ def _apply(change: PendingChange) -> str:
     moved = sorted(k for k, v in base.items() if plain(getattr(row, k)) != v)
     if moved:
         raise ChangeConflict(f"Changed by someone else after this change was asked: {', '.join(moved)}.")
-    target.apply_update(row, values)
+    target.apply_update(actor, row, values)
     return "Applied."
 
 
 def apply_next(worker: str = "worker") -> PendingChange | None:
-    """Claim and apply the next due change; returns it, or None when nothing is due."""
+    """Claim and apply the next due change, in the caller's unit of work (apply_due gives each its own);
+    returns it, or None when nothing is due. Never commits."""
     now = utcnow()
     change = db.session.scalars(
         sa.select(PendingChange)
@@ -138,16 +147,15 @@ def apply_next(worker: str = "worker") -> PendingChange | None:
         .with_for_update(skip_locked=True)
     ).first()
     if change is None:
-        db.session.rollback()
         return None
     asked = change.requested_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     previous = g.get("actor")
-    actors.act_as(actors.on_behalf_of(change.requested_by, change.requested_by_id, ip=change.requested_ip))
+    actor = actors.act_as(actors.on_behalf_of(change.requested_by, change.requested_by_id, ip=change.requested_ip))
     g.audit_comment = (f"Delayed save #{change.id}, asked {asked}, applied {now:%Y-%m-%d %H:%M:%S} UTC"
                        + (f": {change.comment}" if change.comment else ""))
     try:
         with db.session.begin_nested():
-            change.outcome = _apply(change)
+            change.outcome = _apply(actor, change)
             change.status = "applied"
     except ChangeConflict as conflict:
         change.status, change.outcome = "conflict", str(conflict)
@@ -157,13 +165,16 @@ def apply_next(worker: str = "worker") -> PendingChange | None:
         g.actor = previous
         g.pop("audit_comment", None)
     change.finished_at, change.finished_by = utcnow(), worker
-    db.session.commit()
     return change
 
 
 def apply_due(worker: str = "worker", limit: int = 500) -> int:
+    """Apply what is due, each change in a unit of work of its own (a failure keeps those before it)."""
     done = 0
-    while done < limit and apply_next(worker) is not None:
+    while done < limit:
+        with unit_of_work.unit():
+            if apply_next(worker) is None:
+                break
         done += 1
     return done
 
@@ -181,8 +192,6 @@ def target_labels(changes_: list[PendingChange]) -> dict[int, str]:
     labels, ids = {}, [c.row_id for c in changes_ if c.table_name == "contact" and c.row_id]
     names = {}
     if ids:
-        from panel.contacts.models import Contact
-
         names = dict(db.session.execute(sa.select(Contact.id, Contact.name).where(Contact.id.in_(ids))).all())
     for change in changes_:
         values = json.loads(change.changes)

@@ -3,8 +3,8 @@ import json
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
-from flask_login import current_user
 
+from panel import actor as actors
 from panel.customers.models import Customer
 from panel.delayed import bp, changes
 from panel.delayed.models import STATUSES, PendingChange
@@ -43,14 +43,11 @@ def log():
 
 @bp.post("/delay-log/<int:change_id>/cancel")
 def cancel(change_id: int):
-    change = db.session.get(PendingChange, change_id)
+    change = changes.cancel(actors.current(), change_id)
     if change is None:
-        abort(404, "There is no such delayed save.")
-    customer_id = change.customer_id
-    if changes.cancel(change_id, current_user.audit_label()) is None:
         abort(409, "This delayed save is no longer pending: it was applied or cancelled meanwhile.")
+    customer_id = change.customer_id
     if request.values.get("view") == "log":
-        change = db.session.get(PendingChange, change_id)
         name = db.session.scalar(sa.select(Customer.name).where(Customer.id == customer_id))
         return render_fragment("delayed/_log_row.html", change=change, names={customer_id: name})
     customer = db.session.get(Customer, customer_id)

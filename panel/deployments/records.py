@@ -62,7 +62,7 @@ def _locked(deployment: Deployment) -> Deployment:
 
 
 def _active(actor: Actor, deployment: Deployment, doing: str) -> Deployment:
-    access.check(actor, deployment, write=True)
+    access.require(actor, deployment, write=True)
     deployment = _locked(deployment)
     if deployment.status != "Active":
         raise DeploymentRefused(f"{deployment.deployment_number} is {deployment.status}: {doing} is not possible.")

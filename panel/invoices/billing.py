@@ -125,7 +125,7 @@ def generate(actor: Actor, customer: Customer, frame: str, starts: list[datetime
              now: datetime | None = None) -> Outcome:
     """One invoice per period start, all or none: if any period cannot be invoiced nothing is made,
     and `refused` says why for each one that stood in the way."""
-    access.check(actor, customer, write=True)
+    access.require(actor, customer, write=True)
     if frame not in periods.BILLING_FRAMES:
         raise InvoiceRefused(f"Invoices are made for daily, weekly or monthly periods, not {frame!r}.")
     starts = sorted(set(starts))
@@ -198,7 +198,7 @@ def missing_periods(customer: Customer, now: datetime) -> list[datetime]:
 def auto_generate(actor: Actor, customer: Customer, now: datetime | None = None) -> Outcome:
     """Every missing invoice of the customer's Invoice Schedule for completed periods; running it
     again finds nothing missing. Periods already (partly) invoiced in another time frame are left."""
-    access.check(actor, customer, write=True)
+    access.require(actor, customer, write=True)
     now = now or utcnow()
     if customer.invoice_schedule not in periods.BILLING_FRAMES:
         raise InvoiceRefused("Set an Invoice Schedule (daily, weekly or monthly) in the customer's Edit page first.")
@@ -237,7 +237,7 @@ def paid_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
 
 def void_invoice(actor: Actor, invoice: Invoice, reason: str) -> None:
     """Void an invoice: it stays on file (audited), frees its period, and its payments become unallocated."""
-    access.check(actor, invoice, write=True)
+    access.require(actor, invoice, write=True)
     if invoice.status == "void":
         raise InvoiceRefused(f"{invoice.number} is already void.")
     reason = reason.strip()

@@ -24,7 +24,7 @@ class PaymentRefused(Exception):
 
 
 def record_payment(actor: Actor, customer: Customer, values: dict) -> Payment:
-    access.check(actor, customer, write=True)
+    access.require(actor, customer, write=True)
     payment = Payment(customer_id=customer.id, currency=customer.currency,
                       created_by=actor.audit_fields()["user_label"], **values)
     db.session.add(payment)
@@ -56,7 +56,7 @@ def _refresh_status(invoice: Invoice) -> None:
 
 
 def set_status(actor: Actor, payment: Payment, status: str) -> None:
-    access.check(actor, payment, write=True)
+    access.require(actor, payment, write=True)
     payment = _locked(Payment, payment.id)
     if status not in NEXT_STATUSES[payment.status]:
         raise PaymentRefused(f"A {payment.status} payment cannot become {status}.")
@@ -95,7 +95,7 @@ def allocate(actor: Actor, payment: Payment, amounts: dict[int, Decimal]) -> lis
     """Set parts of a Completed payment against invoices of the same customer: {invoice id: amount}.
     All or nothing (a refusal leaves nothing written: the caller's unit of work rolls back); refused when
     an amount exceeds what is due or the payment's unallocated rest."""
-    access.check(actor, payment, write=True)
+    access.require(actor, payment, write=True)
     payment = _locked(Payment, payment.id)
     if payment.status != "Completed":
         raise PaymentRefused(f"Only Completed payments can be allocated; this one is {payment.status}.")

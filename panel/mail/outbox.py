@@ -1,25 +1,28 @@
 """The outbox: mail is queued in the transaction of the change that causes it, then delivered.
 
     message = queue_mail(contact.email, "Your new password", text, sensitive=True)
-    db.session.commit()            # the change and its message, together or not at all
-    deliver([message.id])          # at once; if the server is down the worker retries
+    deliver_after_commit(message)  # the change and its message commit together, then it is sent
+    ...
+    if delivered(message): ...     # a route that must say whether it went: ends the unit of work first
 
-deliver() takes one message at a time in its own short transaction: it claims the row (FOR
-UPDATE SKIP LOCKED on PostgreSQL; SQLite runs one write transaction at a time), sends it, marks
-it sent and commits. So two workers, or a worker and a request, never send the same message
-twice. Delivery is SMTP to MAIL_SERVER:MAIL_PORT when MAIL_SERVER is set, else a .eml file in
-<instance>/outbox/. A failed attempt is retried with backoff; after MAX_ATTEMPTS it is "failed".
-A sensitive body (a temporary password) is erased once the message is sent or has failed for
-good. Bodies are never logged, nor kept in last_error.
+deliver() takes one message at a time in its own unit of work: it claims the row (FOR UPDATE SKIP
+LOCKED on PostgreSQL; SQLite runs one write transaction at a time), sends it, marks it sent and
+commits. So two workers, or a worker and a request, never send the same message twice. Delivery is
+SMTP to MAIL_SERVER:MAIL_PORT when MAIL_SERVER is set, else a .eml file in <instance>/outbox/. A
+failed attempt is retried with backoff; after MAX_ATTEMPTS it is "failed". A sensitive body (a
+temporary password) is erased once the message is sent or has failed for good. Bodies are never
+logged, nor kept in last_error.
 
-A password reset's new password takes effect only when its message is delivered: marking a
-sensitive message sent (or failed for good) calls panel.contacts.records in the same transaction,
-which makes the pending password the contact's (or drops it). withdraw() takes a queued message
-out of the queue, for a reset superseded by another before its e-mail went out.
+Marking a sensitive message sent (or failed for good) calls the hooks registered with
+on_sensitive_sent / on_sensitive_abandoned, in the same transaction: contacts registers the ones
+that make a reset's pending password the contact's (or drop it), so the outbox knows nothing of
+contacts. withdraw() takes a queued message out of the queue, for a reset superseded by another
+before its e-mail went out.
 """
 import logging
 import os
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -29,6 +32,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from panel import unit_of_work
 from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.types import utcnow
@@ -39,6 +43,21 @@ MAX_ATTEMPTS = 20
 MAX_BACKOFF = timedelta(minutes=60)
 SMTP_TIMEOUT = 10  # seconds; below SQLite's busy timeout, as the claim is held while sending
 ERROR_LENGTH = 300
+
+# (message id) -> None, run in the transaction that marks a sensitive message sent / failed for good.
+SENT_HOOKS: list[Callable[[int], None]] = []
+ABANDONED_HOOKS: list[Callable[[int], None]] = []
+_QUEUED_FOR_DELIVERY = "outbox_deliver_after_commit"
+
+
+def on_sensitive_sent(hook: Callable[[int], None]) -> None:
+    if hook not in SENT_HOOKS:
+        SENT_HOOKS.append(hook)
+
+
+def on_sensitive_abandoned(hook: Callable[[int], None]) -> None:
+    if hook not in ABANDONED_HOOKS:
+        ABANDONED_HOOKS.append(hook)
 
 
 @dataclass
@@ -64,17 +83,16 @@ def queue_mail(to_addr: str, subject: str, body: str, sensitive: bool = False) -
 
 
 def deliver(message_ids: list[int] | None = None, limit: int = 50) -> DeliveryReport:
-    """Deliver up to `limit` due queued messages (only those in `message_ids` if given), each in
-    its own transaction. Call it after committing the change that queued them: it commits."""
+    """Deliver up to `limit` due queued messages (only those in `message_ids` if given), each in its own
+    unit of work. Call it once the change that queued them has committed (deliver_after_commit does)."""
     report = DeliveryReport()
     if message_ids is not None and not message_ids:
         return report
     _refuse_uncommitted_changes()
     for _ in range(limit):
-        try:
+        with unit_of_work.unit():  # also ends the claim's transaction (and releases SQLite's write lock)
             message = _claim(message_ids)
             if message is None:
-                db.session.commit()  # end the claim's transaction (and release SQLite's write lock)
                 break
             # Read before the commit: reading after it would reload the row in a new transaction.
             number, to_addr = message.id, message.to_addr
@@ -83,19 +101,45 @@ def deliver(message_ids: list[int] | None = None, limit: int = 50) -> DeliveryRe
             except Exception as error:  # noqa: BLE001 - any failure to send is retried later
                 _record_failure(message, error)
                 attempts, reason = message.attempts, message.last_error
-                db.session.commit()
                 report.failed += 1
                 report.errors.append(f"mail {number}: {reason}")
-                log.warning("mail %s to %s: attempt %s failed: %s", number, to_addr, attempts, reason)
+                failed = True
             else:
                 _record_sent(message)
-                db.session.commit()
                 report.sent += 1
-                log.info("mail %s to %s sent", number, to_addr)
-        except BaseException:
-            db.session.rollback()
-            raise
+                failed = False
+        if failed:
+            log.warning("mail %s to %s: attempt %s failed: %s", number, to_addr, attempts, reason)
+        else:
+            log.info("mail %s to %s sent", number, to_addr)
     return report
+
+
+def deliver_after_commit(message: MailMessage) -> None:
+    """Send `message` as soon as the unit of work that queued it has committed (never if it rolls back).
+    If that attempt fails, the message waits in the queue and the worker retries it."""
+    state = sa.inspect(message)
+    if state.info.get(_QUEUED_FOR_DELIVERY):
+        return  # once per message, however many times it is asked for
+    state.info[_QUEUED_FOR_DELIVERY] = True
+
+    def send() -> None:
+        state.info.pop(_QUEUED_FOR_DELIVERY, None)
+        number = sa.inspect(message).identity[0]
+        try:
+            deliver([number])
+        except Exception:  # the change is committed; the worker delivers the queued message
+            log.exception("immediate delivery of mail %s failed", number)
+
+    unit_of_work.after_commit(send)
+
+
+def delivered(message: MailMessage) -> bool:
+    """End the unit of work (the change and its message commit, then the message is sent) and say whether it
+    went: for a route that must tell the user "sent" or "will be sent when the mail server answers"."""
+    deliver_after_commit(message)
+    unit_of_work.complete()
+    return message.status == "sent"
 
 
 def withdraw(message_id: int, reason: str) -> bool:
@@ -153,8 +197,7 @@ def _has_line_break(text: str) -> bool:
 
 
 def _refuse_uncommitted_changes() -> None:
-    session = db.session
-    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+    if unit_of_work.has_changes():
         raise RuntimeError("deliver() commits: commit the change that queued the mail first")
 
 
@@ -206,9 +249,8 @@ def _record_sent(message: MailMessage) -> None:
     message.sent_at = utcnow()
     if message.sensitive:
         message.body = None
-        from panel.contacts.records import password_mail_delivered
-
-        password_mail_delivered(message.id)  # a reset's password takes effect now that it has arrived
+        for hook in SENT_HOOKS:
+            hook(message.id)  # e.g. a reset's password takes effect now that it has arrived
 
 
 def _record_failure(message: MailMessage, error: Exception) -> None:
@@ -218,9 +260,8 @@ def _record_failure(message: MailMessage, error: Exception) -> None:
         message.status = "failed"
         if message.sensitive:
             message.body = None  # never going out: keep no temporary password
-            from panel.contacts.records import password_mail_abandoned
-
-            password_mail_abandoned(message.id)  # the contact keeps the old password
+            for hook in ABANDONED_HOOKS:
+                hook(message.id)  # e.g. the contact keeps the old password
     else:
         message.next_attempt_at = utcnow() + backoff(message.attempts)
 

@@ -115,7 +115,7 @@ def numbers_in_use(block: NumberBlock) -> list[str]:
 
 
 def release_block(actor: Actor, block: NumberBlock) -> None:
-    access.check(actor, block, write=True)
+    access.require(actor, block, write=True)
     used = numbers_in_use(block)
     if used:
         shown = ", ".join(used[:10]) + (f" and {len(used) - 10} more" if len(used) > 10 else "")

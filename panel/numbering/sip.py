@@ -56,6 +56,6 @@ def customer_sip_users(customer_id: int) -> list[SipUser]:
 
 
 def remove_sip_user(actor: Actor, user: SipUser) -> None:
-    access.check(actor, user, write=True)
+    access.require(actor, user, write=True)
     db.session.delete(user)
     db.session.flush()

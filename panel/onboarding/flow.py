@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from panel import actor as actors
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
 from panel.customers.hierarchy import HierarchyError, check_reseller, in_subtree
@@ -235,8 +236,8 @@ def create_customer_from_draft(draft: OnboardingDraft):
             db.session.flush()
             messages = []
             for contact_type, row in _contacts(data):
-                _, message = create_contact(customer.id, {"name": row["name"], "email": row["email"],
-                                                          "contact_type": contact_type})
+                _, message = create_contact(actors.current(), customer.id, {
+                    "name": row["name"], "email": row["email"], "contact_type": contact_type})
                 messages.append(message)
             db.session.delete(draft)
     except IntegrityError:

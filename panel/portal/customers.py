@@ -8,11 +8,11 @@ and so are the management pages for a contact who is not an Admin (panel/access.
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from panel import access, search, unit_of_work
+from panel import access, search
 from panel import actor as actors
 from panel.actor import Actor
 from panel.contacts.models import Contact
-from panel.contacts.records import create_contact, send_now, update_contact
+from panel.contacts.records import create_contact, update_contact
 from panel.customers import accounts
 from panel.customers.forms import PortalCustomerForm
 from panel.customers.models import Customer
@@ -44,8 +44,7 @@ def customers():
     """Customers → List All: your customer and, for Admin contacts, every sub-account below it."""
     actor = actors.current()
     query = search_text("q")
-    page = accounts.customer_page(query, "", page_number(), current_app.config["PAGE_SIZE"],
-                                  within=access.customer_ids_within(actor))
+    page = accounts.customer_page(actor, query, "", page_number(), current_app.config["PAGE_SIZE"])
     return render_template("portal/customers.html", page=page, q=query, short=search.too_short(query),
                            own_id=actor.customer_id, is_admin=actor.manages_tree)
 
@@ -65,7 +64,7 @@ def edit_customer(customer_id: int):
     found = managed_customer(actors.current(), customer_id)
     form = PortalCustomerForm(obj=found) if request.method == "GET" else PortalCustomerForm()
     if form.validate_on_submit():
-        changed = accounts.update_customer(found, form.values(), fields=accounts.PORTAL_EDITABLE)
+        changed = accounts.update_customer(actors.current(), found, form.values(), fields=accounts.PORTAL_EDITABLE)
         flash("Saved." if changed else "Nothing was changed.")
         return redirect(url_for(".customer", customer_id=found.id), 303)
     code = 422 if request.method == "POST" else 200
@@ -86,9 +85,7 @@ def new_customer_contact(customer_id: int):
     found = managed_customer(actors.current(), customer_id)
     form = SubAccountContactForm()
     if form.validate_on_submit():
-        contact, message = create_contact(found.id, form.values())
-        if message:  # the first password goes out once the contact is kept
-            unit_of_work.after_commit(lambda: send_now(message))
+        contact, message = create_contact(actors.current(), found.id, form.values())  # mailed after the commit
         flash(f"{contact.name} added; a first password was e-mailed to {contact.email}." if message
               else f"{contact.name} added.")
         return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
@@ -105,7 +102,7 @@ def edit_customer_contact(customer_id: int, contact_id: int):
     form = (SubAccountContactForm(obj=contact, contact_id=contact.id) if request.method == "GET"
             else SubAccountContactForm(contact_id=contact.id))
     if form.validate_on_submit():
-        update_contact(contact, form.values())
+        update_contact(actors.current(), contact, form.values())
         flash(f"{contact.name} saved.")
         return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
     code = 422 if request.method == "POST" else 200

@@ -1,9 +1,8 @@
 """Routes for /settings/options."""
-import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 
 from panel.api.models import ApiToken
-from panel.api.tokens import issue_token, revoke_token
+from panel.api.tokens import issue_token, listed_tokens, revoke_token
 from panel.extensions import db
 from panel.numbering.allocation import (
     NumberingError,
@@ -33,14 +32,12 @@ def options():
         try:
             if form.number_range_start.data is not None:
                 save_range(NumberRange(form.number_range_start.data, form.number_range_end.data, form.number_block_size.data))
-        except NumberingError as error:
-            db.session.rollback()
+        except NumberingError as error:  # the 422 rolls back whatever was written
             form.form_errors.append(str(error))
             return render_page("settings/options.html", form=form, code=422)
         set_option("audit_comment", "1" if form.require_comment.data else "0")
         if form.sip_realm.data:
             set_option("sip_realm", form.sip_realm.data.strip())
-        db.session.commit()
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)
@@ -55,7 +52,7 @@ def api_tokens():
         created = issue_token(form.name.data.strip(), form.scopes.data)
         form = ApiTokenForm(formdata=None)
     code = 422 if form.is_submitted() and form.errors else 200
-    tokens = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())).all()
+    tokens = listed_tokens()
     response = render_page("settings/api_tokens.html", form=form, tokens=tokens, created=created, code=code)
     if created:
         response.headers["Cache-Control"] = "no-store"  # the token is shown this once

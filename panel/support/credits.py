@@ -66,7 +66,7 @@ def _record(actor: Actor, transaction: CreditTransaction) -> CreditTransaction:
 def purchase(actor: Actor, customer: Customer, credits, payment_method: str, reference: str,
              note: str = "") -> CreditTransaction:
     """Credits bought: how they were paid, and the payment reference or PO number."""
-    access.check(actor, customer, write=True)
+    access.require(actor, customer, write=True)
     credits = _amount(credits)
     if payment_method not in CREDIT_PAYMENT_METHODS:
         raise CreditRefused(f"Choose a payment method: {', '.join(CREDIT_PAYMENT_METHODS)}.", "payment_method")
@@ -82,7 +82,7 @@ def deduct(actor: Actor, customer: Customer, credits, ticket_reference: str, dep
            note: str = "") -> CreditTransaction:
     """Credits used for support work: the ticket it was for, and the deployment if there is one.
     Refused when the customer has fewer credits left."""
-    access.check(actor, customer, write=True)
+    access.require(actor, customer, write=True)
     credits = _amount(credits)
     ticket_reference = _text(ticket_reference, 100)
     if not ticket_reference:
@@ -109,7 +109,7 @@ def reverse(actor: Actor, transaction: CreditTransaction, note: str) -> CreditTr
     """Undo one purchase or deduction with a transaction of the opposite sign, once. A reversal is
     not reversed (record the right transaction instead), and a purchase whose credits are spent
     cannot be reversed below a zero balance."""
-    access.check(actor, transaction, write=True)
+    access.require(actor, transaction, write=True)
     note = _text(note, 500)
     if not note:
         raise CreditRefused("Say why the transaction is reversed; it is kept with the reversal.", "note")

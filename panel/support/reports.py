@@ -41,7 +41,7 @@ def file_report(actor: Actor, customer: Customer, reporter: Contact | None, subj
     """Keep the report and queue one e-mail to each support contact, tried once the caller's unit of work
     commits (the worker retries the rest). `by_staff`: filed by the provider's staff in Portal Login as
     `reporter`. Returns the report and the queued messages."""
-    access.check(actor, customer)
+    access.require(actor, customer)
     subject = " ".join((subject or "").split())
     description = (description or "").strip()
     if not subject or len(subject) > SUBJECT_LENGTH:

@@ -1,13 +1,16 @@
 """The small JSON endpoint through which the switch reports channels in use."""
 import pytest
 
+from panel import unit_of_work
 from panel.api.tokens import issue_token
 
 
 @pytest.fixture
 def token(app):
     with app.app_context():
-        return issue_token("switch-1", ["channels"])
+        made = issue_token("switch-1", ["channels"])
+        unit_of_work.commit()
+        return made
 
 
 def put(client, customer, body, token):
@@ -25,6 +28,7 @@ def test_the_switch_reports_channels_and_the_main_tab_shows_them(client, as_role
 def test_no_token_a_wrong_token_or_a_wrong_scope_is_401(app, client, customer):
     with app.app_context():
         billing = issue_token("billing", ["invoices"])
+        unit_of_work.commit()
     for token in (None, "pnl_wrong", billing):
         response = put(client, customer, {"channels_in_use": 1}, token)
         assert response.status_code == 401

@@ -23,8 +23,10 @@ def make_invoices() -> dict:
     """Inside an app context. Acme (USD): a daily invoice for each day of October 2026 (day d has d calls
     charged d × 0.10), the first paid in full, the second in part, the third void. Beta (EUR), made after:
     a monthly invoice for September and weekly ones for the weeks starting 5, 12, 19 and 26 October."""
-    acme = create_customer({"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD")
-    beta = create_customer({"name": "Beta Networks", "status": "Active", "channel_limit": 10}, "EUR")
+    acme = create_customer(SYSTEM, {"name": "Acme Telecom", "status": "Active", "channel_limit": 30}, "USD")
+    unit_of_work.commit()
+    beta = create_customer(SYSTEM, {"name": "Beta Networks", "status": "Active", "channel_limit": 10}, "EUR")
+    unit_of_work.commit()
     add_hours(acme.id, *((f"2026-10-{d:02d}T12", d, str(Decimal(d) / 10)) for d in range(1, 32)))
     add_hours(beta.id, ("2026-09-15T08", 3, "0.9"), *((f"2026-10-{d:02d}T09", 1, "0.25") for d in (6, 13, 20, 27)))
     with unit_of_work.unit():
@@ -50,7 +52,9 @@ def data(app):
 @pytest.fixture
 def token(app):
     with app.app_context():
-        return issue_token("billing", ["invoices"])
+        made = issue_token("billing", ["invoices"])
+        unit_of_work.commit()
+        return made
 
 
 def get(client, url, token, **query):
@@ -176,6 +180,7 @@ def test_the_largest_ids_are_taken_without_overflowing_the_database(client, data
 def test_a_customer_id_past_the_largest_id_is_404_for_the_switch(app, client):
     with app.app_context():
         switch = issue_token("switch", ["channels"])
+        unit_of_work.commit()
     for method in ("GET", "PUT"):
         response = client.client.open(f"/api/v1/customers/{2**31}/channels", method=method, json={"channels_in_use": 1},
                                       headers={"Authorization": f"Bearer {switch}"})
@@ -236,8 +241,11 @@ def test_no_token_a_wrong_or_revoked_token_or_another_scope_is_401(app, client, 
         from panel.api.models import ApiToken
 
         switch = issue_token("switch", ["channels", "cdrs"])
+        unit_of_work.commit()
         revoked = issue_token("old billing", ["invoices"])
+        unit_of_work.commit()
         revoke_token(db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "old billing")))
+        unit_of_work.commit()
     for token in (None, "pnl_wrong", switch, revoked):
         response = get(client, url, token)
         assert response.status_code == 401

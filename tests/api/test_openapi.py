@@ -6,6 +6,7 @@ from datetime import datetime
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from panel import unit_of_work
 from panel.api.invoices import LIST_PARAMETERS
 from panel.api.models import SCOPES
 from panel.api.tokens import issue_token
@@ -121,6 +122,7 @@ def calls(app, customer):
     with app.app_context():
         ids = make_invoices()
         full = issue_token("everything", list(SCOPES))
+        unit_of_work.commit()
     acme = ids["acme"]
     record = {"customer_id": acme, "call_id": "c1", "start_time": "2026-11-20T10:00:00Z", "destination": "4420",
               "answered": True, "duration": 60, "billed_duration": 60, "rate": "0.010000", "cost": "0.0100",

@@ -3,6 +3,8 @@ import re
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -17,7 +19,8 @@ def test_customer_log_lists_only_that_customers_entries_newest_first(app, as_rol
     data = {"name": "Acme Renamed", "status": "Active", "debit_limit": "0", "channel_limit": "30", "flow_speed": "0"}
     client.post(f"/customers/{customer}/edit", data)
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
     ids = rows(client.get(f"/customers/{customer}/audit"))
     assert len(ids) == 2 and int(ids[0]) > int(ids[1])
     body = client.get(f"/customers/{customer}/audit").get_data(as_text=True)

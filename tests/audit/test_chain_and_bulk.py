@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit import bulk
 from panel.audit.chain import verify_chain
 from panel.audit.models import AuditEntry
@@ -17,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "panel"
 
 
 def make_customers(n):
-    ids = [create_customer({"name": f"Bulk {i}", "status": "Pending Approval"}, "USD").id for i in range(n)]
+    ids = [create_customer(SYSTEM, {"name": f"Bulk {i}", "status": "Pending Approval"}, "USD").id for i in range(n)]
+    unit_of_work.commit()
     db.session.close()  # SQLite: end the session's transaction before other connections write
     return ids
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.auth.models import StaffUser
 from panel.contacts.models import Contact
@@ -23,7 +25,8 @@ def entries(**where):
 
 def test_insert_update_delete_each_write_one_entry_with_the_difference(app):
     with app.app_context():
-        c = create_customer({"name": "Atlas Voice", "debit_limit": Decimal("10.50")}, "GBP")
+        c = create_customer(SYSTEM, {"name": "Atlas Voice", "debit_limit": Decimal("10.50")}, "GBP")
+        unit_of_work.commit()
         c.name, c.debit_limit = "Atlas Voice Ltd", Decimal(20)
         db.session.commit()
         db.session.delete(c)
@@ -66,9 +69,10 @@ def test_saving_without_changes_writes_nothing(app, customer):
 def test_secrets_never_appear_in_the_log(app):
     with app.app_context():
         user = create_staff_user("secret@example.com", "a very secret password", "staff")
+        unit_of_work.commit()
         user.password_hash = "$2b$04$changedchangedchangedchangedchangedchangedchangedchan"
         db.session.commit()
-        db.session.add(Contact(customer_id=create_customer({"name": "X"}, "USD").id, name="C", email="c@x.example",
+        db.session.add(Contact(customer_id=create_customer(SYSTEM, {"name": "X"}, "USD").id, name="C", email="c@x.example",
                                password_hash="$2b$04$contactcontactcontactcontactcontactcontactcontactcont"))
         db.session.commit()
         text = " ".join(e.data for e in entries())
@@ -79,8 +83,10 @@ def test_secrets_never_appear_in_the_log(app):
 
 def test_live_channel_figures_and_last_login_are_not_audited(app, customer):
     with app.app_context():
-        set_channels_in_use(customer, 12)
+        set_channels_in_use(SYSTEM, customer, 12)
+        unit_of_work.commit()
         user = create_staff_user("x@example.com", "long enough password", "staff")
+        unit_of_work.commit()
         from panel.types import utcnow
         user.last_login_at = utcnow()
         db.session.commit()
@@ -129,7 +135,9 @@ def test_the_real_ip_is_taken_from_a_configured_proxy(tmp_path, monkeypatch, sql
     app = create_app({**app_config(f"sqlite:///{tmp_path / 'p.db'}"), "PROXY_COUNT": 1})
     with app.app_context():
         create_staff_user("staff@example.com", "correct horse battery staple", "staff")
-        customer = create_customer({"name": "Proxy Co"}, "USD").id
+        unit_of_work.commit()
+        customer = create_customer(SYSTEM, {"name": "Proxy Co"}, "USD").id
+        unit_of_work.commit()
     client = PanelClient(app.test_client())
     client.login("staff@example.com")
     _edit_from_behind_a_proxy(client, customer, "Via proxy")

@@ -1,6 +1,7 @@
 """Staff sign-in: passwords, sessions, throttling and the safe `next` redirect."""
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.staff import create_staff_user
@@ -46,6 +47,7 @@ def test_long_passwords_work_beyond_bcrypts_72_bytes(app, client):
     long_password = "€" * 128  # 384 bytes in UTF-8
     with app.app_context():
         create_staff_user("long@example.com", long_password, "staff")
+        unit_of_work.commit()
     assert client.post("/login", {"email": "long@example.com", "password": "€" * 127 + "x"}).status_code == 401
     assert client.login("long@example.com", long_password).status_code == 303
 

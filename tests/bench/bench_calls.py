@@ -91,10 +91,12 @@ def write_csv(url: str, path: str, records: int, customers: int, prefix: str, se
 
 def sign_in(app):
     """A test client signed in as a read-only staff user."""
+    from panel import unit_of_work
     from panel.staff import create_staff_user
 
     with app.app_context():
         create_staff_user(STAFF[0], STAFF[1], "readonly")
+        unit_of_work.commit()
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]

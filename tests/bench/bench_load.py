@@ -102,6 +102,7 @@ def main():
         from flask_migrate import upgrade
 
         from panel import create_app
+        from panel import unit_of_work
         from panel.api.tokens import issue_token
         from panel.auth.models import StaffUser
         from panel.extensions import db
@@ -121,7 +122,9 @@ def main():
 
             if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == STAFF[0])) is None:
                 create_staff_user(STAFF[0], STAFF[1], "admin")
+                unit_of_work.commit()
             token = issue_token(f"bench {uuid.uuid4().hex[:6]}", ["invoices"])
+            unit_of_work.commit()
             customers = db.session.scalar(sa.text("SELECT max(id) FROM customer"))
             busiest = db.session.scalar(sa.text(
                 "SELECT customer_id FROM call_hour GROUP BY customer_id ORDER BY sum(calls) DESC LIMIT 1")) or 1

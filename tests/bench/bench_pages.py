@@ -118,6 +118,7 @@ def main():
 
         from panel import create_app
         from panel.extensions import db
+        from panel import unit_of_work
         from panel.staff import create_staff_user
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}",
@@ -131,6 +132,7 @@ def main():
             print(f"loaded {args.customers * args.contacts_each:,} contacts (and built their indexes) in {seconds:.1f} s")
             with app.app_context():
                 create_staff_user("bench@example.com", "bench password 123", "readonly")
+                unit_of_work.commit()
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]

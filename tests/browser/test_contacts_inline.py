@@ -10,6 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
+from panel.actor import SYSTEM
 from panel.extensions import db
 from tests.browser.test_customer_edit_flow import sign_in
 
@@ -24,7 +25,7 @@ def add_contact(server, **values) -> int:
     from panel.contacts.records import create_contact
 
     with server.app.app_context():
-        contact, _message = create_contact(server.customer_id, values, password=CONTACT_PASSWORD)
+        contact, _message = create_contact(SYSTEM, server.customer_id, values, password=CONTACT_PASSWORD)
         db.session.commit()
         contact_id = contact.id
         db.session.remove()

@@ -5,6 +5,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page, expect
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
+
 TIMEOUT = 5_000  # ms; the overview polls every second in these tests
 
 
@@ -103,7 +106,8 @@ def test_channels_in_use_refreshes_without_reloading(live_server, page: Page):
     page.evaluate("window.__marker = 1")
 
     with live_server.app.app_context():
-        set_channels_in_use(live_server.customer_id, 7)
+        set_channels_in_use(SYSTEM, live_server.customer_id, 7)
+        unit_of_work.commit()
 
     expect(channels).to_contain_text("7 /", timeout=TIMEOUT)
     expect(channels).to_have_text("7 / 30")

@@ -7,6 +7,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
+from panel import unit_of_work
 from panel.extensions import db
 from tests.browser.test_customer_edit_flow import sign_in
 
@@ -35,6 +36,7 @@ def test_admin_defines_the_range_assigns_two_blocks_and_release_is_refused_while
 
     with live_server.app.app_context():
         create_staff_user(ADMIN_EMAIL, live_server.password, "admin")
+        unit_of_work.commit()
         db.session.remove()
     admin = replace(live_server, staff_email=ADMIN_EMAIL)
     main = f"/customers/{live_server.customer_id}"

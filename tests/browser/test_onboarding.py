@@ -5,6 +5,7 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from panel.actor import SYSTEM
 from panel.extensions import db
 from tests.browser.test_portal import portal_sign_in
 
@@ -17,7 +18,7 @@ def _admin_contact(server) -> None:
     from panel.contacts.records import create_contact
 
     with server.app.app_context():
-        create_contact(server.customer_id, {"name": "Grace Hopper", "email": ADMIN_EMAIL, "contact_type": "Admin"},
+        create_contact(SYSTEM, server.customer_id, {"name": "Grace Hopper", "email": ADMIN_EMAIL, "contact_type": "Admin"},
                        password=PASSWORD)
         db.session.commit()
         db.session.remove()

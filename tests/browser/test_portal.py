@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from panel.actor import SYSTEM
 from panel.extensions import db
 from tests.browser.test_customer_edit_flow import sign_in
 
@@ -38,7 +39,7 @@ def test_staff_portal_login_shows_what_the_contact_sees_and_returns(live_server,
 
     name = "Radia Perlman"
     with live_server.app.app_context():
-        contact, message = create_contact(live_server.customer_id, {
+        contact, message = create_contact(SYSTEM, live_server.customer_id, {
             "name": name, "email": "radia@example.com", "contact_type": "Technical",
             "public_notes": "Call the NOC first", "private_notes": "PRIVATE-MARKER-42",
         }, password=CONTACT_PASSWORD)
@@ -106,7 +107,7 @@ def test_contact_signs_in_with_a_generated_password_and_must_change_it(live_serv
     outbox = Path(os.environ["PANEL_INSTANCE_PATH"]) / "outbox"
     email = "barbara@example.com"
     with live_server.app.app_context():
-        contact, message = create_contact(live_server.customer_id, {"name": "Barbara Liskov", "email": email})
+        contact, message = create_contact(SYSTEM, live_server.customer_id, {"name": "Barbara Liskov", "email": email})
         db.session.commit()
         assert message is not None, "no welcome e-mail was queued for a contact without a password"
         temporary = _temporary_password(message.body)

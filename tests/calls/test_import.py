@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.api.tokens import issue_token
 from panel.calls import loading
 from panel.calls.importer import (
@@ -234,7 +236,9 @@ def test_large_files_go_in_batches(app, customer, tmp_path):
 @pytest.fixture
 def cdr_token(app):
     with app.app_context():
-        return issue_token("switch-1", ["cdrs"])
+        made = issue_token("switch-1", ["cdrs"])
+        unit_of_work.commit()
+        return made
 
 
 def post(client, body, token, **kwargs):
@@ -289,6 +293,7 @@ def test_json_numbers_for_money_are_kept_exactly(app, client, customer, cdr_toke
 def test_the_api_needs_a_token_with_the_cdrs_scope(app, client, customer, as_role):
     with app.app_context():
         channels = issue_token("switch-channels", ["channels"])
+        unit_of_work.commit()
     body = {"source": "sw", "records": [api_record(customer, "x")]}
     for token in (None, "pnl_wrong", channels):
         response = post(client, body, token)
@@ -378,7 +383,8 @@ def test_a_row_sent_to_copy_as_it_is_is_one_parse_row_takes(changes):
 @pytest.mark.postgres
 def test_postgresql_reads_plain_rows_as_parse_row_does(pg_app):
     with pg_app.app_context():
-        c = create_customer({"name": "Plain"}, "USD").id
+        c = create_customer(SYSTEM, {"name": "Plain"}, "USD").id
+        unit_of_work.commit()
     raws = [good(**{"customer_id": str(c), "call_id": f"v{i}", **changes}) for i, changes in enumerate(VARIANTS)]
     text = HEADER + "".join(",".join(raw[name] for name in FIELDS) + "\n" for raw in raws)
     with pg_app.app_context():
@@ -426,7 +432,8 @@ def test_batches_loaded_side_by_side_store_a_record_sent_twice_once(app, custome
 @pytest.mark.postgres
 def test_two_imports_of_one_file_at_once_store_each_record_once(pg_app):
     with pg_app.app_context():
-        c = create_customer({"name": "Twice"}, "USD").id
+        c = create_customer(SYSTEM, {"name": "Twice"}, "USD").id
+        unit_of_work.commit()
     text = HEADER + "".join(f"{c},t{i},2026-03-01T10:{i % 60:02d}:{i // 60 % 60:02d}Z,1,true,1,1,0,0,0\n" for i in range(3000))
     reports, errors = [], []
 
@@ -466,7 +473,8 @@ def test_customers_are_checked_per_batch_only_where_the_foreign_key_is_all_the_t
 def test_a_customer_deleted_while_a_batch_checks_its_customers_gets_no_records(pg_app):
     """The batch's lock on its customers waits for the delete, then finds the customer gone."""
     with pg_app.app_context():
-        c = create_customer({"name": "Leaving"}, "USD").id
+        c = create_customer(SYSTEM, {"name": "Leaving"}, "USD").id
+        unit_of_work.commit()
         db.session.remove()
     text = HEADER + f"{c},gone1,2026-03-01T10:00:00Z,1,true,1,1,0,0,0\n"
     reports, errors = [], []

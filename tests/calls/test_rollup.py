@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.calls import rollup as rollup_module
 from panel.calls.importer import insert_records, parse_row
 from panel.calls.models import CallRecord, HourlySummary
@@ -22,7 +23,9 @@ T11 = T10 + timedelta(hours=1)
 @pytest.fixture
 def customers(app):
     with app.app_context():
-        return [create_customer({"name": name, "status": "Active"}, "USD").id for name in ("Alpha", "Beta")]
+        made = [create_customer(SYSTEM, {"name": name, "status": "Active"}, "USD").id for name in ("Alpha", "Beta")]
+        unit_of_work.commit()
+        return made
 
 
 def record(customer, call_id, start: datetime, answered=True, duration=60, billed=60, cost="0.0100", charge="0.0150"):
@@ -201,7 +204,8 @@ def test_the_worker_job_works_only_when_records_arrived(app, customers):
 def test_hours_of_many_customers_go_in_several_statements(app, monkeypatch):
     monkeypatch.setattr(rollup_module, "RANGES_PER_STATEMENT", 2)
     with app.app_context():
-        ids = [create_customer({"name": f"C{i}"}, "USD").id for i in range(5)]
+        ids = [create_customer(SYSTEM, {"name": f"C{i}"}, "USD").id for i in range(5)]
+        unit_of_work.commit()
         add(*(record(c, f"{c}-{h}", T10 + timedelta(hours=h)) for c in ids for h in (0, 1, 3)))
         rollup()  # the first run: everything in one statement
         add(*(record(c, f"{c}-{h}-late", T10 + timedelta(hours=h, minutes=1)) for c in ids for h in (0, 1, 3)))
@@ -217,7 +221,8 @@ def test_a_rollup_waits_for_records_still_being_inserted(backend, request):
     roll-up read: its received_at would be before the new last_run, and it would never count."""
     target = request.getfixturevalue("pg_app" if backend == "postgresql" else "app")
     with target.app_context():
-        c = create_customer({"name": "Gamma"}, "USD").id
+        c = create_customer(SYSTEM, {"name": "Gamma"}, "USD").id
+        unit_of_work.commit()
         rollup()  # a previous run, so the next one looks only at records received since
     inserted, rolled, errors = threading.Event(), [], []
     rolling = threading.Event()  # the roll-up has asked for its lock

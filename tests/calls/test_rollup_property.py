@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.calls.importer import insert_records
 from panel.calls.models import CallRecord, HourlySummary
 from panel.calls.rollup import rollup
@@ -34,7 +35,9 @@ PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 def customers_of(app, n=3):
     with app.app_context():
-        return [create_customer({"name": f"Carrier {i}", "status": "Active"}, "USD").id for i in range(n)]
+        made = [create_customer(SYSTEM, {"name": f"Carrier {i}", "status": "Active"}, "USD").id for i in range(n)]
+        unit_of_work.commit()
+        return made
 
 
 def records(customers, busy_hours):

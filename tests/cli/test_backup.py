@@ -5,6 +5,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.chain import verify_chain
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
@@ -18,8 +20,9 @@ from tests.helpers import migrated_app
 def fill(app, n=30):
     with app.app_context():
         for i in range(n):
-            customer = create_customer({"name": f"Backup Co {i}", "status": "Active"}, "USD")
-            create_contact(customer.id, {"name": f"Person {i}", "email": f"p{i}@backup.example"}, password="long password 1")
+            customer = create_customer(SYSTEM, {"name": f"Backup Co {i}", "status": "Active"}, "USD")
+            unit_of_work.commit()
+            create_contact(SYSTEM, customer.id, {"name": f"Person {i}", "email": f"p{i}@backup.example"}, password="long password 1")
             db.session.commit()
         db.session.remove()
 
@@ -53,7 +56,8 @@ def test_a_running_sqlite_panel_is_backed_up_and_restored_elsewhere(sqlite_app, 
     def keep_writing():  # the panel goes on saving while the backup runs
         with app.app_context():
             while not stop.is_set():
-                written.append(create_customer({"name": f"During backup {len(written)}"}, "USD").id)
+                written.append(create_customer(SYSTEM, {"name": f"During backup {len(written)}"}, "USD").id)
+                unit_of_work.commit()
             db.session.remove()
 
     writer = threading.Thread(target=keep_writing)

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
@@ -102,7 +104,8 @@ def test_contact_of_another_customer_is_404(app, as_role, contact):
     from panel.customers.accounts import create_customer
 
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
     client = as_role("staff")
     assert client.get(f"/customers/{other}/contacts/{contact}/edit", htmx=True).status_code == 404
     assert client.post(f"/customers/{other}/contacts/{contact}", {"name": "x"}, htmx=True).status_code == 404
@@ -172,8 +175,9 @@ def test_global_contacts_search_and_filters(app, as_role, customer, contact):
     from panel.customers.accounts import create_customer
 
     with app.app_context():
-        other = create_customer({"name": "Beacon Hotels"}, "USD").id
-        create_contact(other, {"name": "Bo Brown", "email": "bo@beacon.example", "mobile": "+44 7700 900123",
+        other = create_customer(SYSTEM, {"name": "Beacon Hotels"}, "USD").id
+        unit_of_work.commit()
+        create_contact(SYSTEM, other, {"name": "Bo Brown", "email": "bo@beacon.example", "mobile": "+44 7700 900123",
                                "contact_type": "Technical"}, password="long enough pw")
         db.session.commit()
     client = as_role("readonly")
@@ -200,7 +204,7 @@ def test_a_search_with_too_many_matches_says_so_and_short_text_asks_for_more(app
 
     with app.app_context():
         for n in range(4):
-            create_contact(customer, {"name": f"Ines Ito {n}", "email": f"i{n}@acme.example"}, password="long enough pw")
+            create_contact(SYSTEM, customer, {"name": f"Ines Ito {n}", "email": f"i{n}@acme.example"}, password="long enough pw")
         db.session.commit()
     monkeypatch.setattr(search, "SEARCH_CAP", 3)
     client = as_role("readonly")

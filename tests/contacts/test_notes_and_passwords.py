@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from panel.actor import SYSTEM
 from panel.contacts.models import Contact
 from panel.contacts.records import (
     create_contact,
@@ -35,7 +36,7 @@ def test_ordinary_notes_are_not_mistaken_for_passwords(text):
 
 def test_emails_are_unique_case_insensitively(app, customer):
     with app.app_context():
-        contact, _ = create_contact(customer, {"name": "Ana", "email": "Ana@Acme.example"}, password="long enough pw")
+        contact, _ = create_contact(SYSTEM, customer, {"name": "Ana", "email": "Ana@Acme.example"}, password="long enough pw")
         db.session.commit()
         assert email_taken("ana@acme.EXAMPLE")
         assert not email_taken("ana@acme.example", except_id=contact.id)
@@ -46,7 +47,7 @@ def test_emails_are_unique_case_insensitively(app, customer):
 
 def test_a_generated_password_works_once_for_24_hours_and_is_only_in_the_mail(app, customer):
     with app.app_context():
-        contact, message = create_contact(customer, {"name": "Ben", "email": "ben@acme.example"})
+        contact, message = create_contact(SYSTEM, customer, {"name": "Ben", "email": "ben@acme.example"})
         db.session.commit()
         assert message.sensitive and message.to_addr == "ben@acme.example"
         temporary = message.body.split("temporary password:\n\n    ")[1].split()[0]
@@ -59,7 +60,7 @@ def test_a_generated_password_works_once_for_24_hours_and_is_only_in_the_mail(ap
 
 def test_a_password_typed_by_staff_sends_no_mail(app, customer):
     with app.app_context():
-        contact, message = create_contact(customer, {"name": "Cy", "email": "cy@acme.example"}, password="typed by staff 1")
+        contact, message = create_contact(SYSTEM, customer, {"name": "Cy", "email": "cy@acme.example"}, password="typed by staff 1")
         db.session.commit()
         assert message is None and not contact.must_change_password
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0
@@ -67,10 +68,10 @@ def test_a_password_typed_by_staff_sends_no_mail(app, customer):
 
 def test_a_reset_that_rolls_back_leaves_no_mail_and_the_old_password(app, customer):
     with app.app_context():
-        contact, _ = create_contact(customer, {"name": "Di", "email": "di@acme.example"}, password="the old password")
+        contact, _ = create_contact(SYSTEM, customer, {"name": "Di", "email": "di@acme.example"}, password="the old password")
         db.session.commit()
         old_hash = contact.password_hash
-        reset_password(contact)
+        reset_password(SYSTEM, contact)
         db.session.rollback()
         assert db.session.get(Contact, contact.id).password_hash == old_hash
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -105,7 +107,8 @@ def test_list_searches_by_name_or_id_and_filters_by_status(app, as_role):
     with app.app_context():
         ids = {}
         for name, status in (("Harbor Voice", "Active"), ("Harbor Hotels", "Inactive"), ("Union Foods", "Active")):
-            ids[name] = create_customer({"name": name, "status": status}, "USD").id
+            ids[name] = create_customer(SYSTEM, {"name": name, "status": status}, "USD").id
+            unit_of_work.commit()
     client = as_role("readonly")
     body = client.get("/customers?q=harbor").get_data(as_text=True)
     assert "Harbor Voice" in body and "Harbor Hotels" in body and "Union Foods" not in body
@@ -133,7 +136,8 @@ def test_list_paginates_without_counting_the_table(app, as_role):
     app.config["PAGE_SIZE"] = 3
     with app.app_context():
         for n in range(7):
-            create_customer({"name": f"Customer {n:02d}"}, "USD")
+            create_customer(SYSTEM, {"name": f"Customer {n:02d}"}, "USD")
+            unit_of_work.commit()
     client = as_role("readonly")
     first = client.get("/customers").get_data(as_text=True)
     assert "Customer 00" in first and "Customer 03" not in first and "Next →" in first and "← Previous" not in first

@@ -8,6 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel import create_app
 from panel.audit.chain import verify_chain
 from panel.audit.models import AuditEntry
@@ -76,7 +78,8 @@ def test_a_failed_audit_write_rolls_back_the_change(pg_app, monkeypatch):
     monkeypatch.setattr(recorder, "_append", broken_append)
     with pg_app.app_context():
         with pytest.raises(RuntimeError):
-            create_customer({"name": "Unaudited"}, "USD")
+            create_customer(SYSTEM, {"name": "Unaudited"}, "USD")
+            unit_of_work.commit()
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 0
 
@@ -90,7 +93,8 @@ def _concurrent_writes(app, threads=8, each=10):
             with app.app_context():
                 barrier.wait()
                 for i in range(each):
-                    c = create_customer({"name": f"Writer {n}-{i}"}, "USD")
+                    c = create_customer(SYSTEM, {"name": f"Writer {n}-{i}"}, "USD")
+                    unit_of_work.commit()
                     c.status = "Active"
                     db.session.commit()
                 db.session.remove()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
@@ -69,7 +70,7 @@ def test_delay_to_a_past_or_missing_time_is_refused_with_the_input_kept(app, as_
 
 def test_contact_delay_and_save_shows_the_row_as_pending(app, as_role, customer):
     with app.app_context():
-        contact, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example"}, password="long enough pw")
+        contact, _ = create_contact(SYSTEM, customer, {"name": "Ana", "email": "ana@acme.example"}, password="long enough pw")
         db.session.commit()
         contact_id = contact.id
     client = as_role("staff")

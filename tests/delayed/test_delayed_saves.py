@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
@@ -20,7 +22,7 @@ def soon(seconds=-1):
 
 
 def make_contact(customer, **values):
-    contact, _ = create_contact(customer, {"name": "Ana", "email": "ana@acme.example", **values}, password="long enough pw")
+    contact, _ = create_contact(SYSTEM, customer, {"name": "Ana", "email": "ana@acme.example", **values}, password="long enough pw")
     db.session.commit()
     return contact
 
@@ -31,7 +33,9 @@ def test_a_due_change_is_applied_once_and_audited_as_its_requester(app, customer
 
         contact = make_contact(customer, phone="1")
         actors.act_as(actors.on_behalf_of("staff@example.com", 7, ip="198.51.100.3"))
-        change_id = changes.schedule_update("contact", contact, {"phone": "2", "name": "Ana"}, soon()).id
+        change_id = changes.schedule_update(actors.current(), "contact", contact, {"phone": "2", "name": "Ana"},
+                                            soon()).id
+        unit_of_work.commit()
         contact_id = contact.id
     with app.app_context():
         change = db.session.get(PendingChange, change_id)
@@ -51,7 +55,8 @@ def test_a_due_change_is_applied_once_and_audited_as_its_requester(app, customer
 def test_a_change_not_yet_due_waits(app, customer):
     with app.app_context():
         contact = make_contact(customer)
-        changes.schedule_update("contact", contact, {"phone": "9"}, soon(3600))
+        changes.schedule_update(SYSTEM, "contact", contact, {"phone": "9"}, soon(3600))
+        unit_of_work.commit()
         assert changes.apply_due() == 0
         assert db.session.get(Contact, contact.id).phone == ""
 
@@ -59,9 +64,11 @@ def test_a_change_not_yet_due_waits(app, customer):
 def test_a_cancelled_change_is_never_applied(app, customer):
     with app.app_context():
         contact = make_contact(customer)
-        change = changes.schedule_update("contact", contact, {"phone": "9"}, soon())
-        assert changes.cancel(change.id, "staff@example.com").status == "cancelled"
-        assert changes.cancel(change.id, "staff@example.com") is None
+        change = changes.schedule_update(SYSTEM, "contact", contact, {"phone": "9"}, soon())
+        unit_of_work.commit()
+        assert changes.cancel(SYSTEM, change.id).status == "cancelled"
+        unit_of_work.commit()
+        assert changes.cancel(SYSTEM, change.id) is None
         assert changes.apply_due() == 0
         assert db.session.get(Contact, contact.id).phone == ""
 
@@ -69,7 +76,8 @@ def test_a_cancelled_change_is_never_applied(app, customer):
 def test_a_contact_changed_meanwhile_makes_a_conflict_and_nothing_is_lost(app, customer):
     with app.app_context():
         contact = make_contact(customer, phone="1")
-        change = changes.schedule_update("contact", contact, {"phone": "2"}, soon())
+        change = changes.schedule_update(SYSTEM, "contact", contact, {"phone": "2"}, soon())
+        unit_of_work.commit()
         contact.phone = "3"  # someone else, in between
         db.session.commit()
         changes.apply_due()
@@ -82,7 +90,8 @@ def test_a_contact_changed_meanwhile_makes_a_conflict_and_nothing_is_lost(app, c
 def test_a_change_to_another_field_is_not_a_conflict(app, customer):
     with app.app_context():
         contact = make_contact(customer, phone="1")
-        changes.schedule_update("contact", contact, {"phone": "2"}, soon())
+        changes.schedule_update(SYSTEM, "contact", contact, {"phone": "2"}, soon())
+        unit_of_work.commit()
         contact.mobile = "7"
         db.session.commit()
         changes.apply_due()
@@ -92,7 +101,8 @@ def test_a_change_to_another_field_is_not_a_conflict(app, customer):
 def test_a_deleted_contact_makes_a_conflict(app, customer):
     with app.app_context():
         contact = make_contact(customer)
-        change = changes.schedule_update("contact", contact, {"phone": "2"}, soon())
+        change = changes.schedule_update(SYSTEM, "contact", contact, {"phone": "2"}, soon())
+        unit_of_work.commit()
         db.session.delete(contact)
         db.session.commit()
         changes.apply_due()
@@ -103,8 +113,9 @@ def test_a_delayed_new_contact_appears_when_due_with_its_welcome_mail(app, custo
     from panel.mail.models import MailMessage
 
     with app.app_context():
-        change = changes.schedule_create("contact", customer, {"name": "Cy", "email": "cy@acme.example",
+        change = changes.schedule_create(SYSTEM, "contact", customer, {"name": "Cy", "email": "cy@acme.example",
                                                                "contact_type": "Billing", "_auto_password": True}, soon(3600))
+        unit_of_work.commit()
         assert db.session.scalar(sa.select(Contact).where(Contact.email == "cy@acme.example")) is None
         change.run_at = soon()
         db.session.commit()
@@ -117,7 +128,8 @@ def test_a_delayed_new_contact_appears_when_due_with_its_welcome_mail(app, custo
 
 def test_a_delayed_new_contact_whose_email_was_taken_meanwhile_is_a_conflict(app, customer):
     with app.app_context():
-        change = changes.schedule_create("contact", customer, {"name": "Cy", "email": "cy@acme.example"}, soon())
+        change = changes.schedule_create(SYSTEM, "contact", customer, {"name": "Cy", "email": "cy@acme.example"}, soon())
+        unit_of_work.commit()
         make_contact(customer, email="CY@acme.example")
         changes.apply_due()
         assert db.session.get(PendingChange, change.id).status == "conflict"
@@ -128,7 +140,8 @@ def test_debit_limit_raised_now_and_set_back_later(app, customer):
         c = db.session.get(Customer, customer)
         c.debit_limit = Decimal(500)
         db.session.commit()
-        changes.schedule_update("customer", c, {"debit_limit": Decimal(0)}, soon())
+        changes.schedule_update(SYSTEM, "customer", c, {"debit_limit": Decimal(0)}, soon())
+        unit_of_work.commit()
         changes.apply_due()
         assert db.session.get(Customer, customer).debit_limit == Decimal(0)
 
@@ -136,7 +149,8 @@ def test_debit_limit_raised_now_and_set_back_later(app, customer):
 def test_worker_once_applies_due_changes(app, customer):
     with app.app_context():
         contact_id = make_contact(customer).id
-        changes.schedule_update("contact", db.session.get(Contact, contact_id), {"phone": "5"}, soon())
+        changes.schedule_update(SYSTEM, "contact", db.session.get(Contact, contact_id), {"phone": "5"}, soon())
+        unit_of_work.commit()
         db.session.remove()
     result = app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0 and "delayed saves: 1 applied" in result.output

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
@@ -32,12 +34,13 @@ def due_changes(app, customer, n):
     with app.app_context():
         ids = []
         for i in range(n):
-            contact, _ = create_contact(customer, {"name": f"C{i}", "email": f"c{i}@acme.example"}, password="long enough pw")
+            contact, _ = create_contact(SYSTEM, customer, {"name": f"C{i}", "email": f"c{i}@acme.example"}, password="long enough pw")
             db.session.flush()
             ids.append(contact.id)
         db.session.commit()
         for contact_id in ids:
-            changes.schedule_update("contact", db.session.get(Contact, contact_id), {"phone": "555"}, utcnow() - timedelta(seconds=1))
+            changes.schedule_update(SYSTEM, "contact", db.session.get(Contact, contact_id), {"phone": "555"}, utcnow() - timedelta(seconds=1))
+            unit_of_work.commit()
         db.session.remove()
     return ids
 
@@ -60,7 +63,8 @@ def pg_customer(pg_app):
     from panel.customers.accounts import create_customer
 
     with pg_app.app_context():
-        customer_id = create_customer({"name": "Acme"}, "USD").id
+        customer_id = create_customer(SYSTEM, {"name": "Acme"}, "USD").id
+        unit_of_work.commit()
         db.session.remove()
     return customer_id
 
@@ -82,8 +86,8 @@ from panel.delayed import changes
 app = create_app()
 target = changes.TARGETS["contact"]
 original = target.apply_update
-def slow(row, values):
-    original(row, values)
+def slow(actor, row, values):
+    original(actor, row, values)
     print("applying", flush=True)
     time.sleep(60)
 target.apply_update = slow
@@ -116,7 +120,7 @@ def many_due_changes(app, customer, n):
     """n contacts, each with a due change of its phone: the rows schedule_update writes (see due_changes),
     added in one transaction, as a thousand commits would take longer than the test itself."""
     with app.app_context():
-        contacts = [create_contact(customer, {"name": f"C{i}", "email": f"c{i}@acme.example"}, password_hash="unused")[0]
+        contacts = [create_contact(SYSTEM, customer, {"name": f"C{i}", "email": f"c{i}@acme.example"}, password_hash="unused")[0]
                     for i in range(n)]
         db.session.flush()
         due = utcnow() - timedelta(seconds=1)

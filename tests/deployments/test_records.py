@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.deployments import records
@@ -16,7 +17,9 @@ def make_customer(name, reseller_id=None):
     values = {"name": name, "status": "Active"}
     if reseller_id is not None:
         values["reseller_id"] = reseller_id
-    return create_customer(values, "USD").id
+    made = create_customer(SYSTEM, values, "USD").id
+    unit_of_work.commit()
+    return made
 
 
 def numbers(page):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
 from panel.contacts.records import reset_password
@@ -109,11 +110,11 @@ def test_reset_while_the_mail_server_is_down_keeps_the_old_password_until_the_ma
 
 def test_a_second_reset_before_the_first_mail_went_out_withdraws_it(app, customer, contact, mail_down):
     with app.app_context():
-        first = reset_password(db.session.get(Contact, contact))
+        first = reset_password(SYSTEM, db.session.get(Contact, contact))
         db.session.commit()
         first_id = first.id
         assert deliver([first_id]).failed == 1
-        second = reset_password(db.session.get(Contact, contact))
+        second = reset_password(SYSTEM, db.session.get(Contact, contact))
         db.session.commit()
         second_id = second.id
         withdrawn = db.session.get(MailMessage, first_id)
@@ -146,7 +147,7 @@ def test_a_password_typed_while_a_reset_waits_wins_and_the_waiting_mail_is_withd
 
 def test_a_reset_mail_that_fails_for_good_leaves_the_old_password(app, customer, contact, mail_down):
     with app.app_context():
-        message = reset_password(db.session.get(Contact, contact))
+        message = reset_password(SYSTEM, db.session.get(Contact, contact))
         db.session.commit()
         number = message.id
         message.attempts = MAX_ATTEMPTS - 1

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from panel import create_app
+from panel.api.models import ApiToken
 from panel.api.tokens import issue_token
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
@@ -156,3 +157,25 @@ def test_the_busy_timeout_is_configurable_and_15_seconds_by_default(app, sqlite_
     setup = sqlite_with_timeout(1234)
     with setup.app.app_context():
         assert db.session.scalar(sa.text("PRAGMA busy_timeout")) == 1234
+
+
+def test_a_read_over_the_api_is_answered_while_another_writer_holds_the_lock_its_last_use_is_skipped(
+        sqlite_with_timeout):
+    setup = sqlite_with_timeout(200)
+    other = hold_write_lock(setup.path)
+    try:
+        read = setup.client.client.get(f"/api/v1/customers/{setup.customer_id}/channels",
+                                       headers={"Authorization": f"Bearer {setup.token}"})
+    finally:
+        other.rollback()
+        other.close()
+    assert read.status_code == 200 and read.json["customer_id"] == setup.customer_id
+    with setup.app.app_context():
+        assert db.session.scalar(sa.select(ApiToken.last_used_at)) is None  # never at the cost of the read
+        db.session.remove()
+    again = setup.client.client.get(f"/api/v1/customers/{setup.customer_id}/channels",
+                                    headers={"Authorization": f"Bearer {setup.token}"})
+    assert again.status_code == 200
+    with setup.app.app_context():
+        assert db.session.scalar(sa.select(ApiToken.last_used_at)) is not None
+        db.session.remove()

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.extensions import db
 from panel.invoices.models import Invoice
 from tests.invoices.data import add_hours
@@ -19,6 +21,7 @@ def race(app, customer_id, n=10):
     with app.app_context():
         add_hours(customer_id, ("2026-11-02T09", 10, "1.50"), ("2026-11-03T10", 3, "0.30"))
         create_staff_user("racer@example.com", PASSWORD, "staff")
+        unit_of_work.commit()
         db.session.remove()
     clients = []
     for _ in range(n):
@@ -57,7 +60,8 @@ def test_ten_concurrent_generate_presses_make_each_invoice_once_on_postgresql(pg
     from panel.customers.accounts import create_customer
 
     with pg_app.app_context():
-        customer_id = create_customer({"name": "Racer"}, "USD").id
+        customer_id = create_customer(SYSTEM, {"name": "Racer"}, "USD").id
+        unit_of_work.commit()
     race(pg_app, customer_id)
 
 
@@ -67,7 +71,8 @@ def test_postgresql_refuses_overlapping_invoices_from_two_sessions_without_any_l
     from panel.customers.accounts import create_customer
 
     with pg_app.app_context():
-        customer_id = create_customer({"name": "Overlap"}, "USD").id
+        customer_id = create_customer(SYSTEM, {"name": "Overlap"}, "USD").id
+        unit_of_work.commit()
         engine = db.engine
         db.session.remove()
 

@@ -67,7 +67,8 @@ def test_another_customers_invoice_is_not_found(app, as_role, traffic):
     client = as_role("staff")
     generate(client, traffic, "daily", "2026-11-02")
     with app.app_context():
-        other = create_customer({"name": "Other"}, "EUR").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "EUR").id
+        unit_of_work.commit()
         invoice_id = db.session.scalar(sa.select(Invoice.id))
     assert client.get(f"/customers/{other}/invoices/{invoice_id}").status_code == 404
 

@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
 from panel.extensions import db
 from tests.load.harness import Browser, Gunicorn, Samples, form_fields
 
@@ -136,7 +137,9 @@ def test_fifty_users_for_two_minutes_get_no_errors_and_every_acknowledged_write_
         seed_demo_data(str(tmp_path))
         for email in STAFF:
             create_staff_user(email, PASSWORD, "admin")
+            unit_of_work.commit()
         token = issue_token("load test", ["invoices"])
+        unit_of_work.commit()
         before = db.session.scalar(sa.select(sa.func.max(AuditEntry.id))) or 0
         invoices_before = db.session.scalar(sa.select(sa.func.count()).select_from(Invoice))
         url = pg_app.config["SQLALCHEMY_DATABASE_URI"]

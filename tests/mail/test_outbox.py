@@ -1,6 +1,7 @@
 """The mail queue: queued with the change that causes it, delivered after the commit (SMTP or
 .eml files), retried with backoff while the server is down, never sent twice, even by several
 workers at once."""
+import ast
 import email
 import email.policy
 import logging
@@ -13,14 +14,17 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from panel import unit_of_work
 from panel.customers.models import Customer
 from panel.extensions import db
+from panel.mail import outbox
 from panel.mail.models import MailMessage
 from panel.mail.outbox import (
     MAX_ATTEMPTS,
     DeliveryReport,
     backoff,
     deliver,
+    deliver_after_commit,
     deliver_job,
     queue_mail,
 )
@@ -325,3 +329,29 @@ def test_several_workers_never_send_a_message_twice_on_postgresql(pg_app, tmp_pa
         db.session.commit()
     reports = _deliver_concurrently(pg_app, 4)
     _check_no_message_twice(pg_app, tmp_path / "instance" / "outbox", 30, reports)
+
+
+def test_the_outbox_knows_nothing_of_contacts_it_calls_the_hooks_registered_for_sensitive_mail(app, outbox_mode,
+                                                                                              monkeypatch):
+    source = Path(outbox.__file__).read_text()
+    modules = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
+    assert not any(m and m.startswith("panel.contacts") for m in modules)
+    seen = []
+    monkeypatch.setattr(outbox, "SENT_HOOKS", [lambda number: seen.append(("sent", number))])
+    with app.app_context():
+        number = queue_and_commit("bob@example.com", "Your new password", SECRET, sensitive=True)
+        plain = queue_and_commit("ann@example.com", "Hello", "no secret")
+        assert deliver().sent == 2
+    assert seen == [("sent", number)] and plain != number
+
+
+def test_mail_queued_for_delivery_after_commit_goes_only_if_the_change_commits(app, outbox_mode):
+    with app.app_context():
+        with pytest.raises(ZeroDivisionError), unit_of_work.unit():
+            deliver_after_commit(queue_mail("gone@example.com", "Never", "rolled back"))
+            1 / 0
+        with unit_of_work.unit():
+            message = queue_mail("kept@example.com", "Welcome", "Hello")
+            deliver_after_commit(message)
+        assert db.session.scalars(sa.select(MailMessage.to_addr)).all() == ["kept@example.com"]
+        assert message.status == "sent"

@@ -26,7 +26,8 @@ def ranged(app):
     with app.app_context():
         save_range(NumberRange(1000, 1499, 100))
         db.session.commit()
-        ids = [create_customer({"name": f"C{n}"}, "USD").id for n in range(3)]
+        ids = [create_customer(SYSTEM, {"name": f"C{n}"}, "USD").id for n in range(3)]
+        unit_of_work.commit()
     return ids
 
 

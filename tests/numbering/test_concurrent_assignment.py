@@ -4,6 +4,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.numbering.allocation import NumberRange, save_range
@@ -17,8 +19,10 @@ def race(app, n=20):
     with app.app_context():
         save_range(NumberRange(1000, 999_999, 10))
         db.session.commit()
-        customers = [create_customer({"name": f"C{i}"}, "USD").id for i in range(n)]
+        customers = [create_customer(SYSTEM, {"name": f"C{i}"}, "USD").id for i in range(n)]
+        unit_of_work.commit()
         create_staff_user("racer@example.com", PASSWORD, "staff")
+        unit_of_work.commit()
         db.session.remove()
     clients = []
     for _ in customers:

@@ -3,6 +3,8 @@ import re
 
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.extensions import db
 from panel.numbering.models import NumberBlock, SipUser
 
@@ -73,7 +75,8 @@ def test_other_customers_blocks_are_404_and_readonly_cannot_assign(app, as_role,
     client.post("/settings/options", RANGE)
     client.post(f"/customers/{customer}/number-blocks", htmx=True)
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
         block_id = db.session.scalar(sa.select(NumberBlock.id))
     headers = {"HX-Request": "true", "X-CSRFToken": client.token()}
     assert client.client.delete(f"/customers/{other}/number-blocks/{block_id}", headers=headers).status_code == 404

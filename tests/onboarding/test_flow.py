@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
+from panel.actor import SYSTEM
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
 from panel.customers.models import Customer
@@ -88,7 +89,7 @@ def test_reading_a_step_takes_only_its_own_fields():
 
 def test_emails_are_unique_within_the_draft_and_among_existing_contacts(app, customer):
     with app.app_context():
-        create_contact(customer, {"name": "Old", "email": "Taken@Acme.example"}, password="long enough pw")
+        create_contact(SYSTEM, customer, {"name": "Old", "email": "Taken@Acme.example"}, password="long enough pw")
         db.session.commit()
         admins = [{"name": "A", "email": "a@x.example"}, {"name": "B", "email": "A@X.example"},
                   {"name": "C", "email": "taken@acme.EXAMPLE"}, {"name": "D", "email": "max@gamma.example"}]
@@ -157,7 +158,7 @@ def test_an_incomplete_draft_names_its_first_failing_step_and_creates_nothing(ap
 def test_an_email_taken_after_the_step_was_checked_is_caught_at_creation(app, staff_users, customer):
     with app.app_context():
         draft = _draft(_data())
-        create_contact(customer, {"name": "Quick", "email": "OLA@gamma.example"}, password="long enough pw")
+        create_contact(SYSTEM, customer, {"name": "Quick", "email": "OLA@gamma.example"}, password="long enough pw")
         db.session.commit()
         with pytest.raises(flow.Incomplete) as problem:
             flow.create_customer_from_draft(draft)

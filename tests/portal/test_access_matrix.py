@@ -83,9 +83,11 @@ def ids(app, world):
             block = assign_next_block(SYSTEM, world.b)
             sip_user, _ = create_sip_user(SYSTEM, world.b, "1000", None)
         issue_token("matrix", ["channels"])
+        unit_of_work.commit()
         token_id = db.session.scalar(sa.select(ApiToken.id))
-        change = changes.schedule_update("contact", db.session.get(Contact, world.ben), {"phone": "1"},
+        change = changes.schedule_update(SYSTEM, "contact", db.session.get(Contact, world.ben), {"phone": "1"},
                                          utcnow().replace(year=utcnow().year + 1))
+        unit_of_work.commit()
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         invoice, payment = _invoice_and_payment(world.b)
         deployment, transaction = _deployment_and_credits(world.b)

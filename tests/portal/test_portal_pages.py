@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
@@ -76,7 +77,7 @@ def test_staff_edit_the_allow_list_and_bad_entries_are_refused(as_role, world):
 
 def test_a_generated_password_must_be_replaced_first_and_expires(app, world):
     with app.app_context():
-        contact, message = create_contact(world.a, {"name": "Cy", "email": "cy@alpha.example"})
+        contact, message = create_contact(SYSTEM, world.a, {"name": "Cy", "email": "cy@alpha.example"})
         db.session.commit()
         temporary = message.body.split("temporary password:\n\n    ")[1].split()[0]
     client = PanelClient(app.test_client())
@@ -92,7 +93,7 @@ def test_a_generated_password_must_be_replaced_first_and_expires(app, world):
     client.forget_token()
     assert client.get("/portal/").status_code == 200
     with app.app_context():
-        contact, message = create_contact(world.a, {"name": "Di", "email": "di@alpha.example"})
+        contact, message = create_contact(SYSTEM, world.a, {"name": "Di", "email": "di@alpha.example"})
         contact.password_expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
         temporary = message.body.split("temporary password:\n\n    ")[1].split()[0]

@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact
 from panel.customers.accounts import create_customer
@@ -18,11 +20,14 @@ from tests.helpers import CONTACT_PASSWORD
 def tree(app, world):
     """Alpha (A) → Alpha East → Alpha East Shop; Beta (B) stays outside. Ana becomes an Admin of A."""
     with app.app_context():
-        east = create_customer({"name": "Alpha East", "reseller_id": world.a, "status": "Active"}, "USD").id
-        shop = create_customer({"name": "Alpha East Shop", "reseller_id": east, "status": "Active"}, "USD").id
-        outside = create_customer({"name": "Beta Branch", "reseller_id": world.b}, "EUR").id
+        east = create_customer(SYSTEM, {"name": "Alpha East", "reseller_id": world.a, "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        shop = create_customer(SYSTEM, {"name": "Alpha East Shop", "reseller_id": east, "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        outside = create_customer(SYSTEM, {"name": "Beta Branch", "reseller_id": world.b}, "EUR").id
+        unit_of_work.commit()
         db.session.get(Contact, world.ana).contact_type = "Admin"
-        create_contact(shop, {"name": "Sam Shop", "email": "sam@shop.example"}, password=CONTACT_PASSWORD)
+        create_contact(SYSTEM, shop, {"name": "Sam Shop", "email": "sam@shop.example"}, password=CONTACT_PASSWORD)
         db.session.commit()
     return {"a": world.a, "east": east, "shop": shop, "b": world.b, "outside": outside}
 

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.calls.importer import insert_records, parse_row
 from panel.customers.accounts import create_customer
 from panel.extensions import db
@@ -121,7 +122,8 @@ def test_money_sums_are_exact_decimals(acme):
 
 
 def test_other_customers_and_raw_records_are_not_counted(app, acme):
-    other = create_customer({"name": "Other", "status": "Active"}, "USD").id
+    other = create_customer(SYSTEM, {"name": "Other", "status": "Active"}, "USD").id
+    unit_of_work.commit()
     add_hours(hour_row(other, datetime(2026, 11, 20, 10, tzinfo=UTC), calls=50))
     # Call records that were never rolled up: the Summary reads call_hour only.
     with unit_of_work.unit():

@@ -194,14 +194,14 @@ def records(customer_id, *rows):
 
 def test_a_rows_call_records_download_as_csv_in_the_import_format(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other", "status": "Active"}, "USD").id
-        with unit_of_work.unit():
-            insert_records(records(customer,
-                                   ("a-1", "2026-11-18T00:00:00Z", "4420", True, 61, 120, "0.010000", "0.0200", "0.0300"),
-                                   ("a-2", "2026-11-18T23:59:59.250000Z", "=1+1", False, 0, 0, "0", "0", "0"),
-                                   ("a-3", "2026-11-19T00:00:00Z", "4421", True, 5, 60, "0.01", "0.0100", "0.0150"),
-                                   ("a-4", "2026-11-17T23:59:59Z", "4422", True, 5, 60, "0.01", "0.0100", "0.0150"))
-                           + records(other, ("b-1", "2026-11-18T10:00:00Z", "1", True, 1, 1, "0", "0", "0")), "sw")
+        other = create_customer(SYSTEM, {"name": "Other", "status": "Active"}, "USD").id
+        unit_of_work.commit()
+        insert_records(records(customer,
+                               ("a-1", "2026-11-18T00:00:00Z", "4420", True, 61, 120, "0.010000", "0.0200", "0.0300"),
+                               ("a-2", "2026-11-18T23:59:59.250000Z", "=1+1", False, 0, 0, "0", "0", "0"),
+                               ("a-3", "2026-11-19T00:00:00Z", "4421", True, 5, 60, "0.01", "0.0100", "0.0150"),
+                               ("a-4", "2026-11-17T23:59:59Z", "4422", True, 5, 60, "0.01", "0.0100", "0.0150"))
+                       + records(other, ("b-1", "2026-11-18T10:00:00Z", "1", True, 1, 1, "0", "0", "0")), "sw")
     client = as_role("readonly")
     response = client.get(f"/customers/{customer}/summary/records.csv?frame=daily&period=2026-11-18")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -306,7 +306,8 @@ def test_no_summary_url_crashes_on_junk(as_role, figures):
 
 def test_the_customers_name_is_escaped_in_the_chart_and_the_grid(app, as_role):
     with app.app_context():
-        customer_id = create_customer({"name": '<img src=x onerror="alert(1)"> & Co', "status": "Active"}, "EUR").id
+        customer_id = create_customer(SYSTEM, {"name": '<img src=x onerror="alert(1)"> & Co', "status": "Active"}, "EUR").id
+        unit_of_work.commit()
     html = section(as_role("readonly"), customer_id, frame="monthly").get_data(as_text=True)
     assert "<img" not in html and "&lt;img src=x onerror=" in html
     assert "Customer charge (EUR)" in html

@@ -61,7 +61,8 @@ def test_amounts_are_positive_with_at_most_two_places(app, customer, amount, mes
 
 def test_references_and_deployments_are_checked(app, customer):
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
         theirs = create_deployment(SYSTEM, other, "SBC", "Their SBC")
         credits.purchase(SYSTEM, acme(customer), Decimal("5"), "Other", "R")
         with pytest.raises(credits.CreditRefused, match="payment reference or PO number"):
@@ -144,7 +145,8 @@ def test_the_database_refuses_to_change_or_delete_a_transaction(app, customer):
 @pytest.mark.postgres
 def test_postgresql_refuses_to_change_or_delete_a_transaction(pg_app):
     with pg_app.app_context():
-        customer_id = create_customer({"name": "Ledger"}, "USD").id
+        customer_id = create_customer(SYSTEM, {"name": "Ledger"}, "USD").id
+        unit_of_work.commit()
     _refused_on_the_database(pg_app, customer_id)
 
 
@@ -186,7 +188,8 @@ def test_concurrent_deductions_never_take_the_balance_below_zero(app, customer):
 @pytest.mark.postgres
 def test_concurrent_deductions_never_take_the_balance_below_zero_on_postgresql(pg_app):
     with pg_app.app_context():
-        customer_id = create_customer({"name": "Racer"}, "USD").id
+        customer_id = create_customer(SYSTEM, {"name": "Racer"}, "USD").id
+        unit_of_work.commit()
         db.session.remove()
     _two_deductions_at_once(pg_app, customer_id)
 

@@ -99,9 +99,9 @@ def test_a_deduction_beyond_the_balance_is_refused_and_keeps_the_picked_deployme
 
 def test_a_deduction_for_another_customers_deployment_is_refused(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
-        with unit_of_work.unit():
-            theirs = create_deployment(SYSTEM, other, "SBC", "Their SBC").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
+        unit_of_work.commit()
+        theirs = create_deployment(SYSTEM, other, "SBC", "Their SBC").id
     client = as_role("staff")
     buy(client, customer, "5")
     refused = deduct(client, customer, "1", "TCK-1", deployment_id=str(theirs), q="D-100001 · Their SBC")
@@ -145,9 +145,9 @@ def test_readonly_staff_cannot_add_deduct_or_reverse(app, as_role, customer):
 
 def test_another_customers_transaction_is_not_found(app, as_role, customer):
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD")
-        with unit_of_work.unit():
-            theirs = credits.purchase(SYSTEM, other, Decimal("5"), "Other", "R-1").id
+        other = create_customer(SYSTEM, {"name": "Other"}, "USD")
+        unit_of_work.commit()
+        theirs = credits.purchase(SYSTEM, other, Decimal("5"), "Other", "R-1").id
     client = as_role("staff")
     response = client.post(f"/customers/{customer}/support-credits/{theirs}/reverse", {"note": "x"}, htmx=True)
     assert response.status_code == 404
