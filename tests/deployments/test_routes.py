@@ -110,6 +110,7 @@ def test_another_customers_deployment_is_not_found(app, as_role, customer):
         other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
         unit_of_work.commit()
         theirs = create_deployment(SYSTEM, other, "PBX", "Theirs").id
+        unit_of_work.commit()
     client = as_role("staff")
     base = f"/customers/{customer}/deployments"
     assert client.get(f"{base}?add=licence&deployment={theirs}", htmx=True).status_code == 404
@@ -129,6 +130,7 @@ def test_search_as_you_type_by_id_or_name(app, as_role, customer):
         create_deployment(SYSTEM, customer, "PBX", "Head office PBX")
         create_deployment(SYSTEM, customer, "SBC", "Edge <b>SBC</b>")
         create_deployment(SYSTEM, other, "PBX", "Other office PBX")
+        unit_of_work.commit()
     client = as_role("readonly")
     mine = client.get(f"/customers/{customer}/deployments/search?q=office", htmx=True).get_data(as_text=True)
     assert "D-100001" in mine and "Head office PBX" in mine and "Other office" not in mine

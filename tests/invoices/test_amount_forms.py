@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from panel import money
+from panel import money, unit_of_work
+from panel.actor import SYSTEM
 from panel.audit.models import AuditEntry
 from panel.customers.accounts import create_customer
 from panel.customers.models import Customer
@@ -14,7 +15,7 @@ from panel.extensions import db
 from panel.invoices import billing
 from panel.invoices.models import Invoice, Payment, PaymentAllocation
 from panel.invoices.payments import record_payment
-from tests.invoices.conftest import NOW, add_hours, at
+from tests.invoices.data import NOW, add_hours, at
 
 PAYMENT = {"method": "Bank transfer", "reference": "TX-50", "status": "Completed", "received_on": "2026-11-20"}
 
@@ -52,9 +53,9 @@ def test_a_decimal_comma_in_record_payment_is_refused_by_the_field_and_nothing_i
 
 def test_record_payment_takes_the_customers_minor_unit_and_its_input_says_so(app, as_role):
     client = as_role("staff")
-    with app.app_context():
-        yen = create_customer({"name": "Tokyo Voice", "status": "Active", "channel_limit": 5}, "JPY").id
-        dinar = create_customer({"name": "Gulf Voice", "status": "Active", "channel_limit": 5}, "KWD").id
+    with app.app_context(), unit_of_work.unit():
+        yen = create_customer(SYSTEM, {"name": "Tokyo Voice", "status": "Active", "channel_limit": 5}, "JPY").id
+        dinar = create_customer(SYSTEM, {"name": "Gulf Voice", "status": "Active", "channel_limit": 5}, "KWD").id
     form = client.get(f"/customers/{yen}/payments/new").get_data(as_text=True)
     assert 'inputmode="numeric"' in form and f'pattern="{money.pattern(0)}"' in form
     refused = client.post(f"/customers/{yen}/payments/new", {"amount": "1500.50", **PAYMENT})
@@ -69,10 +70,11 @@ def test_record_payment_takes_the_customers_minor_unit_and_its_input_says_so(app
 
 def test_allocate_payment_is_a_form_with_a_message_by_each_amount_and_allocates_all_or_nothing(app, as_role, traffic):
     client = as_role("staff")
-    with app.app_context():
+    with app.app_context(), unit_of_work.unit():
         customer = db.session.get(Customer, traffic)
-        first, second = billing.generate(customer, "daily", [at("2026-11-02"), at("2026-11-03")], now=NOW).created
-        payment = record_payment(customer, {"amount": Decimal("3.00"), "method": "Cash", "reference": "R1",
+        first, second = billing.generate(SYSTEM, customer, "daily", [at("2026-11-02"), at("2026-11-03")],
+                                         now=NOW).created
+        payment = record_payment(SYSTEM, customer, {"amount": Decimal("3.00"), "method": "Cash", "reference": "R1",
                                             "status": "Completed", "received_on": date(2026, 11, 20)})
         ids, dues, payment_id = (first.id, second.id), (first.total, second.total), payment.id
         before = counts()
@@ -122,7 +124,7 @@ def test_the_customer_form_reads_the_debit_limit_in_the_customers_currency(app, 
 
 def test_a_charge_below_half_a_minor_unit_makes_an_invoice_that_is_settled_as_made(app):
     with app.app_context():
-        yen = create_customer({"name": "Tokyo Voice", "status": "Active", "channel_limit": 5}, "JPY")
+        yen = create_customer(SYSTEM, {"name": "Tokyo Voice", "status": "Active", "channel_limit": 5}, "JPY")
         add_hours(yen.id, ("2026-11-02T09", 1, "0.4999"))
-        invoice, = billing.generate(yen, "daily", [at("2026-11-02")], now=NOW).created
+        invoice, = billing.generate(SYSTEM, yen, "daily", [at("2026-11-02")], now=NOW).created
         assert (invoice.total, invoice.status, invoice.lines[0].charge) == (Decimal(0), "paid", Decimal(0))

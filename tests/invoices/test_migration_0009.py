@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from panel import create_app
+from panel.actor import SYSTEM
 from panel.audit.chain import verify_chain
 from panel.audit.models import AuditEntry
 from panel.customers.accounts import create_customer
@@ -17,8 +18,8 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.models import Invoice, InvoiceLine, Payment, PaymentAllocation
 from panel.invoices.payments import allocate, open_invoices, record_payment
-from tests.conftest import _config
-from tests.invoices.conftest import at
+from tests.helpers import app_config as _config
+from tests.invoices.data import at
 
 BEFORE = "0008_pending_password"
 COMMENT = "Migration 0009: an open invoice's amounts rounded half up to its currency's minor unit"
@@ -67,9 +68,9 @@ def pay(customer, target: Invoice, amount: str) -> None:
 
 def test_open_invoices_are_rounded_audited_and_payable_and_settled_ones_are_left_alone(old_app):
     with old_app.app_context():
-        usd = create_customer({"name": "Dollar Voice", "status": "Active", "channel_limit": 5}, "USD")
-        yen = create_customer({"name": "Yen Voice", "status": "Active", "channel_limit": 5}, "JPY")
-        kwd = create_customer({"name": "Dinar Voice", "status": "Active", "channel_limit": 5}, "KWD")
+        usd = create_customer(SYSTEM, {"name": "Dollar Voice", "status": "Active", "channel_limit": 5}, "USD")
+        yen = create_customer(SYSTEM, {"name": "Yen Voice", "status": "Active", "channel_limit": 5}, "JPY")
+        kwd = create_customer(SYSTEM, {"name": "Dinar Voice", "status": "Active", "channel_limit": 5}, "KWD")
         open_usd = invoice(usd, "2026-11-02", "issued", "10.0040", "15.8250")  # 25.8290 → 10.00 + 15.83
         covered = invoice(usd, "2026-11-03", "issued", "10.0040")  # 10.00 allocated: due 0.004 for ever
         pay(usd, covered, "10.00")
@@ -127,8 +128,8 @@ def test_open_invoices_are_rounded_audited_and_payable_and_settled_ones_are_left
         for customer_id in customers:
             customer = db.session.get(Customer, customer_id)
             rows = open_invoices(customer.id)
-            payment = record_payment(customer, {"amount": sum((r.due for r in rows), Decimal(0)), "method": "Cash",
-                                                "reference": "after 0009", "status": "Completed",
-                                                "received_on": date(2026, 12, 1)})
-            allocate(payment, {row.invoice.id: row.due for row in rows})
+            payment = record_payment(SYSTEM, customer, {
+                "amount": sum((r.due for r in rows), Decimal(0)), "method": "Cash", "reference": "after 0009",
+                "status": "Completed", "received_on": date(2026, 12, 1)})
+            allocate(SYSTEM, payment, {row.invoice.id: row.due for row in rows})
         assert db.session.scalars(sa.select(Invoice.status).where(Invoice.status == "issued")).all() == []

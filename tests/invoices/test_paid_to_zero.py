@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from panel import money
+from panel import money, unit_of_work
+from panel.actor import SYSTEM
 from panel.api.tokens import issue_token
 from panel.customers.accounts import balance_of, create_customer
 from panel.customers.models import Customer
@@ -17,7 +18,7 @@ from panel.extensions import db
 from panel.invoices import billing
 from panel.invoices.models import Invoice, Payment
 from panel.invoices.payments import allocate, open_invoices, record_payment, set_status
-from tests.invoices.conftest import NOW, add_hours, at
+from tests.invoices.data import NOW, add_hours, at
 
 PROPERTY = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CURRENCIES = sorted(money.MINOR_UNITS)
@@ -52,9 +53,9 @@ def api_invoice(client, token: str, number: str) -> dict:
 @given(currency=st.sampled_from(CURRENCIES), day_charges=st.lists(charges, min_size=1, max_size=10))
 def test_allocating_the_due_shown_on_the_page_pays_the_invoice(app, as_role, currency, day_charges):
     client = staff(app, as_role)
-    with app.app_context():
-        customer = create_customer({"name": f"Paid Voice {next(_serial)}", "status": "Active", "channel_limit": 5},
-                                   currency).id
+    with app.app_context(), unit_of_work.unit():
+        customer = create_customer(SYSTEM, {"name": f"Paid Voice {next(_serial)}", "status": "Active",
+                                            "channel_limit": 5}, currency).id
         # The week from Monday 2 November 2026: the charges spread over its days, a few to a day.
         add_hours(customer, *((f"2026-11-{2 + i % 7:02d}T{i // 7:02d}", 1, str(c)) for i, c in enumerate(day_charges)))
         token = issue_token(f"billing {customer}", ["invoices"])
@@ -109,15 +110,15 @@ def test_allocating_the_due_shown_on_the_page_pays_the_invoice(app, as_role, cur
 def test_over_partial_allocations_the_dues_add_up_to_the_totals_less_the_allocations(app, as_role, currency,
                                                                                     day_charges, data):
     client = staff(app, as_role)
-    with app.app_context():
-        customer = create_customer({"name": f"Part Voice {next(_serial)}", "status": "Active", "channel_limit": 5},
-                                   currency)
+    with app.app_context(), unit_of_work.unit():
+        customer = create_customer(SYSTEM, {"name": f"Part Voice {next(_serial)}", "status": "Active",
+                                            "channel_limit": 5}, currency)
         add_hours(customer.id, *((f"2026-11-{2 + i:02d}T08", 1, str(c)) for i, c in enumerate(day_charges)))
-        invoices = billing.generate(customer, "daily", [at(f"2026-11-{2 + i:02d}") for i in range(len(day_charges))],
+        invoices = billing.generate(SYSTEM, customer, "daily", [at(f"2026-11-{2 + i:02d}") for i in range(len(day_charges))],
                                     now=NOW).created
         numbers = [invoice.number for invoice in invoices]
         totals = sum((invoice.total for invoice in invoices), Decimal(0))
-        payment = record_payment(customer, {"amount": money.billed(totals + 1, currency), "method": "Cash",
+        payment = record_payment(SYSTEM, customer, {"amount": money.billed(totals + 1, currency), "method": "Cash",
                                             "reference": "P", "status": "Completed", "received_on": NOW.date()})
         token = issue_token(f"billing {customer.id}", ["invoices"])
         unit, allocated_total = money.unit(currency), Decimal(0)
@@ -129,7 +130,7 @@ def test_over_partial_allocations_the_dues_add_up_to_the_totals_less_the_allocat
                                label="invoices")
             amounts = {row.invoice.id: unit * data.draw(st.integers(1, int(row.due / unit)), label="units")
                        for row in chosen}
-            allocate(payment, amounts)
+            allocate(SYSTEM, payment, amounts)
             allocated_total += sum(amounts.values())
         customer_id, payment_id = customer.id, payment.id
         made = [(invoice.id, invoice.total) for invoice in invoices]
@@ -141,7 +142,7 @@ def test_over_partial_allocations_the_dues_add_up_to_the_totals_less_the_allocat
     section = client.get(f"/customers/{customer_id}/invoices", htmx=True).get_data(as_text=True)
     assert all(f'<td class="num">{money.show(due, currency)}</td>' in section for due in dues)  # the same dues
     with app.app_context():
-        set_status(db.session.get(Payment, payment_id), "Cancelled")  # takes every allocation back
+        set_status(SYSTEM, db.session.get(Payment, payment_id), "Cancelled")  # takes every allocation back
         assert [db.session.get(Invoice, i).status for i, _ in made] == ["paid" if t == 0 else "issued" for _, t in made]
 
 
@@ -159,8 +160,8 @@ def test_every_invoice_of_the_demo_data_can_be_paid_to_zero(app):
         for customer_id in sorted({invoice.customer_id for invoice in invoices}):
             rows = open_invoices(customer_id)
             if rows:
-                payment = record_payment(db.session.get(Customer, customer_id), {
+                payment = record_payment(SYSTEM, db.session.get(Customer, customer_id), {
                     "amount": sum((r.due for r in rows), Decimal(0)), "method": "Cash", "reference": "settle",
                     "status": "Completed", "received_on": NOW.date()})
-                allocate(payment, {row.invoice.id: row.due for row in rows})
+                allocate(SYSTEM, payment, {row.invoice.id: row.due for row in rows})
         assert db.session.scalars(sa.select(Invoice.number).where(Invoice.status == "issued")).all() == []

@@ -145,7 +145,7 @@ def test_an_actor_outside_the_customers_reach_gets_no_block(app, ranged):
     from panel.contacts.records import create_contact
 
     with app.app_context():
-        contact, _ = create_contact(ranged[1], {"name": "Bo", "email": "bo@c1.example", "contact_type": "Admin"},
+        contact, _ = create_contact(actors.SYSTEM, ranged[1], {"name": "Bo", "email": "bo@c1.example", "contact_type": "Admin"},
                                     password="long enough pw")
         with pytest.raises(NotFound):
             assign_next_block(actors.contact(contact), ranged[0])

@@ -91,7 +91,7 @@ def ids(app, world):
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         invoice, payment = _invoice_and_payment(world.b)
         deployment, transaction = _deployment_and_credits(world.b)
-        created = changes.schedule_create("contact", world.b, {"name": "Bo Beta", "email": "bo@beta.example"},
+        created = changes.schedule_create(SYSTEM, "contact", world.b, {"name": "Bo Beta", "email": "bo@beta.example"},
                                           utcnow().replace(year=utcnow().year + 1))
         draft = _onboarding_draft(world)
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)

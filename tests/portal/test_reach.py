@@ -16,7 +16,7 @@ from panel.portal.customers import managed_customer
 def people(app, world):
     """Ana becomes an Admin of A, with Alpha East below A; Ada stays a plain contact of A."""
     with app.app_context():
-        east = create_customer({"name": "Alpha East", "reseller_id": world.a, "status": "Active"}, "USD").id
+        east = create_customer(actors.SYSTEM, {"name": "Alpha East", "reseller_id": world.a, "status": "Active"}, "USD").id
         db.session.get(Contact, world.ana).contact_type = "Admin"
         db.session.commit()
     return {"east": east}

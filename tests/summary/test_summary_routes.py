@@ -202,6 +202,7 @@ def test_a_rows_call_records_download_as_csv_in_the_import_format(app, as_role, 
                                ("a-3", "2026-11-19T00:00:00Z", "4421", True, 5, 60, "0.01", "0.0100", "0.0150"),
                                ("a-4", "2026-11-17T23:59:59Z", "4422", True, 5, 60, "0.01", "0.0100", "0.0150"))
                        + records(other, ("b-1", "2026-11-18T10:00:00Z", "1", True, 1, 1, "0", "0", "0")), "sw")
+        unit_of_work.commit()
     client = as_role("readonly")
     response = client.get(f"/customers/{customer}/summary/records.csv?frame=daily&period=2026-11-18")
     assert response.status_code == 200 and response.mimetype == "text/csv"

@@ -203,8 +203,8 @@ def test_the_ledger_checks_the_actor(app, customer):
     from panel.contacts.records import create_contact
 
     with app.app_context():
-        other = create_customer({"name": "Other"}, "USD").id
-        contact, _ = create_contact(other, {"name": "Olga", "email": "olga@other.example"}, password="long enough pw")
+        other = create_customer(actors.SYSTEM, {"name": "Other"}, "USD").id
+        contact, _ = create_contact(actors.SYSTEM, other, {"name": "Olga", "email": "olga@other.example"}, password="long enough pw")
         reader = StaffUser(email="reader@example.com", name="Reader", role="readonly", password_hash="x")
         db.session.add(reader)
         db.session.flush()

@@ -102,6 +102,7 @@ def test_a_deduction_for_another_customers_deployment_is_refused(app, as_role, c
         other = create_customer(SYSTEM, {"name": "Other"}, "USD").id
         unit_of_work.commit()
         theirs = create_deployment(SYSTEM, other, "SBC", "Their SBC").id
+        unit_of_work.commit()
     client = as_role("staff")
     buy(client, customer, "5")
     refused = deduct(client, customer, "1", "TCK-1", deployment_id=str(theirs), q="D-100001 · Their SBC")
@@ -148,6 +149,7 @@ def test_another_customers_transaction_is_not_found(app, as_role, customer):
         other = create_customer(SYSTEM, {"name": "Other"}, "USD")
         unit_of_work.commit()
         theirs = credits.purchase(SYSTEM, other, Decimal("5"), "Other", "R-1").id
+        unit_of_work.commit()
     client = as_role("staff")
     response = client.post(f"/customers/{customer}/support-credits/{theirs}/reverse", {"note": "x"}, htmx=True)
     assert response.status_code == 404
