@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: bench run test test-sqlite test-postgres setup setup-test chromium worker clean
+.PHONY: bench lint run test test-sqlite test-postgres setup setup-test chromium worker clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js
 
@@ -51,11 +51,15 @@ chromium:
 
 setup-test: setup $(VENV)/.test-installed chromium
 
-# The whole suite on SQLite (PostgreSQL-only tests included), then again on PostgreSQL. The 2-minute
-# load test runs against gunicorn + PostgreSQL whatever --db says, so the second pass leaves it out.
-test: setup-test
+# The layering contracts (.importlinter), the whole suite on SQLite (PostgreSQL-only tests included), then
+# again on PostgreSQL. The 2-minute load test runs against gunicorn + PostgreSQL whatever --db says, so the
+# second pass leaves it out.
+test: setup-test lint
 	cd tests && ../$(BIN)/pytest -q
 	cd tests && ../$(BIN)/pytest -q --db=postgresql -m "not browser" --ignore=load
+
+lint: setup-test
+	$(BIN)/lint-imports --no-cache
 
 test-sqlite: setup-test
 	cd tests && ../$(BIN)/pytest -q

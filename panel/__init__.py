@@ -1,9 +1,11 @@
 """The customer management control panel: create_app() builds the Flask application."""
+import importlib
 import json
 import os
 from pathlib import Path
 
-from flask import Flask, request
+import sqlalchemy as sa
+from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -44,25 +46,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
 
+    # The areas are imported here, not at the top: each of them imports panel.extensions, which (being inside
+    # this package) runs this module first, so top-level imports of the areas would be a cycle.
     from panel import models  # noqa: F401  (every model, so migrations and mappers see them)
     from panel.audit import recorder
-    from panel.contacts.records import register_mail_hooks
-    from panel.delayed.targets import register_all
 
     recorder.install()
-    register_all()
-    register_mail_hooks()
+    _register_hooks()
     with app.app_context():
         _tune_sqlite(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
 
-    from panel import access, errors
+    from panel import access, errors  # (areas: see above)
 
     app.before_request(access.require_staff_session)
     errors.register(app)
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from panel import cli
+    from panel import cli  # (areas: see above)
 
     cli.register(app)
 
@@ -77,7 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             response.vary.add("HX-Request")
         return response
 
-    from panel import unit_of_work
+    from panel import unit_of_work  # (areas: see above)
 
     unit_of_work.install(app)  # after the other after_request functions, so it runs first
 
@@ -88,8 +89,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.get("/health/db")
     def health_db():
         """The load benchmark's baseline: no sign-in, one primary-key lookup, a tiny answer."""
-        import sqlalchemy as sa
-
         row = db.session.execute(sa.text("SELECT id FROM customer WHERE id = :id"), {"id": 1}).first()
         return {"ok": True, "customer": row is not None}
 
@@ -104,9 +103,19 @@ class SessionCookies(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
 
-def _register_blueprints(app: Flask) -> None:
-    import importlib
+def _register_hooks() -> None:
+    """What areas offer each other without importing each other: delayed-save targets, mail hooks.
+    (Imported here for the reason given in create_app.)"""
+    from panel.contacts import delayed_saves as contact_saves
+    from panel.contacts.records import register_mail_hooks
+    from panel.customers import delayed_saves as customer_saves
 
+    contact_saves.register()
+    customer_saves.register()
+    register_mail_hooks()
+
+
+def _register_blueprints(app: Flask) -> None:
     blueprints = {}
     for area in ("auth", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
                  "summary", "invoices", "deployments", "support", "onboarding"):
@@ -134,14 +143,12 @@ def _tune_sqlite(engine, busy_timeout_ms: int = 15000) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        from flask import has_request_context, request
-
         reading = has_request_context() and request.method in ("GET", "HEAD")
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from panel import money as amounts
+    from panel import money as amounts  # (areas: see create_app)
     from panel.auth.forms import EmptyForm
 
     @app.context_processor

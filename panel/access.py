@@ -149,3 +149,15 @@ def require(actor: Actor, obj: T, *, write: bool = False, message: str = NOT_FOU
 def fetch_customer(actor: Actor, customer_id: int, *, write: bool = False,
                    message: str = "There is no such customer.") -> Customer:
     return fetch(actor, Customer, customer_id, write=write, message=message)
+
+
+NOT_YOURS = "There is no such customer in your account."
+
+
+def managed_customer(actor: Actor, customer_id: int) -> Customer:
+    """For the portal's management pages: a customer the actor manages (an Admin contact's tree); else 404.
+    A contact who is not an Admin manages no customer, their own included: the pages are not theirs, so
+    they are not found (not 403)."""
+    if not actor.manages_tree:
+        abort(404, NOT_YOURS)
+    return fetch_customer(actor, customer_id, write=True, message=NOT_YOURS)

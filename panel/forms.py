@@ -8,6 +8,7 @@ from wtforms import StringField
 from wtforms.validators import Length, StopValidation, ValidationError
 
 from panel import money
+from panel.options import audit_comment_required
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -40,8 +41,6 @@ class AuditedForm(PanelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from panel.settings.options import audit_comment_required
-
         self.comment_required = audit_comment_required()
 
     def validate_audit_comment(self, field):

@@ -21,8 +21,10 @@ import sqlalchemy as sa
 from panel import actor as actors
 from panel import unit_of_work
 from panel.audit.chain import GENESIS, entry_hash
-from panel.customers.models import CURRENCIES, STATUSES
+from panel.calls.rollup import rollup
+from panel.customers.models import CURRENCIES, STATUSES, Customer
 from panel.extensions import db
+from panel.invoices.billing import auto_generate
 from panel.seed import CITIES, FIRST, LAST, PREFIXES, SUFFIXES, demo_admin
 
 CONTACT_TYPES = ("Admin", "Maintainer", "Onsite Admin", "Billing", "Technical", "Other")
@@ -259,10 +261,6 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     step(f"{calls:,} call records for {busy:,} customers over {days} days")
     _restore(info, rebuild, list(LOADED))
     step("rebuilt indexes and foreign keys, analysed")
-
-    from panel.calls.rollup import rollup
-    from panel.customers.models import Customer
-    from panel.invoices.billing import auto_generate
 
     with unit_of_work.unit():
         report = rollup()

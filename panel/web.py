@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from flask import make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
+from panel.forms import CONTROL
+
 
 def wants_fragment() -> bool:
     """An htmx request that swaps part of a page; boosted and history-restore requests get the page."""
@@ -46,8 +48,6 @@ class Page:
 
 def search_text(name: str, limit: int = 200) -> str:
     """A search box's text from the query string: no control characters, single spaces, bounded."""
-    from panel.forms import CONTROL
-
     return " ".join(CONTROL.sub("", request.args.get(name, ""))[:limit].split())
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from panel.audit.models import AuditEntry
+
 GENESIS = "0" * 64
 HASHED_FIELDS = (
     "created_at", "user_label", "staff_user_id", "contact_id", "ip", "action",
@@ -31,8 +33,6 @@ class ChainReport:
 
 def verify_chain(connection, batch: int = 5000) -> ChainReport:
     """Walk the log in id order; stop at the first entry whose link or hash is wrong."""
-    from panel.audit.models import AuditEntry
-
     table = AuditEntry.__table__
     columns = [table.c.id, table.c.prev_hash, table.c.hash] + [table.c[f] for f in HASHED_FIELDS]
     prev, last_id, checked = GENESIS, 0, 0

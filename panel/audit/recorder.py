@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapper, Session
 from panel import actor as actors
 from panel.audit.chain import GENESIS, entry_hash
 from panel.audit.models import AuditEntry
+from panel.extensions import db
 from panel.types import plain, utcnow
 
 ADVISORY_LOCK_KEY = 0x61756469  # "audi"
@@ -30,8 +31,6 @@ def is_audited(cls) -> bool:
 
 
 def audited_tables() -> set[str]:
-    from panel.extensions import db
-
     return {m.class_.__tablename__ for m in db.Model.registry.mappers if is_audited(m.class_)}
 
 

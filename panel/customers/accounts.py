@@ -1,6 +1,4 @@
 """Customer records: creating, changing, finding them, and the figures on the Main tab."""
-from dataclasses import dataclass
-from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -9,9 +7,8 @@ from flask import abort
 from panel import access, search
 from panel.actor import Actor
 from panel.customers.hierarchy import check_reseller
-from panel.customers.models import MAILING_FIELDS, Customer, LedgerEntry, address_fields
+from panel.customers.models import MAILING_FIELDS, Customer, address_fields
 from panel.extensions import db
-from panel.invoices.models import Invoice, Payment
 from panel.types import utcnow
 from panel.web import Page, paginate
 
@@ -85,39 +82,6 @@ def lock_customer(customer_id: int) -> None:
 
 def reseller_of(customer: Customer) -> Customer | None:
     return db.session.get(Customer, customer.reseller_id) if customer.reseller_id else None
-
-
-def balance_of(customer_id: int) -> Decimal:
-    """Ledger entries, plus Completed payments, less the invoices that are not void (index-only sums)."""
-    def total(column, *conditions):
-        return sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*conditions).scalar_subquery()
-
-    balance = db.session.scalar(sa.select(
-        total(LedgerEntry.amount, LedgerEntry.customer_id == customer_id)
-        + total(Payment.amount, Payment.customer_id == customer_id, Payment.status == "Completed")
-        - total(Invoice.total, Invoice.customer_id == customer_id, Invoice.status != "void")))
-    return Decimal(balance).quantize(Decimal("0.0001"))
-
-
-@dataclass
-class Overview:
-    """The figures at the top of the Main tab."""
-
-    customer: Customer
-    balance: Decimal
-
-    @property
-    def available(self) -> Decimal:
-        # What may still be spent before the debit limit stops calls.
-        return self.balance + self.customer.debit_limit
-
-    @property
-    def over_limit(self) -> bool:
-        return self.available < 0
-
-
-def overview(customer: Customer) -> Overview:
-    return Overview(customer=customer, balance=balance_of(customer.id))
 
 
 def set_channels_in_use(actor: Actor, customer_id: int, channels: int) -> Customer | None:

@@ -7,6 +7,7 @@ from panel.customers import accounts, bp
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
 from panel.customers.models import STATUSES
 from panel.delayed import changes
+from panel.invoices import balance
 from panel.save_options import DELAY, STAY
 from panel.support import credits
 from panel.web import (
@@ -50,7 +51,7 @@ def new():
 @bp.get("/<int:customer_id>")
 def show(customer_id: int):
     customer = get_customer(customer_id)
-    return render_page("customers/main.html", customer=customer, overview=accounts.overview(customer),
+    return render_page("customers/main.html", customer=customer, overview=balance.overview(customer),
                        support_credits=credits.balance(customer.id), reseller=accounts.reseller_of(customer))
 
 
@@ -60,7 +61,7 @@ def overview(customer_id: int):
     customer = get_customer(customer_id)
     if not wants_fragment():
         return redirect(url_for(".show", customer_id=customer_id))
-    return render_page("customers/main.html", block="overview", customer=customer, overview=accounts.overview(customer),
+    return render_page("customers/main.html", block="overview", customer=customer, overview=balance.overview(customer),
                        support_credits=credits.balance(customer.id))
 
 

@@ -19,7 +19,6 @@ from flask import g, has_request_context
 from panel import access, unit_of_work
 from panel import actor as actors
 from panel.actor import Actor
-from panel.contacts.models import Contact
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.types import plain, utcnow
@@ -36,6 +35,7 @@ class Target:
     model: type
     apply_update: Callable  # (actor, row, values) -> None; raises ChangeConflict when it cannot apply
     apply_create: Callable | None = None  # (actor, change, values) -> row
+    names: Callable | None = None  # (row ids) -> {id: readable name}, one query, for the pending lists
 
 
 TARGETS: dict[str, Target] = {}
@@ -188,17 +188,20 @@ def pending_for(customer_id: int) -> list[PendingChange]:
 
 
 def target_labels(changes_: list[PendingChange]) -> dict[int, str]:
-    """A readable name for what each change is about ("contact Ana Almeida"), in one query per table."""
-    labels, ids = {}, [c.row_id for c in changes_ if c.table_name == "contact" and c.row_id]
-    names = {}
-    if ids:
-        names = dict(db.session.execute(sa.select(Contact.id, Contact.name).where(Contact.id.in_(ids))).all())
+    """A readable name for what each change is about ("contact Ana Almeida"), in one query per table (each
+    table's target says how its rows are named)."""
+    wanted: dict[str, set[int]] = {}
+    for change in changes_:
+        if change.kind != "create" and change.row_id and change.table_name in TARGETS:
+            wanted.setdefault(change.table_name, set()).add(change.row_id)
+    names = {table: TARGETS[table].names(sorted(ids)) for table, ids in wanted.items() if TARGETS[table].names}
+    labels = {}
     for change in changes_:
         values = json.loads(change.changes)
         if change.kind == "create":
             labels[change.id] = f"new {change.table_name} {values.get('name', '')}".strip()
-        elif change.table_name == "contact":
-            labels[change.id] = f"contact {names.get(change.row_id, '#' + str(change.row_id))}"
+        elif change.row_id in names.get(change.table_name, {}):
+            labels[change.id] = f"{change.table_name} {names[change.table_name][change.row_id]}"
         else:
             labels[change.id] = f"{change.table_name} #{change.row_id}"
     return labels

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from panel import access, money, periods, unit_of_work
 from panel import actor as actors
 from panel.actor import Actor
-from panel.calls.models import HourlySummary
+from panel.calls import rollup
+from panel.calls.models import HourlySummary, RollupState
 from panel.customers.accounts import lock_customer
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -26,6 +27,7 @@ from panel.invoices.models import (
 )
 from panel.sequences import next_value
 from panel.types import utcnow
+from panel.web import paginate
 
 SEQUENCE = "invoice"
 
@@ -254,8 +256,6 @@ def void_invoice(actor: Actor, invoice: Invoice, reason: str) -> None:
 
 def customer_invoices(customer_id: int, number: int, size: int):
     """A page of the customer's invoices, newest period first, with what is paid on each."""
-    from panel.web import paginate
-
     page = paginate(db.session, sa.select(Invoice).where(Invoice.customer_id == customer_id)
                     .order_by(Invoice.period_start.desc(), Invoice.id.desc()), number, size)
     return page, paid_amounts([invoice.id for invoice in page.items])
@@ -274,9 +274,6 @@ AUTO_JOB = "auto_invoice"
 def auto_invoice_job(now: datetime | None = None) -> str | None:
     """The worker's daily run, once the roll-up has caught up and the day is an hour old (late records).
     Run in a unit of work (the worker's), which keeps the day's run; each customer is a unit of its own."""
-    from panel.calls import rollup
-    from panel.calls.models import RollupState
-
     now = now or utcnow()
     state = db.session.get(RollupState, AUTO_JOB)
     today = periods.period_start("daily", now)

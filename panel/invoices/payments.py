@@ -15,6 +15,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.billing import paid_amounts
 from panel.invoices.models import Invoice, Payment, PaymentAllocation
+from panel.web import paginate
 
 NEXT_STATUSES = {"Pending": ("Completed", "Cancelled"), "Completed": ("Cancelled",), "Cancelled": ()}
 
@@ -145,8 +146,6 @@ def _allocate_each(payment: Payment, amounts: dict[int, Decimal]) -> list[Paymen
 
 
 def customer_payments(customer_id: int, number: int, size: int):
-    from panel.web import paginate
-
     page = paginate(db.session, sa.select(Payment).where(Payment.customer_id == customer_id)
                     .order_by(Payment.id.desc()), number, size)
     return page, allocated([payment.id for payment in page.items])

@@ -1,6 +1,8 @@
 """Routes for a customer's invoices (/customers/<id>/invoices…) and payments (/customers/<id>/payments…)."""
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from flask import flash, redirect, request, url_for
 
 from panel import access, money, periods
@@ -8,7 +10,7 @@ from panel import actor as actors
 from panel.extensions import db
 from panel.invoices import billing, bp, payments
 from panel.invoices.forms import AllocationForm, PaymentForm, VoidInvoiceForm
-from panel.invoices.models import Invoice, Payment
+from panel.invoices.models import Invoice, Payment, PaymentAllocation
 from panel.web import page_number, render_fragment, render_page, wants_fragment
 
 SECTION_SIZE = 10
@@ -103,10 +105,6 @@ def _invoice_page(customer, invoice, form, code: int = 200):
 
 
 def _allocations(invoice):
-    import sqlalchemy as sa
-
-    from panel.invoices.models import PaymentAllocation
-
     return db.session.scalars(sa.select(PaymentAllocation).where(PaymentAllocation.invoice_id == invoice.id)
                               .order_by(PaymentAllocation.id)).all()
 

@@ -15,7 +15,7 @@ from panel import access
 from panel.actor import Actor
 from panel.extensions import db
 from panel.numbering.models import NumberBlock, SipUser
-from panel.settings.options import get_option, set_option
+from panel.options import get_option, set_option
 
 ALLOCATION_LOCK_KEY = 0x6E756D62  # "numb"
 

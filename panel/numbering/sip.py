@@ -9,7 +9,7 @@ from panel.extensions import db
 from panel.numbering.allocation import NumberingError
 from panel.numbering.models import NumberBlock, SipUser
 from panel.passwords import generate_password
-from panel.settings.options import get_option
+from panel.options import get_option
 
 DEFAULT_REALM = "sip.panel.local"
 

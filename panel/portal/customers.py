@@ -6,7 +6,7 @@ type, payment terms, debit limit or support credits), and their contacts. Any ot
 and so are the management pages for a contact who is not an Admin (panel/access.py says who reaches what).
 """
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from panel import access, search
 from panel import actor as actors
@@ -21,15 +21,6 @@ from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
 from panel.web import page_number, search_text
 
-NOT_YOURS = "There is no such customer in your account."
-
-
-def managed_customer(actor: Actor, customer_id: int) -> Customer:
-    """A customer the actor manages (an Admin contact's tree); else 404. A contact who is not an Admin
-    manages no customer, their own included: the pages are not theirs, so they are not found (not 403)."""
-    if not actor.manages_tree:
-        abort(404, NOT_YOURS)
-    return access.fetch_customer(actor, customer_id, write=True, message=NOT_YOURS)
 
 
 def _owner_endpoint(actor: Actor, customer: Customer) -> str | None:
@@ -52,7 +43,7 @@ def customers():
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
     actor = actors.current()
-    found = access.fetch_customer(actor, customer_id, message=NOT_YOURS)
+    found = access.fetch_customer(actor, customer_id, message=access.NOT_YOURS)
     return render_template("portal/customer.html", customer=found, reseller=accounts.reseller_of(found),
                            owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree)
 
@@ -61,7 +52,7 @@ def customer(customer_id: int):
 def edit_customer(customer_id: int):
     """The edit page: restricted fields are shown read-only; the form has no field for them, so a
     hand-made request that sends them changes nothing."""
-    found = managed_customer(actors.current(), customer_id)
+    found = access.managed_customer(actors.current(), customer_id)
     form = PortalCustomerForm(obj=found) if request.method == "GET" else PortalCustomerForm()
     if form.validate_on_submit():
         changed = accounts.update_customer(actors.current(), found, form.values(), fields=accounts.PORTAL_EDITABLE)
@@ -74,7 +65,7 @@ def edit_customer(customer_id: int):
 
 @bp.get("/customers/<int:customer_id>/contacts")
 def customer_contacts(customer_id: int):
-    found = managed_customer(actors.current(), customer_id)
+    found = access.managed_customer(actors.current(), customer_id)
     contacts = db.session.scalars(sa.select(Contact).where(Contact.customer_id == found.id)
                                   .order_by(Contact.name, Contact.id).limit(500)).all()
     return render_template("portal/customer_contacts.html", customer=found, contacts=contacts)
@@ -82,7 +73,7 @@ def customer_contacts(customer_id: int):
 
 @bp.route("/customers/<int:customer_id>/contacts/new", methods=["GET", "POST"])
 def new_customer_contact(customer_id: int):
-    found = managed_customer(actors.current(), customer_id)
+    found = access.managed_customer(actors.current(), customer_id)
     form = SubAccountContactForm()
     if form.validate_on_submit():
         contact, message = create_contact(actors.current(), found.id, form.values())  # mailed after the commit
@@ -96,7 +87,7 @@ def new_customer_contact(customer_id: int):
 @bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 def edit_customer_contact(customer_id: int, contact_id: int):
     actor = actors.current()
-    found = managed_customer(actor, customer_id)
+    found = access.managed_customer(actor, customer_id)
     contact = access.fetch(actor, Contact, contact_id, customer_id=found.id, write=True,
                            message="There is no such contact in your account.")
     form = (SubAccountContactForm(obj=contact, contact_id=contact.id) if request.method == "GET"

@@ -19,7 +19,6 @@ from panel.deployments.section import (
     render_section,
 )
 from panel.portal import bp
-from panel.portal.customers import managed_customer
 from panel.web import search_text
 
 ENDPOINTS = {"create": "portal.deployment_create", "licence": "portal.deployment_licence",
@@ -59,7 +58,7 @@ def deployments():
 def customer_deployments(customer_id: int):
     """An Admin contact's view of the deployments of any customer in their tree."""
     actor = actors.current()
-    customer = managed_customer(actor, customer_id)
+    customer = access.managed_customer(actor, customer_id)
     add, deployment = opened_form(customer.id)
     return render_section(customer, _links(actor, customer.id, own_page=False), add=add, deployment=deployment)
 
@@ -67,14 +66,14 @@ def customer_deployments(customer_id: int):
 @bp.post("/customers/<int:customer_id>/deployments")
 def deployment_create(customer_id: int):
     actor = actors.current()
-    customer = managed_customer(actor, customer_id)
+    customer = access.managed_customer(actor, customer_id)
     return create_with(customer, _links(actor, customer.id, own_page=_own(actor, customer.id)))
 
 
 @bp.post("/customers/<int:customer_id>/deployments/<int:deployment_id>/licences")
 def deployment_licence(customer_id: int, deployment_id: int):
     actor = actors.current()
-    customer = managed_customer(actor, customer_id)
+    customer = access.managed_customer(actor, customer_id)
     return add_licence_with(customer, _deployment(actor, customer.id, deployment_id),
                             _links(actor, customer.id, own_page=_own(actor, customer.id)))
 
@@ -82,7 +81,7 @@ def deployment_licence(customer_id: int, deployment_id: int):
 @bp.post("/customers/<int:customer_id>/deployments/<int:deployment_id>/support-plans")
 def deployment_plan(customer_id: int, deployment_id: int):
     actor = actors.current()
-    customer = managed_customer(actor, customer_id)
+    customer = access.managed_customer(actor, customer_id)
     return add_plan_with(customer, _deployment(actor, customer.id, deployment_id),
                          _links(actor, customer.id, own_page=_own(actor, customer.id)))
 

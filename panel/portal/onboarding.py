@@ -10,7 +10,7 @@ from panel import access
 from panel import actor as actors
 from panel.onboarding import pages
 from panel.portal import bp
-from panel.support.report_routes import IssueReportForm
+from panel.support.forms import IssueReportForm
 from panel.support.reports import file_report, reports_of
 from panel.web import render_page
 

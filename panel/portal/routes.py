@@ -15,7 +15,7 @@ from panel import actor as actors
 from panel.auth import throttle
 from panel.contacts.models import Contact
 from panel.contacts.records import email_taken, send_now, set_password
-from panel.customers.accounts import overview
+from panel.invoices.balance import overview
 from panel.extensions import db
 from panel.invoices.billing import customer_invoices, paid_amounts
 from panel.invoices.models import Invoice

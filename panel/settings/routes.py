@@ -13,7 +13,7 @@ from panel.numbering.allocation import (
 from panel.numbering.sip import DEFAULT_REALM
 from panel.settings import bp
 from panel.settings.forms import ApiTokenForm, OptionsForm
-from panel.settings.options import get_option, set_option
+from panel.options import get_option, set_option
 from panel.web import render_page
 
 

@@ -1,10 +1,13 @@
 """Forms for the support-credit ledger: a purchase, a deduction, a reversal."""
-from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
-from panel.forms import AmountField, AuditedForm
+from panel.deployments.models import Deployment
+from panel.extensions import db
+from panel.forms import AmountField, AuditedForm, PanelForm
 from panel.support.credits import MAX_CREDITS
 from panel.support.models import CREDIT_PAYMENT_METHODS
+from panel.support.reports import DESCRIPTION_LENGTH, SUBJECT_LENGTH
 
 
 class CreditsField(AmountField):
@@ -68,3 +71,40 @@ class DeductionForm(AuditedForm):
 class ReverseForm(AuditedForm):
     note = StringField("Why is it reversed?", validators=[
         _required("Say why the transaction is reversed; it is kept with the reversal."), Length(max=500)])
+
+
+class IssueReportForm(PanelForm):
+    """Subject, description, and optionally a deployment chosen with the deployment picker
+    (templates/deployments/_picker.html posts its id as deployment_id and its text as q)."""
+
+    subject = StringField("Subject", validators=[Length(max=SUBJECT_LENGTH)])
+    description = TextAreaField("Description", validators=[Length(max=DESCRIPTION_LENGTH)],
+                                description="What happened, when, and what you expected instead.")
+    deployment_id = StringField("Deployment (optional)")
+    q = StringField(validators=[Length(max=200)])
+
+    def __init__(self, *args, reachable, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reachable = reachable  # customer id -> whether this contact may report on its deployments
+        self.chosen: Deployment | None = None
+
+    def validate_subject(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Say in a few words what the issue is.")
+
+    def validate_description(self, field):
+        field.data = (field.data or "").strip()
+        if not field.data:
+            raise ValidationError("Describe the issue.")
+
+    def validate_deployment_id(self, field):
+        text = (field.data or "").strip()
+        if not text:
+            if (self.q.data or "").strip():
+                raise ValidationError("Pick the deployment from the list, or clear the box.")
+            return
+        found = db.session.get(Deployment, int(text)) if text.isdigit() and len(text) < 12 else None
+        if found is None or not self.reachable(found.customer_id):
+            raise ValidationError("Pick the deployment from the list, or clear the box.")
+        self.chosen = found

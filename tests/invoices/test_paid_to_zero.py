@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from panel import money, unit_of_work
 from panel.actor import SYSTEM
 from panel.api.tokens import issue_token
-from panel.customers.accounts import balance_of, create_customer
+from panel.customers.accounts import create_customer
+from panel.invoices.balance import balance_of
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices import billing

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from panel import unit_of_work
 from panel.actor import SYSTEM
-from panel.customers.accounts import balance_of, create_customer
+from panel.customers.accounts import create_customer
+from panel.invoices.balance import balance_of
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices import billing

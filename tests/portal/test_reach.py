@@ -3,13 +3,13 @@ onboarding drafts and sub-accounts the New customer pages work on."""
 import pytest
 from werkzeug.exceptions import NotFound
 
+from panel import access
 from panel import actor as actors
 from panel.auth.models import StaffUser
 from panel.contacts.models import Contact
 from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.onboarding.pages import view_of
-from panel.portal.customers import managed_customer
 
 
 @pytest.fixture
@@ -25,10 +25,10 @@ def people(app, world):
 def test_an_admin_contact_manages_their_tree_and_nothing_outside_it(app, world, people):
     with app.app_context():
         ana = actors.contact(db.session.get(Contact, world.ana))
-        assert managed_customer(ana, world.a).id == world.a
-        assert managed_customer(ana, people["east"]).id == people["east"]
+        assert access.managed_customer(ana, world.a).id == world.a
+        assert access.managed_customer(ana, people["east"]).id == people["east"]
         with pytest.raises(NotFound):
-            managed_customer(ana, world.b)  # a real customer, another's: not found, never "forbidden"
+            access.managed_customer(ana, world.b)  # a real customer, another's: not found, never "forbidden"
 
 
 def test_a_contact_who_is_not_an_admin_manages_no_customer_not_even_their_own(app, world, people):
@@ -36,7 +36,7 @@ def test_a_contact_who_is_not_an_admin_manages_no_customer_not_even_their_own(ap
         ada = db.session.scalar(db.select(Contact).where(Contact.email == "ada@alpha.example"))
         for customer_id in (world.a, people["east"], world.b):
             with pytest.raises(NotFound):
-                managed_customer(actors.contact(ada), customer_id)
+                access.managed_customer(actors.contact(ada), customer_id)
 
 
 def test_the_new_customer_pages_follow_the_actor(app, world, staff_users, people):

@@ -1,8 +1,19 @@
-"""Reading and changing the account-wide options."""
+"""Account-wide options (one row per option), read by every area that has one: the number range, the
+audit-comment rule, and later settings. The Settings pages change them; nothing here knows those pages."""
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
 from panel.extensions import db
-from panel.settings.models import Setting
 
 DEFAULTS = {"audit_comment": "0"}
+
+
+class Setting(db.Model):
+    __tablename__ = "setting"
+    __audited__ = True
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    value: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
 
 
 def get_option(key: str) -> str:

@@ -1,10 +1,12 @@
-"""What delayed saves can change: contacts (edits and new ones) and customers (edits)."""
+"""How contacts take delayed saves (panel/delayed/): edits and new contacts, registered at app start."""
+import sqlalchemy as sa
+
 from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact, email_taken, update_contact
-from panel.customers.accounts import update_customer
-from panel.customers.models import Customer
-from panel.delayed.changes import ChangeConflict, Target, register
+from panel.delayed.changes import ChangeConflict, Target
+from panel.delayed.changes import register as register_target
+from panel.extensions import db
 
 
 def _update_contact(actor: Actor, contact: Contact, values: dict) -> None:
@@ -22,6 +24,10 @@ def _create_contact(actor: Actor, change, values: dict) -> Contact:
     return contact
 
 
-def register_all() -> None:
-    register("contact", Target(model=Contact, apply_update=_update_contact, apply_create=_create_contact))
-    register("customer", Target(model=Customer, apply_update=update_customer))
+def _names(ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(sa.select(Contact.id, Contact.name).where(Contact.id.in_(ids))).all())
+
+
+def register() -> None:
+    register_target("contact", Target(model=Contact, apply_update=_update_contact, apply_create=_create_contact,
+                                      names=_names))
