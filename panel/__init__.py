@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -36,7 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    app.session_interface = SessionCookies()
+    from panel.sessions import ServerSessions
+
+    app.session_interface = ServerSessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     login_manager.init_app(app)
@@ -45,11 +46,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
 
     from panel import models  # noqa: F401  (every model, so migrations and mappers see them)
+    from panel import sessions
     from panel.audit import recorder
     from panel.contacts.records import register_mail_hooks
     from panel.delayed.targets import register_all
 
     recorder.install()
+    sessions.install()
     register_all()
     register_mail_hooks()
     with app.app_context():
@@ -75,6 +78,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         if request.endpoint != "static":
             # Pages, their fragments, redirects and sign-in answers all depend on HX-Request.
             response.vary.add("HX-Request")
+            # What is shown behind sign-in (and the sign-in pages' CSRF tokens) is never kept by a cache.
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     from panel import unit_of_work
@@ -94,14 +101,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         return {"ok": True, "customer": row is not None}
 
     return app
-
-
-class SessionCookies(SecureCookieSessionInterface):
-    """Session cookies are Secure whenever the request came over HTTPS (directly, or through the
-    PROXY_COUNT proxies we trust), not only when SESSION_COOKIE_SECURE says so."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
 
 def _register_blueprints(app: Flask) -> None:
