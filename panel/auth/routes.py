@@ -90,3 +90,6 @@ def logout():
         end_this_staff_session()
         flash("You are signed out.")
     return redirect(url_for("auth.login"), 303)
+
+
+from panel.auth import session_routes  # noqa: E402, F401  (Your sessions, on the same blueprint)
