@@ -96,12 +96,12 @@ def revoke_staff_session(session_id: int):
     return redirect(url_for("auth.login" if session_id == sessions.current_id() else "auth.staff_sessions"), 303)
 
 
-@bp.post("/settings/sessions/user/<int:user_id>/revoke")
-def revoke_staff_user_sessions(user_id: int):
+@bp.post("/settings/sessions/user/<int:staff_id>/revoke")
+def revoke_staff_user_sessions(staff_id: int):
     _admin_only()
     _checked_form()
     actor = actors.current()
-    user = access.fetch(actor, StaffUser, user_id, message="There is no such staff user.")
+    user = access.fetch(actor, StaffUser, staff_id, message="There is no such staff user.")
     count = sessions.end_staff_sessions(user.id, reason="signed out everywhere by an admin")
     record_revocation(actor, user.email, count, "signed out everywhere by an admin")
     flash(f"{user.email} is signed out everywhere ({count} session(s)).")
