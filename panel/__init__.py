@@ -52,7 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from panel.delayed.targets import register_all
 
     recorder.install()
-    sessions.install()
+    sessions.install(app)
     register_all()
     register_mail_hooks()
     with app.app_context():

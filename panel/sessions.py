@@ -67,6 +67,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.token = token  # the cookie's id, in memory only: re-sent when the cookie's expiry moves on
         self.renew = False
         self.modified = False
+        self.failed = None  # the database error that kept the session from being read
 
     @property
     def row_id(self) -> int | None:
@@ -103,10 +104,20 @@ class ServerSessions(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if not token or len(token) > 100:
             return ServerSession()
-        row = db.session.execute(
-            sa.select(WebSession.id, WebSession.data, WebSession.staff_user_id, WebSession.contact_id,
-                      WebSession.last_seen_at).where(WebSession.token_digest == digest(token))
-        ).first()
+        try:
+            row = db.session.execute(
+                sa.select(WebSession.id, WebSession.data, WebSession.staff_user_id, WebSession.contact_id,
+                          WebSession.last_seen_at).where(WebSession.token_digest == digest(token))
+            ).first()
+        except sa.exc.SQLAlchemyError as error:
+            # Raised again by the first before_request (raise_failed_open), where the app's error handlers
+            # answer it (503 for a database gone or busy); the session is kept as it was.
+            from panel import unit_of_work
+
+            unit_of_work.discard()
+            failed = ServerSession()
+            failed.failed = error
+            return failed
         if row is None or row.last_seen_at <= utcnow() - app.permanent_session_lifetime:
             return ServerSession()  # unknown, ended or idle too long: a new, empty session
         try:
@@ -124,8 +135,8 @@ class ServerSessions(SessionInterface):
 
     def save_session(self, app, sess, response):
         name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
-        if not isinstance(sess, ServerSession):
-            return
+        if not isinstance(sess, ServerSession) or sess.failed is not None or response.status_code >= 500:
+            return  # a failed answer (the database gone or busy) keeps the session as it was
         now = utcnow()
         seen_due = sess.row is not None and sess.row.last_seen_at <= now - LAST_SEEN_EVERY
         if not (sess.modified or sess.renew or seen_due):
@@ -271,6 +282,14 @@ def _after_flush(sess, flush_context) -> None:
                 end_contact_sessions(obj.id, keep_current=own, connection=sess.connection())
 
 
-def install() -> None:
+def raise_failed_open():
+    failed = getattr(session._get_current_object(), "failed", None)
+    if failed is not None:
+        raise failed
+
+
+def install(app=None) -> None:
+    if app is not None:  # first of all before_request functions, so CSRF and sign-in checks see no half session
+        app.before_request_funcs.setdefault(None, []).insert(0, raise_failed_open)
     if not sa.event.contains(so.Session, "after_flush", _after_flush):
         sa.event.listen(so.Session, "after_flush", _after_flush)
