@@ -6,7 +6,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -38,7 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    app.session_interface = SessionCookies()
+    from panel import sessions  # (see below: the areas are imported inside the factory)
+
+    app.session_interface = sessions.ServerSessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     login_manager.init_app(app)
@@ -52,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from panel.audit import recorder
 
     recorder.install()
+    sessions.install(app)
     _register_hooks()
     with app.app_context():
         _tune_sqlite(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
@@ -76,6 +78,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         if request.endpoint != "static":
             # Pages, their fragments, redirects and sign-in answers all depend on HX-Request.
             response.vary.add("HX-Request")
+            # What is shown behind sign-in (and the sign-in pages' CSRF tokens) is never kept by a cache.
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     from panel import unit_of_work  # (areas: see above)
@@ -93,14 +99,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         return {"ok": True, "customer": row is not None}
 
     return app
-
-
-class SessionCookies(SecureCookieSessionInterface):
-    """Session cookies are Secure whenever the request came over HTTPS (directly, or through the
-    PROXY_COUNT proxies we trust), not only when SESSION_COOKIE_SECURE says so."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
 
 def _register_hooks() -> None:

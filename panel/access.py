@@ -31,6 +31,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db"})
 # The API authenticates with bearer tokens, the portal with its own contact session (panel/portal/routes.py).
 PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
+# Writes that only sign the user out: read-only staff may make them too.
+SIGN_OUT_ENDPOINTS = frozenset({"auth.logout", "auth.revoke_my_session", "auth.revoke_my_other_sessions",
+                                "auth.revoke_all_my_sessions"})
 
 
 @login_manager.user_loader
@@ -72,7 +75,7 @@ def require_staff_session():
         return None  # 404 / 405 are answered by the error handlers
     if not current_user.is_authenticated:
         return to_login()
-    if request.method not in SAFE_METHODS and not current_user.can_write and endpoint != "auth.logout":
+    if request.method not in SAFE_METHODS and not current_user.can_write and endpoint not in SIGN_OUT_ENDPOINTS:
         abort(403)
     g.staff = current_user
     actors.act_as(actors.staff(current_user._get_current_object()))

@@ -19,4 +19,5 @@ from panel.onboarding.models import OnboardingDraft  # noqa: F401
 from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
 from panel.sequences import NumberSequence  # noqa: F401
 from panel.options import Setting  # noqa: F401
+from panel.sessions import WebSession  # noqa: F401
 from panel.support.models import CreditTransaction, IssueReport  # noqa: F401

@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from panel import sessions
 from panel.auth import bp, throttle
 from panel.auth.forms import EmptyForm, LoginForm
 from panel.auth.models import StaffUser
@@ -28,6 +29,28 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
     return url_for("customers.index")
+
+
+def start_staff_session(user: StaffUser) -> None:
+    """Nothing from before sign-in carries over, and the session gets a new id (panel/sessions.py)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    sessions.renew()
+
+
+def end_this_staff_session() -> None:
+    """Sign-out ends this browser's staff session and any Portal Login it started; the id is renewed, so
+    a copy of the cookie carries nobody (its row is gone). A portal contact signed in here stays."""
+    from panel.portal.access import end_portal_login, open_portal_login
+
+    login = open_portal_login()
+    if login is not None:
+        end_portal_login(login, "the staff member signed out")
+    session.pop("portal_login", None)
+    logout_user()
+    session.pop("csrf_token", None)
+    sessions.renew()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,9 +79,7 @@ def login():
         throttle.forget_failures(email)
         user.last_login_at = utcnow()  # committed with the sign-in by the request's unit of work
         next_url = _safe_next(request.args.get("next"))
-        session.clear()  # nothing from before sign-in carries over
-        login_user(user)
-        session.permanent = True
+        start_staff_session(user)
         return redirect(next_url, 303)
     return render_template("auth/login.html", form=form)
 
@@ -66,6 +87,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if EmptyForm().validate_on_submit():
-        logout_user()
+        end_this_staff_session()
         flash("You are signed out.")
     return redirect(url_for("auth.login"), 303)
+
+
+from panel.auth import session_routes  # noqa: E402, F401  (Your sessions, on the same blueprint)

@@ -11,13 +11,14 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import g, session
+from flask import g, request, session
 from flask_login import current_user
 
 from panel import actor as actors
 from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
+from panel import sessions
 from panel.extensions import db
 from panel.portal.models import AccessEvent, PortalLogin
 from panel.types import utcnow
@@ -39,9 +40,11 @@ def _password_key(contact: Contact) -> str:
 
 
 def renew_session_id() -> None:
-    """A new session id (and so a new CSRF token) whenever who-is-who changes."""
+    """A new session id (and so a new CSRF token) whenever who-is-who changes: the cookie's id is
+    replaced at the end of the request (panel/sessions.py); "sid" only lets a test see the change."""
     session["sid"] = secrets.token_urlsafe(16)
     session.pop("csrf_token", None)
+    sessions.renew()
 
 
 def remember_contact(contact: Contact) -> None:
@@ -93,13 +96,17 @@ def current_actor() -> Actor | None:
     login = open_portal_login()
     if login is not None:
         contact = db.session.get(Contact, login.contact_id)
-        if contact is not None:
+        if contact is not None and contact.active:
             return actors.contact(contact, current_user._get_current_object())
+        if contact is not None:
+            end_portal_login(login, "the contact was deactivated")
         session.pop("portal_login", None)
     own = session.get("portal_contact")
     if own:
         contact = db.session.get(Contact, own.get("id"))
-        if contact is not None and contact.active and contact.password_hash and own.get("key") == _password_key(contact):
+        # Deactivation, a new password and the allow-list apply to a session already open, at once.
+        if (contact is not None and contact.active and contact.password_hash
+                and own.get("key") == _password_key(contact) and ip_allowed(contact, request.remote_addr or "")):
             return actors.contact(contact)
         session.pop("portal_contact", None)
     return None

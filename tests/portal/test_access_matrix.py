@@ -22,10 +22,20 @@ PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal
 ADMIN_ONLY = {"settings"}
 READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
-NOT_IN_PORTAL_LOGIN = {"portal.password"}  # staff may not change the contact's password
+NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.sessions_page", "portal.revoke_session",
+                       "portal.revoke_other_sessions"}  # nor see or end the contact's sessions
+# Settings › Sessions lives on the auth blueprint, for admins only.
+ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions"}
+# Read-only staff may sign themselves out of their own sessions.
+READONLY_SIGN_OUT = {"auth.revoke_my_session", "auth.revoke_my_other_sessions", "auth.revoke_all_my_sessions"}
+# The session in the URL is contact B's: no staff user's own, and no staff session for an admin to end.
+STAFF_SESSION_URLS = {"auth.revoke_my_session", "auth.revoke_staff_session"}
+# They end sessions of the clients under test: covered in tests/portal/test_server_sessions.py.
+ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.revoke_staff_user_sessions",
+          "portal.revoke_other_sessions"}  # staff may not change the contact's password
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
-           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id")
+           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -58,6 +68,8 @@ def within_reach(identity: str, endpoint: str, arguments: tuple) -> bool:
     """Whether every object the URL names (all of customer B) is one `identity` may reach there."""
     if endpoint in ("onboarding.step", "onboarding.cancel"):
         return False  # the draft is Ben's: no staff member's own
+    if endpoint in STAFF_SESSION_URLS:
+        return False
     if not endpoint.startswith("portal.") or identity not in PORTAL_PEOPLE:
         return True  # staff reach every customer
     customer, admin = PORTAL_PEOPLE[identity]
@@ -95,11 +107,19 @@ def ids(app, world):
                                           utcnow().replace(year=utcnow().year + 1))
         draft = _onboarding_draft(world)
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
+        from panel.auth.models import StaffUser
+        from panel.sessions import WebSession
+
+        web_session = WebSession(token_digest="0" * 64, data="{}", contact_id=world.ben, user_agent="", ip="",
+                                 created_at=utcnow(), last_seen_at=utcnow())
+        db.session.add(web_session)
         db.session.commit()
+        staff_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == "readonly@example.com"))
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
-                "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id}
+                "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
+                "session_id": web_session.id, "staff_id": staff_id}
 
 
 def _onboarding_draft(world):
@@ -169,9 +189,10 @@ def expected(identity: str, endpoint: str, method: str, arguments: tuple = ()) -
     if identity in ("anonymous", "contact of A", "contact of B"):
         return "staff sign-in"
     role = "staff" if identity == "in portal login" else identity
-    if blueprint in ADMIN_ONLY and role != "admin":
+    if (blueprint in ADMIN_ONLY or endpoint in ADMIN_ONLY_ENDPOINTS) and role != "admin":
         return "403"
-    if role == "readonly" and (method != "GET" or endpoint in READONLY_FORBIDDEN_FORMS):
+    if role == "readonly" and ((method != "GET" and endpoint not in READONLY_SIGN_OUT)
+                               or endpoint in READONLY_FORBIDDEN_FORMS):
         return "403"
     return "ok" if within_reach(identity, endpoint, arguments) else "404"
 
@@ -219,7 +240,8 @@ def test_every_route_answers_each_visitor_as_it_should(app, clients, ids, identi
     client = clients[identity]
     checked = 0
     for endpoint, method, url, arguments in urls(app, ids):
-        if endpoint in ("auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login") and method == "POST":
+        if endpoint in ENDING or endpoint in ("auth.logout", "portal.logout", "portal.return_to_panel",
+                                              "contacts.portal_login") and method == "POST":
             continue  # they end or change the session under test: covered below and in test_portal_login.py
         check(identity, endpoint, method, url, request(client, method, url), arguments)
         checked += 1
