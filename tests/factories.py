@@ -10,6 +10,8 @@ from decimal import Decimal
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from panel import unit_of_work
+from panel.actor import SYSTEM
 from panel.auth.models import StaffUser
 from panel.calls.models import HourlySummary
 from panel.contacts.models import Contact
@@ -23,6 +25,7 @@ from panel.invoices.models import Invoice, InvoiceLine, Payment
 from panel.numbering.models import NumberBlock
 from panel.passwords import hash_password
 from panel.sequences import next_value
+from panel.support import credits
 from panel.support.models import CreditTransaction
 from tests.helpers import CONTACT_PASSWORD, PASSWORD
 
@@ -189,3 +192,16 @@ class HourlySummaryFactory(Factory):
     billed_seconds = 60
     cost = Decimal("0")
     charge = Decimal("0")
+
+
+def deployment_with_credits(customer_id: int, deduct: bool = False) -> tuple[Deployment, CreditTransaction]:
+    """A PBX deployment of the customer and a purchase of support credits, through the domain functions (as
+    the system) and committed; with `deduct`, the transaction returned is a deduction of one credit against
+    the deployment, so there is something to reverse."""
+    with unit_of_work.unit():
+        deployment = deployment_records.create_deployment(SYSTEM, customer_id, "PBX", "Main PBX")
+        customer = db.session.get(Customer, customer_id)
+        transaction = credits.purchase(SYSTEM, customer, Decimal(10), "Other", "PO-0")
+        if deduct:
+            transaction = credits.deduct(SYSTEM, customer, Decimal(1), "TCK-0", deployment.id)
+    return deployment, transaction

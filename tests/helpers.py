@@ -24,6 +24,14 @@ STAFF_EMAIL = "staff@example.com"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+TEMPORARY_PASSWORD = re.compile(r"temporary password:\s+(\S+)")
+
+
+def temporary_password(body: str | None) -> str:
+    """The temporary password a welcome or reset e-mail carries (the test fails if there is none)."""
+    found = TEMPORARY_PASSWORD.search(body or "")
+    assert found, f"no temporary password in the e-mail: {body!r}"
+    return found.group(1)
 
 
 def app_config(url: str) -> dict:

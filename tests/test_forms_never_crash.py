@@ -1,10 +1,10 @@
 """Every form answers bad input with a message, never a 500: missing fields, junk, markup, huge text."""
 import pytest
 
-from panel import unit_of_work
 from panel.actor import SYSTEM
 from panel.contacts.records import create_contact
 from panel.extensions import db
+from tests.factories import deployment_with_credits
 
 JUNK = ["", " ", "x" * 5000, "<script>alert(1)</script>", "'; DROP TABLE customer; --", "\x00\x07", "١٢٣", "NaN", "-1",
         "1e309", "2001-01-01T00:00", "delay"]
@@ -50,7 +50,7 @@ def targets(app, customer, staff_users):
         contact_id = contact.id
         admin_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == staff_users["admin"]))
         draft = _draft_without_step_one(staff_user_id=admin_id)
-        deployment, transaction = _deployment_and_credits(customer)
+        deployment, transaction = (row.id for row in deployment_with_credits(customer, deduct=True))
     return [
         ("/customers/new", CUSTOMER),
         (f"/customers/{customer}/edit", CUSTOMER),
@@ -72,21 +72,6 @@ def targets(app, customer, staff_users):
         (f"/customers/{customer}/support-credits/{transaction}/reverse", {"note": "Wrong ticket"}),
         (f"/customers/{customer}/deployments/{deployment}/decommission", {"audit_comment": "Gone"}),
     ]
-
-
-def _deployment_and_credits(customer_id) -> tuple[int, int]:
-    """D-100001 of the customer, and a deduction to reverse (after a purchase that leaves credits to spend)."""
-    from decimal import Decimal
-
-    from panel.customers.models import Customer
-    from panel.deployments.records import create_deployment
-    from panel.support.credits import deduct, purchase
-
-    with unit_of_work.unit():
-        deployment = create_deployment(SYSTEM, customer_id, "PBX", "Main PBX")
-        purchase(SYSTEM, db.session.get(Customer, customer_id), Decimal(10), "Other", "PO-0")
-        deduction = deduct(SYSTEM, db.session.get(Customer, customer_id), Decimal(1), "TCK-0", deployment.id)
-    return deployment.id, deduction.id
 
 
 def test_no_form_crashes_on_missing_or_junk_fields(as_role, targets):

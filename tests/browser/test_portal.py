@@ -11,18 +11,14 @@ from playwright.sync_api import Page, expect
 from panel.actor import SYSTEM
 from panel.extensions import db
 from tests.browser.test_customer_edit_flow import sign_in
+from tests.helpers import temporary_password
 
 TIMEOUT = 5_000  # ms
 CONTACT_PASSWORD = "long enough password"
 NEW_PASSWORD = "my own password 123"
 FAILED = "The e-mail or password is not right, or signing in from your address is not allowed."
-TEMPORARY = re.compile(r"temporary password:\n\n {4}(\S+)\n")
 
 
-def _temporary_password(body: str) -> str:
-    found = TEMPORARY.search(body or "")
-    assert found, f"no temporary password in the welcome e-mail: {body!r}"
-    return found.group(1)
 
 
 def portal_sign_in(page: Page, server, email: str, password: str) -> None:
@@ -110,7 +106,7 @@ def test_contact_signs_in_with_a_generated_password_and_must_change_it(live_serv
         contact, message = create_contact(SYSTEM, live_server.customer_id, {"name": "Barbara Liskov", "email": email})
         db.session.commit()
         assert message is not None, "no welcome e-mail was queued for a contact without a password"
-        temporary = _temporary_password(message.body)
+        temporary = temporary_password(message.body)
         report = deliver([message.id])
         assert report.sent == 1, report
         db.session.remove()
@@ -118,7 +114,7 @@ def test_contact_signs_in_with_a_generated_password_and_must_change_it(live_serv
     assert len(files) == 1, files
     eml = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
     assert str(eml["To"]) == email
-    assert _temporary_password(eml.get_content()) == temporary
+    assert temporary_password(eml.get_content()) == temporary
 
     page.goto(live_server.url + "/portal/login")
     portal_sign_in(page, live_server, email, temporary)

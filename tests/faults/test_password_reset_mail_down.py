@@ -3,7 +3,6 @@ and the worker retries it, and the new password takes effect only when its e-mai
 the old one keeps working. The password is never in a log, the audit log or the response."""
 import html
 import logging
-import re
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from panel.mail.outbox import MAX_ATTEMPTS, deliver
 from panel.types import utcnow
 from panel.worker import run_pass
 from tests.factories import ContactFactory
-from tests.helpers import PanelClient, free_port
+from tests.helpers import PanelClient, free_port, temporary_password
 from tests.mail.test_outbox import SmtpServer, text_of
 
 OLD = "the old password 1"
@@ -48,7 +47,7 @@ def portal_sign_in(app, password: str) -> int:
 
 
 def password_in(body: str) -> str:
-    return re.search(r"temporary password:\s+(\S+)", body).group(1)
+    return temporary_password(body)
 
 
 def queued_password(app, message_id: int) -> str:

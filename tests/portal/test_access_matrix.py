@@ -15,6 +15,7 @@ from panel.audit.models import AuditEntry
 from panel.delayed import changes
 from panel.extensions import db
 from panel.types import utcnow
+from tests.factories import deployment_with_credits
 from tests.helpers import PanelClient
 from tests.portal.conftest import MARKER
 
@@ -102,7 +103,7 @@ def ids(app, world):
         unit_of_work.commit()
         entry = db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.customer_id == world.b).limit(1))
         invoice, payment = _invoice_and_payment(world.b)
-        deployment, transaction = _deployment_and_credits(world.b)
+        deployment, transaction = deployment_with_credits(world.b)
         created = changes.schedule_create(SYSTEM, "contact", world.b, {"name": "Bo Beta", "email": "bo@beta.example"},
                                           utcnow().replace(year=utcnow().year + 1))
         draft = _onboarding_draft(world)
@@ -129,20 +130,6 @@ def _onboarding_draft(world):
     draft = start_draft({"customer": {"name": "Beta Networks sub-account"}}, 1, contact_id=world.ben, reseller_id=world.b)
     db.session.commit()
     return draft
-
-
-def _deployment_and_credits(customer_id):
-    """A deployment of customer B and a purchase of support credits by B."""
-    from decimal import Decimal
-
-    from panel.customers.models import Customer
-    from panel.deployments.records import create_deployment
-    from panel.support.credits import purchase
-
-    with unit_of_work.unit():
-        deployment = create_deployment(SYSTEM, customer_id, "PBX", "Beta Networks PBX")
-        transaction = purchase(SYSTEM, db.session.get(Customer, customer_id), Decimal(5), "Other", "PO-B")
-    return deployment, transaction
 
 
 def _invoice_and_payment(customer_id):

@@ -13,7 +13,7 @@ from panel.contacts.records import create_contact
 from panel.extensions import db
 from panel.portal.models import AccessEvent
 from panel.types import utcnow
-from tests.helpers import CONTACT_PASSWORD, PanelClient
+from tests.helpers import CONTACT_PASSWORD, PanelClient, temporary_password
 from tests.portal.conftest import MARKER
 
 
@@ -79,7 +79,7 @@ def test_a_generated_password_must_be_replaced_first_and_expires(app, world):
     with app.app_context():
         contact, message = create_contact(SYSTEM, world.a, {"name": "Cy", "email": "cy@alpha.example"})
         db.session.commit()
-        temporary = message.body.split("temporary password:\n\n    ")[1].split()[0]
+        temporary = temporary_password(message.body)
     client = PanelClient(app.test_client())
     assert client.post("/portal/login", {"email": "cy@alpha.example", "password": temporary}).status_code == 303
     client.forget_token()
@@ -96,7 +96,7 @@ def test_a_generated_password_must_be_replaced_first_and_expires(app, world):
         contact, message = create_contact(SYSTEM, world.a, {"name": "Di", "email": "di@alpha.example"})
         contact.password_expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
-        temporary = message.body.split("temporary password:\n\n    ")[1].split()[0]
+        temporary = temporary_password(message.body)
     expired = PanelClient(app.test_client()).post("/portal/login", {"email": "di@alpha.example", "password": temporary})
     assert expired.status_code == 401 and "temporary password has expired" in expired.get_data(as_text=True)
 
