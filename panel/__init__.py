@@ -108,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     import importlib
 
     blueprints = {}
-    for area in ("auth", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
+    for area in ("auth", "twofactor", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
                  "summary", "invoices", "deployments", "support", "onboarding"):
         importlib.import_module(f"panel.{area}.routes")  # attaches the views to the area's blueprint
         blueprints[area] = importlib.import_module(f"panel.{area}").bp

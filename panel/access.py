@@ -22,13 +22,15 @@ from panel.auth.models import StaffUser
 from panel.customers.hierarchy import in_subtree, subtree_ids
 from panel.customers.models import Customer
 from panel.extensions import db, login_manager
+from panel.twofactor import gate as second_factor
 
 T = TypeVar("T")
 NOT_FOUND = "There is no such record, or it is not yours to see."
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints reachable without a staff session.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db",
+                              "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"})
 # The API authenticates with bearer tokens, the portal with its own contact session (panel/portal/routes.py).
 PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
 
@@ -72,7 +74,11 @@ def require_staff_session():
         return None  # 404 / 405 are answered by the error handlers
     if not current_user.is_authenticated:
         return to_login()
-    if request.method not in SAFE_METHODS and not current_user.can_write and endpoint != "auth.logout":
+    held = second_factor.hold_staff(current_user)  # half signed in: only the second-factor pages and sign-out
+    if held is not None:
+        return held
+    if (request.method not in SAFE_METHODS and not current_user.can_write and endpoint != "auth.logout"
+            and endpoint not in second_factor.SELF_SERVICE):
         abort(403)
     g.staff = current_user
     actors.act_as(actors.staff(current_user._get_current_object()))

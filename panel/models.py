@@ -20,3 +20,4 @@ from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
 from panel.sequences import NumberSequence  # noqa: F401
 from panel.settings.models import Setting  # noqa: F401
 from panel.support.models import CreditTransaction, IssueReport  # noqa: F401
+from panel.twofactor.models import Passkey, RecoveryCode, TotpSecret  # noqa: F401

@@ -18,6 +18,7 @@ from panel.auth.forms import EmptyForm, LoginForm
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.passwords import check_password
+from panel.twofactor import gate as second_factor
 from panel.types import utcnow
 
 FAILED = "The e-mail or password is not right."
@@ -59,7 +60,7 @@ def login():
         session.clear()  # nothing from before sign-in carries over
         login_user(user)
         session.permanent = True
-        return redirect(next_url, 303)
+        return redirect(second_factor.after_staff_password(user, next_url), 303)
     return render_template("auth/login.html", form=form)
 
 
