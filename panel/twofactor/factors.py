@@ -143,7 +143,8 @@ def _digest(code: str) -> str:
 
 
 def new_recovery_codes(owner) -> list[str]:
-    db.session.execute(sa.delete(RecoveryCode).where(_where(RecoveryCode, owner)))
+    for old in db.session.scalars(sa.select(RecoveryCode).where(_where(RecoveryCode, owner))):
+        db.session.delete(old)  # row by row, so each removal is audited
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = secrets.token_hex(5)  # 10 hex digits
