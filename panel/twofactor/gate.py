@@ -86,16 +86,19 @@ def portal_complete(contact) -> None:
     session[PORTAL_KEY] = {"id": contact.id, "step": DONE}
 
 
-def hold_contact(actor):
-    """The portal guard's one check (Portal Login is staff who signed in fully: never held)."""
-    if actor.impersonated:
-        return None
-    contact = actor.contact
+def portal_step(contact) -> str:
     state = session.get(PORTAL_KEY)
     if not state or state.get("id") != contact.id:
         state = {"id": contact.id, "step": _step_for(contact)}
         session[PORTAL_KEY] = state
-    step = state["step"]
+    return state["step"]
+
+
+def hold_contact(actor):
+    """The portal guard's one check (Portal Login is staff who signed in fully: never held)."""
+    if actor.impersonated:
+        return None
+    step = portal_step(actor.contact)
     if step == DONE or request.endpoint in PORTAL_ALLOWED[step]:
         return None
     return _held(_first_page(step, portal=True))

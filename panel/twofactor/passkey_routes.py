@@ -26,7 +26,7 @@ def passkey_register():
     try:
         data = passkeys.parse(request.get_data())
         name = str(data.get("name") or "").strip()[:100] or "Passkey"
-        passkeys.register(user, name, data.get("credential"))
+        passkeys.register(user, name, passkeys.parse_part(data.get("credential")))
     except FactorError as error:
         return jsonify(error=str(error)), 422
     after = gate.staff_complete(user) if gate.staff_step(user) == gate.ENROL else url_for(".security")
@@ -64,7 +64,7 @@ def passkey_sign_in():
     if current_user.is_authenticated and pending is None:
         return jsonify(redirect=url_for("customers.index"))
     try:
-        user = passkeys.check_sign_in(passkeys.parse(request.get_data()), pending)
+        user = passkeys.check_sign_in(passkeys.parse_part(passkeys.parse(request.get_data())), pending)
     except FactorError as error:
         unit_of_work.keep_on_refusal()
         return jsonify(error=str(error)), 401

@@ -116,3 +116,10 @@ def parse(body: bytes) -> dict:
     if not isinstance(data, dict):
         raise FactorError("The passkey answer was not readable.")
     return data
+
+
+def parse_part(value) -> dict:
+    """A credential as the browser sends it: an object with its id and response."""
+    if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not isinstance(value.get("response"), dict):
+        raise FactorError("The passkey answer was not readable.")
+    return value

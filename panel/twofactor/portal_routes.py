@@ -13,8 +13,8 @@ def two_factor():
     from panel.twofactor.routes import checked_code
 
     actor = actors.current()
-    if actor.impersonated:
-        abort(404)
+    if actor.impersonated or gate.portal_step(actor.contact) != gate.VERIFY:
+        return redirect(url_for("portal.home"))
     contact = actor.contact
     form = CodeForm()
     if request.method == "POST":

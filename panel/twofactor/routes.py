@@ -152,10 +152,10 @@ def admin():
                        contacts=contacts, reset_form=EmptyForm(), code=422 if form.is_submitted() else 200)
 
 
-@bp.post("/settings/two-factor/staff/<int:user_id>/reset")
+@bp.post("/settings/two-factor/staff/<int:staff_user_id>/reset")
 @admin_only
-def reset_staff(user_id: int):
-    user = db.session.get(StaffUser, user_id)
+def reset_staff(staff_user_id: int):
+    user = db.session.get(StaffUser, staff_user_id)
     if user is None:
         abort(404, "There is no such staff user.")
     return _reset(user)
