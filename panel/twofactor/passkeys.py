@@ -13,7 +13,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -63,7 +63,7 @@ def register(user: StaffUser, name: str, credential: dict) -> Passkey:
     try:
         verified = verify_registration_response(credential=credential, expected_challenge=challenge,
                                                 expected_rp_id=rp_id(), expected_origin=origin())
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as error:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as error:
         raise FactorError("The passkey could not be registered.") from error
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(sa.select(Passkey.id).where(Passkey.credential_id == credential_id)) is not None:
@@ -99,7 +99,7 @@ def check_sign_in(credential: dict, user: StaffUser | None) -> StaffUser:
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(), expected_origin=origin(),
             credential_public_key=passkey.public_key, credential_current_sign_count=passkey.sign_count,
             require_user_verification=user is None)
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as error:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as error:
         raise FactorError("The passkey answer was not accepted.") from error
     passkey.sign_count, passkey.last_used_at = verified.new_sign_count, utcnow()
     owner = db.session.get(StaffUser, passkey.staff_user_id)

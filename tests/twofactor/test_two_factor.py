@@ -307,3 +307,43 @@ def test_portal_login_by_staff_is_not_asked_for_the_contacts_second_factor(app, 
     assert staff.post(f"/customers/{customer}/contacts/{contact_id}/portal-login").status_code == 303
     assert staff.get("/portal/").status_code == 200
     assert staff.get("/portal/two-factor/setup").status_code == 403
+
+
+# -- passkeys, without a browser (tests/browser/test_two_factor.py drives a real one) ---------------
+
+def test_passkey_options_name_this_host_and_bad_answers_are_refused(app, as_role):
+    client = as_role("staff")
+    take_token(client, "/account/two-factor")
+    options = client.post("/account/passkeys/options", htmx=True).get_json()
+    assert options["rp"]["id"] == "localhost" and options["challenge"]
+    response = client.client.post("/account/passkeys", data="not json", content_type="application/json",
+                                  headers={"X-CSRFToken": client.token()})
+    assert response.status_code == 422 and response.get_json()["error"]
+    response = client.client.post("/account/passkeys", json={"name": "x", "credential": {"id": "AA", "response": {}}},
+                                  headers={"X-CSRFToken": client.token()})
+    assert response.status_code == 422  # no challenge left: each is used once
+
+
+def test_a_passkey_answer_for_an_unknown_credential_signs_nobody_in(app):
+    client = PanelClient(app.test_client())
+    client.post("/login/passkey/options", htmx=True)
+    response = client.client.post("/login/passkey", json={"id": "bm9wZQ", "response": {"clientDataJSON": ""}},
+                                  headers={"X-CSRFToken": client.token()})
+    assert response.status_code == 401
+    assert client.get("/customers").status_code == 302
+
+
+def test_a_passkey_is_removed_only_by_its_owner(app, as_role, staff_users):
+    from panel.twofactor.models import Passkey
+
+    with app.app_context():
+        owner = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == staff_users["admin"]))
+        db.session.add(Passkey(staff_user_id=owner.id, name="Admin's key", credential_id="YWRtaW4", public_key=b"k",
+                               sign_count=0))
+        db.session.commit()
+        passkey_id = db.session.scalar(sa.select(Passkey.id))
+    client = as_role("staff")
+    take_token(client, "/account/two-factor")
+    assert client.post(f"/account/passkeys/{passkey_id}/remove").status_code == 404
+    with app.app_context():
+        assert db.session.get(Passkey, passkey_id) is not None
