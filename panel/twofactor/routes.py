@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from panel import access, unit_of_work
+from panel import access
 from panel import actor as actors
 from panel.auth import throttle
 from panel.auth.forms import EmptyForm

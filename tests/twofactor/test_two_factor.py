@@ -17,8 +17,8 @@ from panel.mail.models import MailMessage
 from panel.settings.options import set_option
 from panel.twofactor import factors
 from panel.twofactor.models import RecoveryCode, TotpSecret
-from tests.factories import ContactFactory, CustomerFactory
-from tests.helpers import CONTACT_PASSWORD, PASSWORD, TOKEN, PanelClient
+from tests.factories import ContactFactory
+from tests.helpers import CONTACT_PASSWORD, TOKEN, PanelClient
 
 KEY = re.compile(r'id="manual-key"[^>]*>([A-Z2-7]+)<')
 CODES = re.compile(r"<li><code>([0-9a-f]{5}-[0-9a-f]{5})</code></li>")
