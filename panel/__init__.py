@@ -107,15 +107,17 @@ def _register_hooks() -> None:
     from panel.contacts import delayed_saves as contact_saves
     from panel.contacts.records import register_mail_hooks
     from panel.customers import delayed_saves as customer_saves
+    from panel.twofactor import gate as second_factor
 
     contact_saves.register()
     customer_saves.register()
     register_mail_hooks()
+    second_factor.register()
 
 
 def _register_blueprints(app: Flask) -> None:
     blueprints = {}
-    for area in ("auth", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
+    for area in ("auth", "twofactor", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
                  "summary", "invoices", "deployments", "support", "onboarding"):
         importlib.import_module(f"panel.{area}.routes")  # attaches the views to the area's blueprint
         blueprints[area] = importlib.import_module(f"panel.{area}").bp

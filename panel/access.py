@@ -24,11 +24,17 @@ from panel.customers.models import Customer
 from panel.extensions import db, login_manager
 
 T = TypeVar("T")
+# Added at start-up by the areas that have them (panel/__init__.py _register_hooks), so this module needs
+# none of them: checks that may hold a signed-in staff user back (the second factor: `hold(user)` answers a
+# redirect, or None), and the endpoints where read-only staff may still write (their own sign-in security).
+STAFF_HOLDS: list = []
+READONLY_MAY_WRITE: set[str] = set()
 NOT_FOUND = "There is no such record, or it is not yours to see."
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints reachable without a staff session.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db",
+                              "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"})
 # The API authenticates with bearer tokens, the portal with its own contact session (panel/portal/routes.py).
 PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
 # Writes that only sign the user out: read-only staff may make them too.
@@ -75,7 +81,12 @@ def require_staff_session():
         return None  # 404 / 405 are answered by the error handlers
     if not current_user.is_authenticated:
         return to_login()
-    if request.method not in SAFE_METHODS and not current_user.can_write and endpoint not in SIGN_OUT_ENDPOINTS:
+    for hold in STAFF_HOLDS:  # e.g. half signed in: only the second-factor pages and sign-out
+        held = hold(current_user)
+        if held is not None:
+            return held
+    if (request.method not in SAFE_METHODS and not current_user.can_write and endpoint not in SIGN_OUT_ENDPOINTS
+            and endpoint not in READONLY_MAY_WRITE):
         abort(403)
     g.staff = current_user
     actors.act_as(actors.staff(current_user._get_current_object()))

@@ -58,6 +58,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "panel@localhost"),
+        # Who must use two-factor sign-in until an admin chooses in Settings → Two-factor sign-in.
+        "TWO_FACTOR_REQUIRED_DEFAULT": "admins",
         "LOGIN_MAX_FAILURES_PER_EMAIL": 5,
         "LOGIN_MAX_FAILURES_PER_IP": 20,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),

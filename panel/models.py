@@ -21,3 +21,4 @@ from panel.sequences import NumberSequence  # noqa: F401
 from panel.options import Setting  # noqa: F401
 from panel.sessions import WebSession  # noqa: F401
 from panel.support.models import CreditTransaction, IssueReport  # noqa: F401
+from panel.twofactor.models import Passkey, RecoveryCode, TotpSecret  # noqa: F401

@@ -36,7 +36,10 @@ def temporary_password(body: str | None) -> str:
 
 def app_config(url: str) -> dict:
     """The settings of every test app: a cheap bcrypt cost, a fixed secret."""
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "BCRYPT_ROUNDS": 4, "SECRET_KEY": "test-secret"}
+    # Two-factor sign-in is required of nobody unless a test says so (a new install requires it of admins:
+    # tests/twofactor pins that default down).
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "BCRYPT_ROUNDS": 4, "SECRET_KEY": "test-secret",
+            "TWO_FACTOR_REQUIRED_DEFAULT": "nobody"}
 
 
 class PostgresServer:

@@ -47,6 +47,14 @@ SKIP_GET = {"static", "health"}
 NO_FORM = {
     "api.cdrs": "JSON API with a bearer token, no HTML form (tests/api)",
     "api.channels": "JSON API with a bearer token, no HTML form (tests/api)",
+    "twofactor.verify": "the second step of sign-in: only a half-signed-in session sees it (tests/twofactor)",
+    "portal.two_factor": "the second step of sign-in: only a half-signed-in session sees it (tests/twofactor)",
+    "twofactor.passkey_register_options": "JSON for static/passkeys.js (tests/twofactor, tests/browser)",
+    "twofactor.passkey_register": "JSON for static/passkeys.js (tests/twofactor, tests/browser)",
+    "twofactor.passkey_sign_in_options": "JSON for static/passkeys.js (tests/twofactor, tests/browser)",
+    "twofactor.passkey_sign_in": "JSON for static/passkeys.js (tests/twofactor, tests/browser)",
+    "twofactor.passkey_remove": "shown only beside a registered passkey, which needs a browser (tests/browser)",
+    "twofactor.reset_contact": "shown only for a contact with a second factor (tests/twofactor)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login"}
@@ -54,6 +62,8 @@ SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "con
 REFUSAL_RECORDED = {
     "auth.login": {"login_failure"},  # failed sign-ins are counted to slow down guessing (panel/auth/throttle.py)
     "portal.login": {"login_failure"},
+    "twofactor.enrol_totp": {"login_failure"},  # a wrong first code counts like a wrong password
+    "portal.two_factor_setup": {"login_failure"},
     "portal.verify_mobile": {"contact", "audit_entry"},  # a wrong code uses up one of the contact's attempts
 }
 # Settings change how every other form validates (Audit Comment on makes a reason required): fuzzed late.

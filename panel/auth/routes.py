@@ -19,6 +19,7 @@ from panel.auth.forms import EmptyForm, LoginForm
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.passwords import check_password
+from panel.twofactor import gate as second_factor
 from panel.types import utcnow
 
 FAILED = "The e-mail or password is not right."
@@ -80,7 +81,7 @@ def login():
         user.last_login_at = utcnow()  # committed with the sign-in by the request's unit of work
         next_url = _safe_next(request.args.get("next"))
         start_staff_session(user)
-        return redirect(next_url, 303)
+        return redirect(second_factor.after_staff_password(user, next_url), 303)
     return render_template("auth/login.html", form=form)
 
 

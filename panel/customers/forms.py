@@ -108,6 +108,8 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     )
     reseller_id = IntegerField("Reseller owner (customer id)", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
                                description="Leave empty for a direct customer of the carrier.")
+    require_two_factor = BooleanField("Portal contacts must use two-factor sign-in",
+                                      description="Each contact sets up an authenticator app at their next sign-in.")
     customer_type = SelectField("Customer type", choices=[SelectChoice(t) for t in CUSTOMER_TYPES], default="End Customer")
     payment_terms = SelectField("Payment terms", choices=[SelectChoice(t) for t in PAYMENT_TERMS], default="Prepaid")
 

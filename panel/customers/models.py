@@ -43,6 +43,8 @@ class Customer(db.Model):
     debit_limit: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     channel_limit: so.Mapped[int] = so.mapped_column(default=0)
     flow_speed: so.Mapped[int] = so.mapped_column(default=0)
+    # Its portal contacts must sign in with a second factor (panel/twofactor).
+    require_two_factor: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     channels_in_use: so.Mapped[int] = so.mapped_column(default=0)
     channels_updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Which invoices Auto Generate Invoice (the button, and the worker daily) makes for this customer.

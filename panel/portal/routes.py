@@ -44,6 +44,7 @@ from panel.portal.verification import (
     send_mobile_code,
 )
 from panel.support import credits
+from panel.twofactor import gate as second_factor
 from panel.types import utcnow
 from panel.web import page_number
 
@@ -68,6 +69,9 @@ def load_identity():
     if actor is None:
         return _to_portal_login()
     actors.act_as(actor)
+    held = second_factor.hold_contact(actor)  # half signed in: only the second-factor page and sign-out
+    if held is not None:
+        return held
     if actor.contact.must_change_password and not actor.impersonated and request.endpoint not in (
         "portal.password", "portal.logout"
     ):
@@ -118,7 +122,7 @@ def login():
     throttle.forget_failures(key)
     contact.last_login_at = utcnow()
     remember_contact(contact)
-    return redirect(url_for("portal.home"), 303)
+    return redirect(second_factor.after_portal_password(contact), 303)
 
 
 @bp.post("/logout")

@@ -19,11 +19,16 @@ from tests.factories import deployment_with_credits
 from tests.helpers import PanelClient
 from tests.portal.conftest import MARKER
 
-PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link"}
+PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link",
+          "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"}
 ADMIN_ONLY = {"settings"}
+ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_contact"}
+# One's own second factor: read-only staff may post to these too.
+READONLY_SELF_SERVICE = {"twofactor.verify", "twofactor.enrol_totp", "twofactor.passkey_register_options",
+                         "twofactor.passkey_register", "twofactor.passkey_remove"}
 READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
-NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.sessions_page", "portal.revoke_session",
+NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.two_factor_setup", "portal.sessions_page", "portal.revoke_session",
                        "portal.revoke_other_sessions"}  # nor see or end the contact's sessions
 # Settings › Sessions lives on the auth blueprint, for admins only.
 ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions"}
@@ -36,7 +41,8 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
           "portal.revoke_other_sessions"}  # staff may not change the contact's password
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
-           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id")
+           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
+           "staff_user_id", "passkey_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -71,6 +77,8 @@ def within_reach(identity: str, endpoint: str, arguments: tuple) -> bool:
         return False  # the draft is Ben's: no staff member's own
     if endpoint in STAFF_SESSION_URLS:
         return False
+    if endpoint == "twofactor.passkey_remove":
+        return False  # the passkey is another staff user's
     if not endpoint.startswith("portal.") or identity not in PORTAL_PEOPLE:
         return True  # staff reach every customer
     customer, admin = PORTAL_PEOPLE[identity]
@@ -107,6 +115,7 @@ def ids(app, world):
         created = changes.schedule_create(SYSTEM, "contact", world.b, {"name": "Bo Beta", "email": "bo@beta.example"},
                                           utcnow().replace(year=utcnow().year + 1))
         draft = _onboarding_draft(world)
+        passkey = _passkey_of_another_staff_user()
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
         from panel.auth.models import StaffUser
         from panel.sessions import WebSession
@@ -120,7 +129,21 @@ def ids(app, world):
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
-                "session_id": web_session.id, "staff_id": staff_id}
+                "session_id": web_session.id, "staff_id": staff_id,
+                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id}
+
+
+def _passkey_of_another_staff_user():
+    from panel.auth.models import StaffUser
+    from panel.twofactor.models import Passkey
+    from tests.factories import StaffUserFactory
+
+    other = StaffUserFactory(email="other@example.com")
+    passkey = Passkey(staff_user_id=other.id, name="Other's laptop", credential_id="b3RoZXI", public_key=b"k", sign_count=0)
+    db.session.add(passkey)
+    db.session.commit()
+    assert db.session.get(StaffUser, other.id) is not None
+    return passkey
 
 
 def _onboarding_draft(world):
@@ -176,10 +199,10 @@ def expected(identity: str, endpoint: str, method: str, arguments: tuple = ()) -
     if identity in ("anonymous", "contact of A", "contact of B"):
         return "staff sign-in"
     role = "staff" if identity == "in portal login" else identity
-    if (blueprint in ADMIN_ONLY or endpoint in ADMIN_ONLY_ENDPOINTS) and role != "admin":
+    if (blueprint in ADMIN_ONLY or endpoint in ADMIN_ONLY_ENDPOINTS | ADMIN_ENDPOINTS) and role != "admin":
         return "403"
-    if role == "readonly" and ((method != "GET" and endpoint not in READONLY_SIGN_OUT)
-                               or endpoint in READONLY_FORBIDDEN_FORMS):
+    if role == "readonly" and endpoint not in READONLY_SELF_SERVICE and (
+            (method != "GET" and endpoint not in READONLY_SIGN_OUT) or endpoint in READONLY_FORBIDDEN_FORMS):
         return "403"
     return "ok" if within_reach(identity, endpoint, arguments) else "404"
 

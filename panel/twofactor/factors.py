@@ -1,0 +1,211 @@
+"""Second factors of a staff user or a contact: TOTP enrolment and checks, recovery codes, the rule of who
+must have one, and an admin's reset. Domain functions: they flush, never commit.
+
+A TOTP code is accepted for the current 30-second step or one step either side (clock drift), and only for
+a step later than the last one accepted (a code is never accepted twice). Recovery codes are kept as
+SHA-256 digests and compared in constant time; each works once.
+"""
+import hashlib
+import hmac
+import secrets
+import time
+
+import pyotp
+import segno
+import sqlalchemy as sa
+from flask import current_app, g
+
+from panel.actor import Actor
+from panel.auth.models import StaffUser
+from panel.contacts.models import Contact
+from panel.customers.models import Customer
+from panel.extensions import db
+from panel.mail.outbox import deliver_after_commit, queue_mail
+from panel.options import get_option
+from panel.twofactor.models import Passkey, RecoveryCode, TotpSecret
+from panel.types import utcnow
+
+ISSUER = "VoIP control panel"
+DRIFT_STEPS = 1
+RECOVERY_CODES = 10
+REQUIRE_OPTION = "two_factor_required"
+REQUIRE_CHOICES = (("nobody", "nobody"), ("admins", "admins"), ("staff", "all staff"))
+
+
+class FactorError(Exception):
+    """A code that is not accepted; the message says what to do."""
+
+
+def _owner_columns(owner) -> dict:
+    if isinstance(owner, StaffUser):
+        return {"staff_user_id": owner.id, "contact_id": None, "customer_id": None}
+    return {"staff_user_id": None, "contact_id": owner.id, "customer_id": owner.customer_id}
+
+
+def _where(model, owner):
+    if isinstance(owner, StaffUser):
+        return model.staff_user_id == owner.id
+    return model.contact_id == owner.id
+
+
+def totp_of(owner) -> TotpSecret | None:
+    return db.session.scalar(sa.select(TotpSecret).where(_where(TotpSecret, owner)))
+
+
+def passkeys_of(owner) -> list[Passkey]:
+    return list(db.session.scalars(sa.select(Passkey).where(_where(Passkey, owner)).order_by(Passkey.id)))
+
+
+def has_totp(owner) -> bool:
+    secret = totp_of(owner)
+    return secret is not None and secret.confirmed_at is not None
+
+
+def enrolled(owner) -> bool:
+    """Has a second factor: a confirmed TOTP secret, or (staff) a passkey."""
+    if has_totp(owner):
+        return True
+    return isinstance(owner, StaffUser) and bool(passkeys_of(owner))
+
+
+def staff_requirement() -> str:
+    """nobody / admins / staff. A new install requires it for admins (the app's default setting)."""
+    value = get_option(REQUIRE_OPTION)
+    return value or current_app.config.get("TWO_FACTOR_REQUIRED_DEFAULT", "admins")
+
+
+def required(owner) -> bool:
+    if isinstance(owner, StaffUser):
+        rule = staff_requirement()
+        return rule == "staff" or (rule == "admins" and owner.is_admin)
+    customer = db.session.get(Customer, owner.customer_id)
+    return bool(customer and customer.require_two_factor)
+
+
+# -- TOTP -------------------------------------------------------------------------------------------
+
+def pending_totp(owner) -> TotpSecret:
+    """The secret being enrolled (made once, kept until confirmed, so a reload shows the same QR code)."""
+    secret = totp_of(owner)
+    if secret is not None and secret.confirmed_at is not None:
+        raise FactorError("An authenticator app is set up already.")
+    if secret is None:
+        secret = TotpSecret(secret=pyotp.random_base32(), **_owner_columns(owner))
+        db.session.add(secret)
+        db.session.flush()
+    return secret
+
+
+def provisioning_uri(owner, secret: TotpSecret) -> str:
+    return pyotp.TOTP(secret.secret).provisioning_uri(name=owner.email, issuer_name=ISSUER)
+
+
+def qr_svg(uri: str) -> str:
+    """Inline <svg> markup of the QR code (no script; segno writes only a path)."""
+    return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+
+
+def _accepted_step(secret: TotpSecret, code: str, now: float | None = None) -> int | None:
+    code = "".join(code.split())
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret.secret)
+    step = int((time.time() if now is None else now) // totp.interval)
+    for candidate in range(step - DRIFT_STEPS, step + DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
+            return candidate
+    return None
+
+
+def accept_totp(secret: TotpSecret, code: str, now: float | None = None) -> bool:
+    """True once per code: within the drift window and later than the last accepted step."""
+    step = _accepted_step(secret, code, now)
+    if step is None or (secret.last_step is not None and step <= secret.last_step):
+        return False
+    secret.last_step = step
+    return True
+
+
+def confirm_totp(actor: Actor, owner, code: str) -> list[str]:
+    """Confirm the pending secret with a first code; returns the ten recovery codes (shown once)."""
+    secret = pending_totp(owner)
+    if not accept_totp(secret, code):
+        raise FactorError("That code is not right. Enter the 6 digits your app shows now.")
+    secret.confirmed_at = utcnow()
+    g.audit_comment = f"Two-factor sign-in enrolled (authenticator app) for {owner.email}"
+    return new_recovery_codes(owner)
+
+
+# -- recovery codes ---------------------------------------------------------------------------------
+
+def _digest(code: str) -> str:
+    return hashlib.sha256("".join(code.lower().split()).replace("-", "").encode()).hexdigest()
+
+
+def new_recovery_codes(owner) -> list[str]:
+    for old in db.session.scalars(sa.select(RecoveryCode).where(_where(RecoveryCode, owner))):
+        db.session.delete(old)  # row by row, so each removal is audited
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = secrets.token_hex(5)  # 10 hex digits
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(digest=_digest(raw), **_owner_columns(owner)))
+    db.session.flush()
+    return codes
+
+
+def use_recovery_code(owner, code: str) -> bool:
+    wanted = _digest(code)
+    unused = db.session.scalars(sa.select(RecoveryCode).where(_where(RecoveryCode, owner), RecoveryCode.used_at.is_(None)))
+    match = None
+    for row in unused:  # every row compared, in constant time
+        if hmac.compare_digest(row.digest, wanted):
+            match = row
+    if match is None:
+        return False
+    match.used_at = utcnow()
+    return True
+
+
+def recovery_codes_left(owner) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)
+                             .where(_where(RecoveryCode, owner), RecoveryCode.used_at.is_(None)))
+
+
+def check_second_factor(owner, code: str) -> bool:
+    """A TOTP code (once) or an unused recovery code."""
+    secret = totp_of(owner)
+    if secret is not None and secret.confirmed_at is not None and accept_totp(secret, code):
+        return True
+    return "".join(code.split()).replace("-", "").isalnum() and use_recovery_code(owner, code)
+
+
+# -- reset ------------------------------------------------------------------------------------------
+
+def reset(actor: Actor, owner) -> bool:
+    """An admin removes every second factor of `owner` (never their own); the owner is told by e-mail.
+    Returns whether there was anything to remove."""
+    if not actor.is_admin:
+        raise PermissionError("Only an admin can reset a second factor.")
+    if isinstance(owner, StaffUser) and owner.id == actor.staff.id:
+        raise FactorError("You cannot reset your own second factor: ask another admin.")
+    rows = [totp_of(owner), *passkeys_of(owner),
+            *db.session.scalars(sa.select(RecoveryCode).where(_where(RecoveryCode, owner)))]
+    rows = [row for row in rows if row is not None]
+    if not rows:
+        return False
+    g.audit_comment = f"Second factor of {owner.email} reset by {actor.staff.email}"
+    for row in rows:
+        db.session.delete(row)
+    db.session.flush()
+    where = "the control panel" if isinstance(owner, StaffUser) else "the customer portal"
+    message = queue_mail(owner.email, "Your two-factor sign-in was reset",
+                         f"Hello,\n\n{actor.staff.email} reset the two-factor sign-in of your account on {where}.\n"
+                         "At your next sign-in you may be asked to set it up again.\n\n"
+                         "If you did not ask for this, tell your administrator at once.\n")
+    deliver_after_commit(message)
+    return True
+
+
+def owner_label(owner) -> str:
+    return owner.email if isinstance(owner, (StaffUser, Contact)) else str(owner)

@@ -1,0 +1,71 @@
+"""What the staff and portal pages of two-factor sign-in share: checking a code under the sign-in throttle, and
+the enrolment page (QR code, manual key, first code, recovery codes once). Not a routes module: both the
+staff routes (routes.py) and the portal's (portal_routes.py) call it."""
+from flask import current_app, render_template, request
+
+from panel import actor as actors
+from panel.auth import throttle
+from panel.auth.models import StaffUser
+from panel.twofactor import factors
+from panel.twofactor.forms import ConfirmForm
+
+
+NOT_RIGHT = "That code is not right, or it was used already."
+
+
+def throttle_keys(owner) -> tuple[str, str]:
+    kind = "staff" if isinstance(owner, StaffUser) else "contact"
+    return f"2fa:{kind}:{owner.id}", f"2fa:{request.remote_addr or ''}"
+
+
+def checked_code(owner, form) -> tuple[bool, int]:
+    """Check a second-factor code with the sign-in throttle: (accepted, status for a refusal)."""
+    key, ip_key = throttle_keys(owner)
+    wait = throttle.wait_before_next_try(key, ip_key)
+    if wait is not None:
+        form.code.errors = [f"Too many wrong codes. Try again in {throttle.minutes(wait)} minute(s)."]
+        return False, 429
+    if factors.check_second_factor(owner, form.code.data):
+        throttle.forget_failures(key)
+        return True, 200
+    throttle.record_failure(key, ip_key)
+    current_app.logger.info("wrong second-factor code from %s", request.remote_addr)
+    form.code.errors = [NOT_RIGHT]
+    return False, 401
+
+
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def enrolment(owner, template: str, done):
+    """The enrolment page for staff and contacts: QR code and manual key, then the first code; the recovery
+    codes are shown once, in the answer to the confirmation."""
+    secret = factors.pending_totp(owner)
+    form = ConfirmForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            key, ip_key = throttle_keys(owner)
+            wait = throttle.wait_before_next_try(key, ip_key)
+            if wait is not None:
+                form.code.errors, status = [f"Too many wrong codes. Try again in {throttle.minutes(wait)} minute(s)."], 429
+            else:
+                try:
+                    codes = factors.confirm_totp(actors.current(), owner, form.code.data)
+                except factors.FactorError as error:
+                    throttle.record_failure(key, ip_key)
+                    form.code.errors, status = [str(error)], 422
+                else:
+                    throttle.forget_failures(key)
+                    after = done()
+                    return no_store(current_app.make_response(
+                        render_template("twofactor/recovery_codes.html", codes=codes, next_url=after, portal=None
+                                        if template == "twofactor/enrol.html" else actors.current())))
+        else:
+            status = 422
+    uri = factors.provisioning_uri(owner, secret)
+    response = current_app.make_response((render_template(template, form=form, qr=factors.qr_svg(uri),
+                                                          manual_key=secret.secret), status))
+    return no_store(response)

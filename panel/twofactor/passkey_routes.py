@@ -1,0 +1,79 @@
+"""Routes of passkeys (JSON for static/passkeys.js, CSRF in the X-CSRFToken header)."""
+from flask import abort, current_app, flash, jsonify, redirect, request, session, url_for
+from flask_login import current_user, login_user
+
+from panel import unit_of_work
+from panel.auth.forms import EmptyForm
+from panel.extensions import db
+from panel.twofactor import bp, gate, passkeys
+from panel.twofactor.factors import FactorError
+from panel.twofactor.models import Passkey
+from panel.types import utcnow
+
+
+def _answer(text: str):
+    return current_app.response_class(text, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/account/passkeys/options")
+def passkey_register_options():
+    return _answer(passkeys.registration_options(current_user._get_current_object()))
+
+
+@bp.post("/account/passkeys")
+def passkey_register():
+    user = current_user._get_current_object()
+    try:
+        data = passkeys.parse(request.get_data())
+        name = str(data.get("name") or "").strip()[:100] or "Passkey"
+        passkeys.register(user, name, passkeys.parse_part(data.get("credential")))
+    except FactorError as error:
+        return jsonify(error=str(error)), 422
+    after = gate.staff_complete(user) if gate.staff_step(user) == gate.ENROL else url_for(".security")
+    flash(f"Passkey “{name}” registered.")
+    return jsonify(redirect=after), 201
+
+
+@bp.post("/account/passkeys/<int:passkey_id>/remove")
+def passkey_remove(passkey_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    passkey = db.session.get(Passkey, passkey_id)
+    if passkey is None or passkey.staff_user_id != current_user.id:
+        abort(404, "There is no such passkey.")
+    db.session.delete(passkey)
+    flash(f"Passkey “{passkey.name}” removed.")
+    return redirect(url_for(".security"), 303)
+
+
+def _pending_user():
+    """The half-signed-in staff user, or None on the sign-in page."""
+    if current_user.is_authenticated and gate.staff_step(current_user) == gate.VERIFY:
+        return current_user._get_current_object()
+    return None
+
+
+@bp.post("/login/passkey/options")
+def passkey_sign_in_options():
+    return _answer(passkeys.sign_in_options(_pending_user()))
+
+
+@bp.post("/login/passkey")
+def passkey_sign_in():
+    pending = _pending_user()
+    if current_user.is_authenticated and pending is None:
+        return jsonify(redirect=url_for("customers.index"))
+    try:
+        user = passkeys.check_sign_in(passkeys.parse_part(passkeys.parse(request.get_data())), pending)
+    except FactorError as error:
+        unit_of_work.keep_on_refusal()
+        return jsonify(error=str(error)), 401
+    if pending is None:
+        next_url = url_for("customers.index")
+        session.clear()
+        user.last_login_at = utcnow()
+        login_user(user)
+        session.permanent = True
+        session[gate.STAFF_KEY] = {"id": user.id, "step": gate.DONE}
+        return jsonify(redirect=next_url)
+    return jsonify(redirect=gate.staff_complete(user))
