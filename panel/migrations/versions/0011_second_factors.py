@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011_second_factors'
-down_revision = '0009_billed_amounts'
+down_revision = '0010_web_sessions'
 branch_labels = None
 depends_on = None
 
