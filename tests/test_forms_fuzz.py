@@ -45,6 +45,8 @@ MAX_PAGES = 1000  # fetches per identity; the staff side needs about 270
 SKIP_GET = {"static", "health"}
 # Write routes no page shows a form for, and why.
 NO_FORM = {
+    "auth.revoke_my_session": "Revoke shows only beside one's other sessions; the crawler has one (tests/portal/test_server_sessions.py)",
+    "auth.revoke_staff_session": "Revoke shows beside other users' sessions; the crawler's admin has only its own (tests/portal/test_server_sessions.py)",
     "api.cdrs": "JSON API with a bearer token, no HTML form (tests/api)",
     "api.channels": "JSON API with a bearer token, no HTML form (tests/api)",
     "twofactor.verify": "the second step of sign-in: only a half-signed-in session sees it (tests/twofactor)",
