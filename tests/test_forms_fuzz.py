@@ -59,7 +59,9 @@ NO_FORM = {
     "twofactor.reset_contact": "shown only for a contact with a second factor (tests/twofactor)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
-SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login"}
+SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login",
+                  "auth.revoke_all_my_sessions",  # "Sign out everywhere" includes this browser
+                  "auth.revoke_staff_user_sessions"}  # the admin ending every session of a user: themself too
 # A refused request that still writes, on purpose (the rows each may add or change).
 REFUSAL_RECORDED = {
     "auth.login": {"login_failure"},  # failed sign-ins are counted to slow down guessing (panel/auth/throttle.py)
@@ -388,8 +390,13 @@ class Database:
             return verify_chain(connection).intact
 
 
+# The browser's own session row (its data and last-seen time) is kept by panel/sessions.py after every
+# answer, refused or not: it records who is signed in, not a change the form asked for.
+SESSION_BOOKKEEPING = {"web_session"}
+
+
 def changed(before: dict, after: dict) -> set[str]:
-    return {key.removesuffix(" rows") for key in before if before[key] != after[key]}
+    return {key.removesuffix(" rows") for key in before if before[key] != after[key]} - SESSION_BOOKKEEPING
 
 
 def messages(root) -> list[str]:
