@@ -247,6 +247,10 @@ def _record_sent(message: MailMessage) -> None:
     message.attempts += 1
     message.status = "sent"
     message.sent_at = utcnow()
+    from panel.audit.recorder import record_event
+
+    record_event("SEND", "Mail sent", data={"to": message.to_addr, "subject": message.subject},
+                 table_name="mail_message", row_id=message.id)
     if message.sensitive:
         message.body = None
         for hook in SENT_HOOKS:

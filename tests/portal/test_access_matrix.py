@@ -18,18 +18,19 @@ from panel.types import utcnow
 from tests.helpers import PanelClient
 from tests.portal.conftest import MARKER
 
-PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link"}
+PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link",
+          "auth.forgot_password", "auth.set_password", "portal.forgot_password", "portal.set_password"}
 ADMIN_ONLY = {"settings"}
 READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password"}  # staff may not change the contact's password
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
-           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id")
+           "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "staff_id", "group_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
-REMOVING = {"onboarding.cancel", "portal.onboarding_cancel"}
+REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_delete"}
 # Portal pages that manage customers (their record, contacts, deployments, sub-accounts): an Admin
 # contact's, within their tree; nobody else's, their own customer included.
 MANAGING = {"portal.edit_customer", "portal.customer_contacts", "portal.new_customer_contact",
@@ -94,12 +95,24 @@ def ids(app, world):
         created = changes.schedule_create(SYSTEM, "contact", world.b, {"name": "Bo Beta", "email": "bo@beta.example"},
                                           utcnow().replace(year=utcnow().year + 1))
         draft = _onboarding_draft(world)
+        staff_id, group_id = _staff_user_and_group()
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
         db.session.commit()
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
-                "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id}
+                "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
+                "staff_id": staff_id, "group_id": group_id}
+
+
+def _staff_user_and_group():
+    """The `staff` user (whom Settings → Staff users may change) and a permission group."""
+    from panel.auth.models import StaffGroup, StaffUser
+
+    group = StaffGroup(name="Billing", grants="invoices:rw payments:rw")
+    db.session.add(group)
+    db.session.commit()
+    return db.session.scalar(sa.select(StaffUser.id).where(StaffUser.role == "staff")), group.id
 
 
 def _onboarding_draft(world):
