@@ -47,13 +47,20 @@ SKIP_GET = {"static", "health"}
 NO_FORM = {
     "api.cdrs": "JSON API with a bearer token, no HTML form (tests/api)",
     "api.channels": "JSON API with a bearer token, no HTML form (tests/api)",
+    "auth.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
+    "portal.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
+    "settings.staff_reactivate": "shown only for a deactivated staff user (tests/settings/test_staff_users.py)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login"}
 # A refused request that still writes, on purpose (the rows each may add or change).
 REFUSAL_RECORDED = {
-    "auth.login": {"login_failure"},  # failed sign-ins are counted to slow down guessing (panel/auth/throttle.py)
-    "portal.login": {"login_failure"},
+    # failed sign-ins are counted to slow down guessing (panel/auth/throttle.py), and are LOGIN entries
+    "auth.login": {"login_failure", "audit_entry", "audit end"},
+    "portal.login": {"login_failure", "audit_entry", "audit end"},
+    # reset requests are counted per address and per e-mail, the answer a refusal or not (panel/auth/links.py)
+    "auth.forgot_password": {"reset_request"},
+    "portal.forgot_password": {"reset_request"},
     "portal.verify_mobile": {"contact", "audit_entry"},  # a wrong code uses up one of the contact's attempts
 }
 # Settings change how every other form validates (Audit Comment on makes a reason required): fuzzed late.

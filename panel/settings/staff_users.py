@@ -122,8 +122,11 @@ def set_active(actor: Actor, user: StaffUser, active: bool) -> None:
 
 def force_password_reset(actor: Actor, user: StaffUser) -> None:
     """The current password stops working (and with it every session of the user); a link to choose a new
-    one, valid one hour, is mailed to the user."""
+    one, valid one hour, is mailed to the user. Not one's own (it would end the admin's own session):
+    "I forgot my password" on the sign-in page does that."""
     _admin(actor)
+    if user.id == actor.staff.id:
+        raise StaffError("You cannot force your own password reset: use “I forgot my password” on the sign-in page.")
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     links.end_other_sessions(user)
     _mail_link(user, "staff_reset", "Choose a new password for the control panel",
