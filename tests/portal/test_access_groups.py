@@ -131,3 +131,17 @@ def test_rights_are_the_union_of_the_groups(app, staff_users):
         actor = actors.staff(user)
         assert actor.may("customers", write=True) and actor.may("audit") and not actor.may("audit", write=True)
         assert not actor.may("settings") and actors.SYSTEM.may("settings", write=True)
+
+
+def test_the_customer_page_shows_only_the_sections_of_granted_areas(app, world, staff_users):  # noqa: F811
+    client = grouped_client(app, "customers", mode="r")
+    body = client.get(f"/customers/{world.a}").get_data(as_text=True)
+    assert 'id="overview"' in body
+    for section in ("contacts", "number-blocks", "summary", "invoices", "payments", "deployments", "issue-reports"):
+        assert f'id="{section}"' not in body, section
+    assert "View Audit Log" not in body and ">Edit</a>" not in body
+    everything = PanelClient(app.test_client())
+    everything.login("staff@example.com")
+    body = everything.get(f"/customers/{world.a}").get_data(as_text=True)
+    assert all(f'id="{s}"' in body for s in ("contacts", "number-blocks", "invoices", "payments", "deployments"))
+    assert "View Audit Log" in body and ">Edit</a>" in body
