@@ -147,13 +147,20 @@ def _tune_sqlite(engine, busy_timeout_ms: int = 15000) -> None:
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
+def _staff_may(area: str, write: bool = False) -> bool:
+    """For the menu: whether the staff actor of this request may see (or change) `area`."""
+    from panel import actor as actors
+
+    return actors.current().may(area, write=write)
+
+
 def _register_template_helpers(app: Flask) -> None:
     from panel import money as amounts  # (areas: see create_app)
     from panel.auth.forms import EmptyForm
 
     @app.context_processor
     def helpers():
-        return {"empty_form": EmptyForm}
+        return {"empty_form": EmptyForm, "staff_may": _staff_may}
 
     @app.template_filter("money")
     def money(value, currency: str = "", code: bool = True) -> str:

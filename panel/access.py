@@ -1,5 +1,6 @@
 """Who may reach what, in one place: the sign-in guard for every staff page, read-only staff never
-write, admin-only areas, and for every actor (panel/actor.py) which customers and objects it may see
+write, the area of every staff route and the permission groups that grant it (AREA_OF), the staff IP
+allow-list, admin-only areas, and for every actor (panel/actor.py) which customers and objects it may see
 and change, with the one fetch-or-abort helper every route uses.
 
 - Staff see every customer; roles that write may change them (read-only staff: 403).
@@ -9,6 +10,7 @@ and change, with the one fetch-or-abort helper every route uses.
 - The system (commands, worker jobs) reaches everything. API tokens reach what their scopes allow,
   checked by the API's own guard (panel/api/guard.py).
 """
+import ipaddress
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -22,6 +24,7 @@ from panel.auth.models import StaffUser
 from panel.customers.hierarchy import in_subtree, subtree_ids
 from panel.customers.models import Customer
 from panel.extensions import db, login_manager
+from panel.options import get_option
 
 T = TypeVar("T")
 # Added at start-up by the areas that have them (panel/__init__.py _register_hooks), so this module needs
@@ -33,8 +36,35 @@ NOT_FOUND = "There is no such record, or it is not yours to see."
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints reachable without a staff session.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db",
-                              "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db", "auth.forgot_password",
+                              "auth.set_password", "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"})
+# The area (panel/auth/models.py AREAS) of every staff route: a blueprint's, unless its endpoint is named
+# here. A permission group grants an area read and/or write; a route of an area not granted is 403. A
+# blueprint missing from this table is refused to everyone but admins (tests/auth/test_groups.py checks
+# that every route has an area).
+AREA_OF = {
+    "customers": "customers",
+    "delayed": "customers",
+    "contacts": "contacts",
+    "contacts.portal_login": "portal_login",
+    "numbering": "numbering",
+    "summary": "invoices",
+    "invoices": "invoices",
+    "invoices.new_payment": "payments",
+    "invoices.payments_section": "payments",
+    "invoices.payment_status": "payments",
+    "invoices.allocate": "payments",
+    "deployments": "deployments",
+    "support": "deployments",
+    "onboarding": "onboarding",
+    "audit": "audit",
+    "settings": "settings",
+}
+# Endpoints every signed-in staff user reaches whatever the groups: signing out, and one's own sessions and
+# second factor (areas that have such pages add them at start-up, like READONLY_MAY_WRITE below).
+ANY_STAFF: set[str] = {"auth.logout", "auth.my_sessions", "auth.revoke_my_session", "auth.revoke_my_other_sessions",
+                       "auth.revoke_all_my_sessions"}
+STAFF_ALLOWLIST_OPTION = "staff_ip_allowlist"
 # The API authenticates with bearer tokens, the portal with its own contact session (panel/portal/routes.py).
 PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})
 # Writes that only sign the user out: read-only staff may make them too.
@@ -44,10 +74,51 @@ SIGN_OUT_ENDPOINTS = frozenset({"auth.logout", "auth.revoke_my_session", "auth.r
 
 @login_manager.user_loader
 def load_user(user_id: str):
+    """The session's user while active and on the password the session was opened with (its id carries
+    the user's session key, StaffUser.get_id): a password change or reset ends every older session."""
+    user_part, _, key = user_id.partition(".")
     try:
-        return db.session.get(StaffUser, int(user_id))
+        user = db.session.get(StaffUser, int(user_part))
     except ValueError:
         return None
+    if user is None or not user.active or key != user.session_key():
+        return None
+    return user
+
+
+def area_of(endpoint: str) -> str | None:
+    """The area of a staff endpoint, from AREA_OF (None: not in the table)."""
+    return AREA_OF.get(endpoint) or AREA_OF.get(endpoint.partition(".")[0])
+
+
+def parse_allowlist(text: str) -> list:
+    """The networks of an allow-list (one address or CIDR range per line or separated by commas or spaces);
+    ValueError naming the first entry that is neither."""
+    networks = []
+    for entry in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"“{entry}” is neither an address nor a range such as 192.0.2.0/24.") from None
+    return networks
+
+
+def address_allowed(networks: list, ip: str | None) -> bool:
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def staff_ip_allowed(ip: str | None) -> bool:
+    """Whether the staff IP allow-list (Settings → IP allow-list; empty: every address) lets `ip` in."""
+    try:
+        return address_allowed(parse_allowlist(get_option(STAFF_ALLOWLIST_OPTION)), ip)
+    except ValueError:
+        return True  # a saved list is always valid (settings refuses others); never lock everyone out
 
 
 def to_login():
@@ -81,15 +152,25 @@ def require_staff_session():
         return None  # 404 / 405 are answered by the error handlers
     if not current_user.is_authenticated:
         return to_login()
+    if not staff_ip_allowed(request.remote_addr) and endpoint != "auth.logout":
+        abort(403, "Staff may not use the panel from this address (Settings → IP allow-list).")
     for hold in STAFF_HOLDS:  # e.g. half signed in: only the second-factor pages and sign-out
         held = hold(current_user)
         if held is not None:
             return held
-    if (request.method not in SAFE_METHODS and not current_user.can_write and endpoint not in SIGN_OUT_ENDPOINTS
-            and endpoint not in READONLY_MAY_WRITE):
+    actor = actors.staff(current_user._get_current_object())
+    write = request.method not in SAFE_METHODS
+    if write and not current_user.can_write and endpoint not in SIGN_OUT_ENDPOINTS | READONLY_MAY_WRITE:
         abort(403)
+    if endpoint not in ANY_STAFF:
+        area = area_of(endpoint)
+        if area is None and not actor.is_admin:
+            abort(403)
+        if area is not None and not actor.may(area, write=write):
+            abort(403, "Your permission groups do not give you this." if actor.may(area) else
+                   "Your permission groups do not include this area.")
     g.staff = current_user
-    actors.act_as(actors.staff(current_user._get_current_object()))
+    actors.act_as(actor)
     return None
 
 
@@ -98,7 +179,7 @@ def require_admin():
     if not current_user.is_authenticated:
         return to_login()
     if not current_user.is_admin:
-        abort(403)
+        abort(403, "Only admins may do this.")
     return None
 
 

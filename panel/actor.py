@@ -67,6 +67,25 @@ class Actor:
         """An Admin contact manages their customer and every customer below it."""
         return self.in_portal and self.contact.contact_type == "Admin"
 
+    def may(self, area: str, write: bool = False) -> bool:
+        """Whether this staff actor's role and permission groups give `area` (panel/auth/models.py AREAS),
+        for writing too when `write`. The system may everything; other actors have no staff areas."""
+        if self.is_system:
+            return True
+        if not self.is_staff:
+            return False
+        rights = self.rights
+        return area in rights and (rights[area] or not write)
+
+    @property
+    def rights(self) -> dict:
+        """{area: may write} of a staff actor, computed once per actor."""
+        cached = self.__dict__.get("_rights")
+        if cached is None:
+            cached = self.staff.rights() if self.is_staff else {}
+            object.__setattr__(self, "_rights", cached)
+        return cached
+
     def allows(self, scope: str) -> bool:
         return self.kind == API and scope in self.scopes
 

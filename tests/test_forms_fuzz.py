@@ -57,6 +57,9 @@ NO_FORM = {
     "twofactor.passkey_sign_in": "JSON for static/passkeys.js (tests/twofactor, tests/browser)",
     "twofactor.passkey_remove": "shown only beside a registered passkey, which needs a browser (tests/browser)",
     "twofactor.reset_contact": "shown only for a contact with a second factor (tests/twofactor)",
+    "auth.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
+    "portal.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
+    "settings.staff_reactivate": "shown only for a deactivated staff user (tests/settings/test_staff_users.py)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login",
@@ -64,8 +67,12 @@ SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "con
                   "auth.revoke_staff_user_sessions"}  # the admin ending every session of a user: themself too
 # A refused request that still writes, on purpose (the rows each may add or change).
 REFUSAL_RECORDED = {
-    "auth.login": {"login_failure"},  # failed sign-ins are counted to slow down guessing (panel/auth/throttle.py)
-    "portal.login": {"login_failure"},
+    # failed sign-ins are counted to slow down guessing (panel/auth/throttle.py), and are LOGIN entries
+    "auth.login": {"login_failure", "audit_entry", "audit end"},
+    "portal.login": {"login_failure", "audit_entry", "audit end"},
+    # reset requests are counted per address and per e-mail, the answer a refusal or not (panel/auth/links.py)
+    "auth.forgot_password": {"reset_request"},
+    "portal.forgot_password": {"reset_request"},
     "twofactor.enrol_totp": {"login_failure"},  # a wrong first code counts like a wrong password
     "portal.two_factor_setup": {"login_failure"},
     "portal.verify_mobile": {"contact", "audit_entry"},  # a wrong code uses up one of the contact's attempts

@@ -7,8 +7,10 @@ import sqlalchemy as sa
 from panel.audit.models import AuditEntry
 
 
-def log_statement(customer_id: int | None = None, table: str = "", user: str = ""):
+def log_statement(customer_id: int | None = None, table: str = "", user: str = "", action: str = ""):
     statement = sa.select(AuditEntry)
+    if action:
+        statement = statement.where(AuditEntry.action == action)
     if customer_id is not None:
         statement = statement.where(AuditEntry.customer_id == customer_id)
     if table:

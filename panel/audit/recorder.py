@@ -20,6 +20,10 @@ from panel.types import plain, utcnow
 ADVISORY_LOCK_KEY = 0x61756469  # "audi"
 SECRET = "[secret]"
 ACTION_FOR = {"New": "POST", "Update": "PUT", "Delete": "DELETE"}
+# Actions of entries that record an event rather than a row change (record_event).
+EVENT_ACTIONS = ("LOGIN", "LOGOUT", "SEND")
+ACTIONS = ("POST", "PUT", "PATCH", "DELETE", *EVENT_ACTIONS)
+MESSAGE_LENGTH = 16  # audit_entry.message
 
 
 class UnauditedBulkWrite(RuntimeError):
@@ -104,6 +108,32 @@ def record_updates(connection, table_name: str, changes: list[tuple[int, int | N
         "data": json.dumps({key: [plain(before), plain(after)] for key, (before, after) in diff.items()},
                            sort_keys=True, ensure_ascii=False),
     } for row_id, customer_id, diff in changes])
+
+
+def record_event(action: str, message: str, customer_id: int | None = None, data: dict | None = None, *,
+                 actor=None, table_name: str = "event", row_id: object = "") -> None:
+    """An entry for something that happened rather than a row that changed: a sign-in (LOGIN), a
+    sign-out or the end of a Portal Login (LOGOUT), a mail or text sent (SEND), and the like. Chained
+    like every other entry, in the caller's transaction (so it commits or rolls back with it: a refusal
+    that must stay recorded calls unit_of_work.keep_on_refusal()). `message` is at most 16 characters
+    ("Sign-in", "Failed sign-in"); what else is worth knowing goes in `data` (shown by "View Difference"
+    as field → value), never a secret. By `actor`, else the current actor (panel/actor.py)."""
+    from panel.extensions import db
+
+    if action not in EVENT_ACTIONS:
+        raise ValueError(f"an event's action is one of {', '.join(EVENT_ACTIONS)}")
+    if len(message) > MESSAGE_LENGTH:
+        raise ValueError(f"an event's message has at most {MESSAGE_LENGTH} characters: {message!r}")
+    fields = (actor or actors.current()).audit_fields()
+    fields["comment"] = g.get("audit_comment") if has_app_context() else None
+    if not fields.get("ip") and has_request_context():
+        fields["ip"] = request.remote_addr
+    _append(db.session.connection(), [{
+        "created_at": utcnow(), **fields, "action": action, "table_name": table_name, "row_id": str(row_id),
+        "customer_id": customer_id, "message": message,
+        "data": json.dumps({key: [None, plain(value)] for key, value in (data or {}).items()},
+                           sort_keys=True, ensure_ascii=False),
+    }])
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:

@@ -5,7 +5,7 @@ from panel import access
 from panel import actor as actors
 from panel.audit import bp, queries
 from panel.audit.models import AuditEntry
-from panel.audit.recorder import audited_tables
+from panel.audit.recorder import ACTIONS, audited_tables
 from panel.extensions import db
 from panel.web import (
     page_number,
@@ -21,12 +21,15 @@ def _log_page(customer=None):
     table = request.args.get("table", "")
     if table not in audited_tables():
         table = ""
+    action = request.args.get("action", "")
+    if action not in ACTIONS:
+        action = ""
     user = search_text("user", 300)
-    statement = queries.log_statement(customer.id if customer else None, table, user)
+    statement = queries.log_statement(customer.id if customer else None, table, user, action)
     page = paginate(db.session, statement, page_number(), current_app.config["PAGE_SIZE"])
     return render_page(
         "audit/log.html", block="entries", page=page, customer=customer, table=table, user=user,
-        tables=sorted(audited_tables()),
+        tables=sorted(audited_tables()), action=action, actions=ACTIONS,
     )
 
 

@@ -1,9 +1,9 @@
 """Forms for staff sign-in."""
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from panel.forms import PanelForm
-from panel.passwords import MAX_LENGTH
+from panel.passwords import MAX_LENGTH, MIN_LENGTH
 
 
 class LoginForm(PanelForm):
@@ -13,3 +13,17 @@ class LoginForm(PanelForm):
 
 class EmptyForm(PanelForm):
     """For buttons that only POST (sign out, delete): carries the CSRF token."""
+
+
+class ForgotPasswordForm(PanelForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+
+
+class NewPasswordForm(PanelForm):
+    """A new password chosen through a mailed link (staff and portal alike): the project's rules."""
+
+    new = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH,
+                               message=f"Use between {MIN_LENGTH} and {MAX_LENGTH} characters.")])
+    repeat = PasswordField("Repeat the new password", validators=[
+        DataRequired(), EqualTo("new", message="The two passwords are not the same.")])

@@ -1,4 +1,4 @@
-"""Routes for /login and /logout."""
+"""Routes for /login, /logout, "I forgot my password" and the mailed link that sets a password."""
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -13,9 +13,12 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from panel import sessions
-from panel.auth import bp, throttle
-from panel.auth.forms import EmptyForm, LoginForm
+from panel import actor as actors
+from panel import sessions, unit_of_work
+from panel.access import staff_ip_allowed
+from panel.audit.recorder import record_event
+from panel.auth import bp, links, password_reset, throttle
+from panel.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.passwords import check_password
@@ -23,6 +26,7 @@ from panel.twofactor import gate as second_factor
 from panel.types import utcnow
 
 FAILED = "The e-mail or password is not right."
+ADDRESS_REFUSED = "Staff may not sign in from your address (the staff IP allow-list)."
 
 
 def _safe_next(target: str | None) -> str:
@@ -75,12 +79,18 @@ def login():
         if not ok or not user.active:
             throttle.record_failure(email, ip)
             current_app.logger.info("failed staff sign-in from %s", ip)
+            _record_failed_sign_in(email, user, "wrong password" if not ok else "deactivated")
             form.form_errors.append(FAILED)
             return render_template("auth/login.html", form=form), 401
+        if not staff_ip_allowed(ip):
+            _record_failed_sign_in(email, user, f"address {ip} not on the staff IP allow-list")
+            form.form_errors.append(ADDRESS_REFUSED)
+            return render_template("auth/login.html", form=form), 403
         throttle.forget_failures(email)
         user.last_login_at = utcnow()  # committed with the sign-in by the request's unit of work
         next_url = _safe_next(request.args.get("next"))
         start_staff_session(user)
+        record_event("LOGIN", "Sign-in", actor=actors.staff(user), table_name="staff_sign_in", row_id=user.id)
         return redirect(second_factor.after_staff_password(user, next_url), 303)
     return render_template("auth/login.html", form=form)
 
@@ -88,9 +98,50 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if EmptyForm().validate_on_submit():
+        if current_user.is_authenticated:
+            record_event("LOGOUT", "Sign-out", table_name="staff_sign_in", row_id=current_user.id)
         end_this_staff_session()
         flash("You are signed out.")
     return redirect(url_for("auth.login"), 303)
+
+
+def _record_failed_sign_in(email: str, user: StaffUser | None, reason: str) -> None:
+    """A LOGIN entry for a refused sign-in, kept although the answer is a refusal."""
+    unit_of_work.keep_on_refusal()
+    record_event("LOGIN", "Failed sign-in", data={"email": email, "reason": reason},
+                 actor=actors.staff(user) if user is not None else None, table_name="staff_sign_in",
+                 row_id=user.id if user is not None else "")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """The same answer whether or not the e-mail belongs to a staff user (panel/auth/password_reset.py)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        wait = password_reset.request_staff_reset(form.email.data, request.remote_addr or "")
+        if wait is not None:
+            form.email.errors = [f"Too many requests from your address. Try again in {links.minutes(wait)} minute(s)."]
+            return render_template("auth/forgot_password.html", form=form), 429
+        return render_template("auth/forgot_password.html", form=form, sent=True)
+    return render_template("auth/forgot_password.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """The mailed link of an invitation or a password reset: choose a password, then sign in."""
+    purpose = password_reset.staff_purpose(token)
+    if purpose is None:
+        return render_template("auth/set_password.html", form=None, invalid=links.INVALID), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.set_staff_password(purpose, token, form.new.data)
+        except links.LinkInvalid as error:
+            return render_template("auth/set_password.html", form=None, invalid=str(error)), 404
+        flash("Your password is set: sign in with it.")
+        return redirect(url_for("auth.login"), 303)
+    return render_template("auth/set_password.html", form=form, invited=purpose == "invite"), \
+        422 if form.is_submitted() else 200
 
 
 from panel.auth import session_routes  # noqa: E402, F401  (Your sessions, on the same blueprint)

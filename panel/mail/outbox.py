@@ -251,6 +251,11 @@ def _record_sent(message: MailMessage) -> None:
         message.body = None
         for hook in SENT_HOOKS:
             hook(message.id)  # e.g. a reset's password takes effect now that it has arrived
+    from panel.audit.recorder import record_event
+
+    db.session.flush()
+    record_event("SEND", "Mail sent", data={"to": message.to_addr, "subject": message.subject},
+                 table_name="mail_message", row_id=message.id)
 
 
 def _record_failure(message: MailMessage, error: Exception) -> None:

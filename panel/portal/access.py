@@ -19,6 +19,7 @@ from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel import sessions
+from panel.audit.recorder import record_event
 from panel.extensions import db
 from panel.portal.models import AccessEvent, PortalLogin
 from panel.types import utcnow
@@ -133,6 +134,8 @@ def start_portal_login(actor: Actor, contact: Contact) -> PortalLogin:
     g.audit_comment = f"Portal Login as {contact.name} <{contact.email}> by {staff.email}"
     db.session.add(login)
     db.session.flush()
+    record_event("LOGIN", "Portal Login", customer_id=contact.customer_id, actor=actor,
+                 data={"contact": contact.email}, table_name="portal_login", row_id=login.id)
     renew_session_id()
     session["portal_login"] = token
     return login
@@ -142,5 +145,7 @@ def end_portal_login(login: PortalLogin, reason: str) -> None:
     g.audit_comment = f"Portal Login as {login.contact_email} by {login.staff_email} ended: {reason}"
     login.ended_at, login.end_reason = utcnow(), reason
     db.session.flush()
+    record_event("LOGOUT", "Portal Login end", customer_id=login.customer_id, table_name="portal_login",
+                 row_id=login.id, data={"contact": login.contact_email, "reason": reason})
     session.pop("portal_login", None)
     renew_session_id()

@@ -12,6 +12,7 @@ from flask import (
 
 from panel import access, unit_of_work
 from panel import actor as actors
+from panel.audit.recorder import record_event
 from panel.auth import throttle
 from panel.contacts.models import Contact
 from panel.contacts.records import email_taken, send_now, set_password
@@ -48,7 +49,7 @@ from panel.twofactor import gate as second_factor
 from panel.types import utcnow
 from panel.web import page_number
 
-PUBLIC = {"portal.login", "portal.verify_email_link"}
+PUBLIC = {"portal.login", "portal.verify_email_link", "portal.forgot_password", "portal.set_password"}
 FAILED = "The e-mail or password is not right, or signing in from your address is not allowed."
 
 
@@ -116,17 +117,30 @@ def login():
         throttle.record_failure(key, f"portal:{ip}")
         if refusal:
             refuse_sign_in(contact, ip, refusal)
+        _record_failed_sign_in(email, contact, refusal or "wrong password")
         form.form_errors.append("Your temporary password has expired. Ask your provider for a new one."
                                 if refusal == "the temporary password has expired" else FAILED)
         return render_template("portal/login.html", form=form), 401
     throttle.forget_failures(key)
     contact.last_login_at = utcnow()
     remember_contact(contact)
+    record_event("LOGIN", "Sign-in", customer_id=contact.customer_id, actor=actors.contact(contact),
+                 table_name="portal_sign_in", row_id=contact.id)
     return redirect(second_factor.after_portal_password(contact), 303)
+
+
+def _record_failed_sign_in(email: str, contact: Contact | None, reason: str) -> None:
+    """A LOGIN entry for a refused portal sign-in (the route keeps it: unit_of_work.keep_on_refusal)."""
+    record_event("LOGIN", "Failed sign-in", customer_id=contact.customer_id if contact else None,
+                 data={"email": email, "reason": reason}, actor=actors.contact(contact) if contact else None,
+                 table_name="portal_sign_in", row_id=contact.id if contact else "")
 
 
 @bp.post("/logout")
 def logout():
+    actor = actors.current()
+    if actor.in_portal and not actor.impersonated:
+        record_event("LOGOUT", "Sign-out", customer_id=actor.customer_id, table_name="portal_sign_in", row_id=actor.contact.id)
     forget_contact()
     return redirect(url_for("portal.login"), 303)
 
@@ -273,4 +287,4 @@ def invoice(number: str):
 
 
 # Pages of other areas live in their own modules on the same blueprint, behind the same guard.
-from panel.portal import customers, deployments, onboarding, sessions, support  # noqa: E402, F401
+from panel.portal import customers, deployments, onboarding, password_reset, sessions, support  # noqa: E402, F401

@@ -1,16 +1,19 @@
 """The Settings → Options form."""
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from panel.api.models import SCOPES
-from panel.forms import AuditedForm
+from panel.forms import AuditedForm, email_address
 
 BIG = 10**15
 
@@ -49,3 +52,64 @@ class ApiTokenForm(AuditedForm):
     scopes = SelectMultipleField("Allowed to", choices=[SelectChoice(s) for s in SCOPES],
                                  option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
                                  validators=[DataRequired(message="Pick at least one scope.")])
+
+
+# -- Settings → Staff users ------------------------------------------------------------------------
+
+def _role_field():
+    from panel.auth.models import ROLES
+
+    return SelectField("Role", choices=[SelectChoice(r) for r in ROLES], default="staff",
+                       description="admin: everything; staff: what their groups grant (no group: every area "
+                                   "but Settings); readonly: the same areas, never a change.")
+
+
+def _groups_field():
+    return SelectMultipleField("Permission groups", coerce=int, option_widget=widgets.CheckboxInput(),
+                               widget=widgets.ListWidget(prefix_label=False), validate_choice=True,
+                               description="Rights are the union of the groups' grants.")
+
+
+class InviteForm(AuditedForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), email_address])
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    role = _role_field()
+    groups = _groups_field()
+
+
+class StaffAccessForm(AuditedForm):
+    role = _role_field()
+    groups = _groups_field()
+
+
+GRANT_CHOICES = [SelectChoice("", "No access"), SelectChoice("r", "Read"), SelectChoice("rw", "Read and write")]
+
+
+class GroupForm(AuditedForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+
+    def grants(self) -> dict[str, bool]:
+        from panel.auth.models import AREAS
+
+        return {area: self[f"area_{area}"].data == "rw" for area in AREAS if self[f"area_{area}"].data}
+
+    def area_fields(self):
+        from panel.auth.models import AREAS
+
+        return [self[f"area_{area}"] for area in AREAS]
+
+
+def _add_area_fields():
+    from panel.auth.models import AREAS
+
+    for area, label in AREAS.items():
+        setattr(GroupForm, f"area_{area}", SelectField(label, choices=GRANT_CHOICES, default=""))
+
+
+_add_area_fields()
+
+
+class AllowlistForm(AuditedForm):
+    allowlist = TextAreaField("Staff IP allow-list", validators=[Length(max=2000)],
+                              description="One address or range per line, such as 192.0.2.7 or 198.51.100.0/24. "
+                                          "Empty: staff may sign in from anywhere.")

@@ -66,3 +66,6 @@ def revoke_api_token(token_id: int):
         abort(404, "There is no such token.")
     flash(f"Token “{token.name}” revoked." if revoke_token(token) else f"Token “{token.name}” was already revoked.")
     return redirect(url_for(".api_tokens"), 303)
+
+
+from panel.settings import staff_routes  # noqa: E402, F401  (Staff users, groups, IP allow-list on this blueprint)

@@ -119,3 +119,4 @@ def register() -> None:
     if hold_staff not in access.STAFF_HOLDS:  # once, however many apps a process makes
         access.STAFF_HOLDS.append(hold_staff)
     access.READONLY_MAY_WRITE.update(SELF_SERVICE)
+    access.ANY_STAFF.update(SELF_SERVICE | {"twofactor.security"})  # one's own second factor, whatever the groups

@@ -20,7 +20,8 @@ from tests.helpers import PanelClient
 from tests.portal.conftest import MARKER
 
 PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link",
-          "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"}
+          "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in",
+          "auth.forgot_password", "auth.set_password", "portal.forgot_password", "portal.set_password"}
 ADMIN_ONLY = {"settings"}
 ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_contact"}
 # One's own second factor: read-only staff may post to these too.
@@ -42,11 +43,11 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id")
+           "staff_user_id", "passkey_id", "group_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
-REMOVING = {"onboarding.cancel", "portal.onboarding_cancel"}
+REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_delete"}
 # Portal pages that manage customers (their record, contacts, deployments, sub-accounts): an Admin
 # contact's, within their tree; nobody else's, their own customer included.
 MANAGING = {"portal.edit_customer", "portal.customer_contacts", "portal.new_customer_contact",
@@ -116,20 +117,19 @@ def ids(app, world):
                                           utcnow().replace(year=utcnow().year + 1))
         draft = _onboarding_draft(world)
         passkey = _passkey_of_another_staff_user()
+        staff_id, group_id = _staff_user_and_group()
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
-        from panel.auth.models import StaffUser
         from panel.sessions import WebSession
 
         web_session = WebSession(token_digest="0" * 64, data="{}", contact_id=world.ben, user_agent="", ip="",
                                  created_at=utcnow(), last_seen_at=utcnow())
         db.session.add(web_session)
         db.session.commit()
-        staff_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == "readonly@example.com"))
         return {"customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
-                "session_id": web_session.id, "staff_id": staff_id,
+                "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
                 "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id}
 
 
@@ -144,6 +144,16 @@ def _passkey_of_another_staff_user():
     db.session.commit()
     assert db.session.get(StaffUser, other.id) is not None
     return passkey
+
+
+def _staff_user_and_group():
+    """The `staff` user (whom Settings → Staff users may change) and a permission group."""
+    from panel.auth.models import StaffGroup, StaffUser
+
+    group = StaffGroup(name="Billing", grants="invoices:rw payments:rw")
+    db.session.add(group)
+    db.session.commit()
+    return db.session.scalar(sa.select(StaffUser.id).where(StaffUser.role == "staff")), group.id
 
 
 def _onboarding_draft(world):

@@ -36,8 +36,14 @@ def test_return_ends_it_and_lands_on_the_customer_still_signed_in_as_staff(app, 
 def test_start_and_end_are_audited_with_both_names(app, impersonating, world):
     impersonating.post("/portal/return")
     with app.app_context():
-        start, end = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.table_name == "portal_login")
-                                         .order_by(AuditEntry.id)).all()
+        start, login, end, logout = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.table_name == "portal_login").order_by(AuditEntry.id)).all()
+    assert (login.action, login.message, login.user_label, login.customer_id) == (
+        "LOGIN", "Portal Login", "staff@example.com", world.a)
+    assert json.loads(login.data) == {"contact": [None, "ana@alpha.example"]}
+    assert (logout.action, logout.message, logout.customer_id, logout.ip) == (
+        "LOGOUT", "Portal Login end", world.a, "127.0.0.1")
+    assert "staff@example.com" in logout.user_label and "returned" in json.loads(logout.data)["reason"][1]
     assert start.message == "New" and start.user_label == "staff@example.com" and start.customer_id == world.a
     assert start.comment == "Portal Login as Ana Alpha <ana@alpha.example> by staff@example.com"
     assert end.message == "Update" and "staff@example.com" in end.user_label and "ana@alpha.example" in end.user_label

@@ -1,0 +1,144 @@
+"""Password reset by e-mail, on the portal and on the staff sign-in: the same answer for a known and an
+unknown address, a signed single-use link valid one hour, the project's password rules, other sessions
+ended, audited, and throttled per e-mail and per address."""
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from panel.audit.models import AuditEntry
+from panel.auth import links
+from panel.auth.models import AuthLink
+from panel.contacts.models import Contact
+from panel.extensions import db
+from tests.portal.conftest import world  # noqa: F401  (a fixture: two customers and their contacts)
+from tests.helpers import CONTACT_PASSWORD, PASSWORD, PanelClient, portal_sign_in, staff_sign_in
+from tests.mail_links import last_link, mailed
+
+NEW = "my new long passphrase"
+SIDES = {"portal": ("/portal/forgot-password", "/portal/login", "ana@alpha.example", CONTACT_PASSWORD),
+         "staff": ("/forgot-password", "/login", "staff@example.com", PASSWORD)}
+
+
+def _body(response):
+    return response.get_data(as_text=True)
+
+
+def _sign_in(client, side, email, password):
+    return client.post(SIDES[side][1], {"email": email, "password": password})
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_the_answer_is_the_same_for_a_known_and_an_unknown_address(app, world, side):  # noqa: F811
+    forgot, _, email, _ = SIDES[side]
+    client = PanelClient(app.test_client())
+    known = client.post(forgot, {"email": email.upper()})
+    unknown = client.post(forgot, {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 200
+    def strip(body):  # the address typed and the CSRF token (signed with a time) aside
+        body = body.replace(email.upper(), "").replace("nobody@example.com", "")
+        return re.sub(r'"X-CSRFToken": "[^"]+"|name="csrf_token" type="hidden" value="[^"]+"', "", body)
+
+    assert strip(_body(known)) == strip(_body(unknown)) and "If that address belongs to an account" in _body(known)
+    assert len(mailed(app.instance_path, email)) == 1 and not mailed(app.instance_path, "nobody@example.com")
+    assert client.get(SIDES[side][1]).status_code == 200 and "I forgot my password" in _body(client.get(SIDES[side][1]))
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_the_link_sets_a_new_password_once_and_ends_other_sessions(app, world, side):  # noqa: F811
+    forgot, _, email, old = SIDES[side]
+    other = portal_sign_in(app, email) if side == "portal" else staff_sign_in(app, email)
+    home = "/portal/" if side == "portal" else "/customers"
+    assert other.get(home).status_code == 200
+    client = PanelClient(app.test_client())
+    client.post(forgot, {"email": email})
+    link = last_link(app.instance_path, email)
+    assert ("/portal/set-password/" in link) == (side == "portal")
+    assert "one hour" in mailed(app.instance_path, email)[-1].get_content()
+    assert client.get(link).status_code == 200
+    mismatch = client.post(link, {"new": NEW, "repeat": NEW + "x"})
+    assert mismatch.status_code == 422 and "not the same" in _body(mismatch)
+    assert client.post(link, {"new": "short", "repeat": "short"}).status_code == 422
+    done = client.post(link, {"new": NEW, "repeat": NEW})
+    assert done.status_code == 303 and done.headers["Location"] == SIDES[side][1]
+    assert other.get(home).status_code == 302  # the session opened on the old password has ended
+    assert _sign_in(PanelClient(app.test_client()), side, email, old).status_code == 401
+    assert _sign_in(PanelClient(app.test_client()), side, email, NEW).status_code == 303
+    assert PanelClient(app.test_client()).post(link, {"new": NEW + "2", "repeat": NEW + "2"}).status_code == 404
+    with app.app_context():
+        table = "contact" if side == "portal" else "staff_user"
+        entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.table_name == table,
+                                                               AuditEntry.action == "PUT")).all()[-1]
+        assert entry.comment == "Password reset through the e-mailed link" and email in entry.user_label
+        assert "[secret]" in entry.data and NEW not in entry.data
+
+
+def test_a_link_expires_after_one_hour_and_a_newer_one_replaces_it(app, world):  # noqa: F811
+    client = PanelClient(app.test_client())
+    client.post("/portal/forgot-password", {"email": "ana@alpha.example"})
+    first = last_link(app.instance_path, "ana@alpha.example")
+    client.post("/portal/forgot-password", {"email": "ana@alpha.example"})
+    second = last_link(app.instance_path, "ana@alpha.example")
+    assert client.get(first).status_code == 404 and client.get(second).status_code == 200
+    with app.app_context():
+        row = db.session.scalars(sa.select(AuthLink).where(AuthLink.used_at.is_(None))).one()
+        assert row.expires_at - row.created_at == timedelta(hours=1)
+        row.expires_at = row.created_at
+        db.session.commit()
+    assert client.get(second).status_code == 404
+
+
+def test_a_portal_link_is_not_a_staff_link_and_a_forged_one_is_refused(app, world):  # noqa: F811
+    client = PanelClient(app.test_client())
+    client.post("/portal/forgot-password", {"email": "ana@alpha.example"})
+    link = last_link(app.instance_path, "ana@alpha.example")
+    token = link.rsplit("/", 1)[1]
+    assert client.get(f"/set-password/{token}").status_code == 404
+    assert client.get("/portal/set-password/x" + token[1:]).status_code == 404
+    assert client.get("/portal/set-password/" + "A" * 500).status_code == 404
+
+
+def test_a_link_is_spent_once_even_by_two_racing_requests(app, world):  # noqa: F811
+    with app.app_context():
+        contact = db.session.get(Contact, world.ana)
+        token = links.issue("portal_reset", contact=contact)
+        db.session.commit()
+        links.spend("portal_reset", token)  # the first request, not yet committed...
+        # ...and a second that read the link as open before the first marked it used:
+        link = db.session.scalar(sa.select(AuthLink))
+        statement = sa.update(AuthLink).where(AuthLink.id == link.id, AuthLink.used_at.is_(None)).values(used_at=link.created_at)
+        assert db.session.execute(statement).rowcount == 0
+        db.session.rollback()
+
+
+def test_a_deactivated_contact_gets_no_link(app, world):  # noqa: F811
+    with app.app_context():
+        db.session.get(Contact, world.ana).active = False
+        db.session.commit()
+    response = PanelClient(app.test_client()).post("/portal/forgot-password", {"email": "ana@alpha.example"})
+    assert response.status_code == 200 and "If that address belongs" in _body(response)
+    assert not mailed(app.instance_path, "ana@alpha.example")
+
+
+def test_requests_are_throttled_per_email_and_per_address(app, world):  # noqa: F811
+    client = PanelClient(app.test_client())
+    for _ in range(links.RESET_MAX_PER_EMAIL + 2):
+        assert client.post("/portal/forgot-password", {"email": "ana@alpha.example"}).status_code == 200
+    assert len(mailed(app.instance_path, "ana@alpha.example")) == links.RESET_MAX_PER_EMAIL
+    for i in range(links.RESET_MAX_PER_IP - links.RESET_MAX_PER_EMAIL - 2):
+        assert client.post("/portal/forgot-password", {"email": f"x{i}@example.com"}).status_code == 200
+    refused = client.post("/portal/forgot-password", {"email": "someone@example.com"})
+    assert refused.status_code == 429 and "Try again in" in _body(refused)
+    assert 'value="someone@example.com"' in _body(refused)
+    other = PanelClient(app.test_client())
+    other.client.environ_base["REMOTE_ADDR"] = "192.0.2.50"
+    assert other.post("/forgot-password", {"email": "staff@example.com"}).status_code == 200
+
+
+def test_bad_input_is_422_with_the_input_kept(app, world):
+    client = PanelClient(app.test_client())
+    response = client.post("/portal/forgot-password", {"email": ""})
+    assert response.status_code == 422
+    long = client.post("/forgot-password", {"email": "a" * 300 + "@example.com"})
+    assert long.status_code == 422
