@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from panel import emails
 from panel.auth import bp, throttle
 from panel.auth.forms import EmptyForm, LoginForm
 from panel.auth.models import StaffUser
@@ -38,7 +39,7 @@ def login():
     if request.method == "POST":
         if not form.validate():
             return render_template("auth/login.html", form=form), 422
-        email = form.email.data.strip().lower()
+        email = emails.lookup_key(form.email.data) or form.email.data.strip().lower()
         ip = request.remote_addr or ""
         wait = throttle.wait_before_next_try(email, ip)
         if wait is not None:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from panel import access
+from panel import access, emails
 from panel.actor import Actor
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
@@ -28,7 +28,11 @@ def looks_like_password(text: str) -> bool:
 
 
 def email_taken(email: str, except_id: int | None = None) -> bool:
-    statement = sa.select(Contact.id).where(sa.func.lower(Contact.email) == email.strip().lower())
+    """Is this address (compared by panel/emails.py's key) the login of a contact other than `except_id`?"""
+    key = emails.lookup_key(email)
+    if key is None:
+        return False  # it cannot be stored either: the form refuses it with its own message
+    statement = sa.select(Contact.id).where(Contact.email_key == key)
     if except_id is not None:
         statement = statement.where(Contact.id != except_id)
     return db.session.scalar(statement.limit(1)) is not None

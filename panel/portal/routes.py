@@ -10,7 +10,7 @@ from flask import (
     url_for,
 )
 
-from panel import access, unit_of_work
+from panel import access, emails, unit_of_work
 from panel import actor as actors
 from panel.auth import throttle
 from panel.contacts.models import Contact
@@ -92,13 +92,14 @@ def login():
         return render_template("portal/login.html", form=form)
     if not form.validate():
         return render_template("portal/login.html", form=form), 422
-    email, ip = form.email.data.strip().lower(), request.remote_addr or ""
+    # The comparison key of panel/emails.py; an address it refuses matches no contact (email_key is never "").
+    email, ip = emails.lookup_key(form.email.data) or "", request.remote_addr or ""
     key = f"portal:{email}"
     wait = throttle.wait_before_next_try(key, f"portal:{ip}")
     if wait is not None:
         form.form_errors.append(f"Too many failed sign-ins. Try again in {throttle.minutes(wait)} minute(s).")
         return render_template("portal/login.html", form=form), 429
-    contact = db.session.scalar(sa.select(Contact).where(sa.func.lower(Contact.email) == email))
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email_key == email))
     ok = check_password(form.password.data, contact.password_hash if contact else None)
     refusal = None
     if ok and not contact.active:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from panel import unit_of_work
+from panel import emails, unit_of_work
 from panel.contacts.models import Contact
 from panel.contacts.records import email_taken
 from panel.extensions import db
@@ -49,9 +49,9 @@ def confirm_email_link(token: str) -> Contact:
         raise LinkError("This link is not valid.") from None
     contact = db.session.get(Contact, data.get("c"))
     address = data.get("e", "")
-    if contact is None or address.lower() not in {contact.email.lower(), (contact.pending_email or "").lower()}:
+    if contact is None or not (emails.same(address, contact.email) or emails.same(address, contact.pending_email)):
         raise LinkError("This link is no longer valid for your account.")
-    if address.lower() != contact.email.lower():
+    if not emails.same(address, contact.email):
         if email_taken(address, contact.id):
             raise LinkError("That e-mail is now used by another account.")
         contact.email = address
