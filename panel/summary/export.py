@@ -59,13 +59,13 @@ def rows_xlsx(columns: list[Column], rows: list[Row], currency: str, sheet_title
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        cells = []
+        row_cells = []
         for column in columns:
             cell = WriteOnlyCell(sheet, value=cells.escape(row.value(column.key)))
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
-            cells.append(cell)
-        sheet.append(cells)
+            row_cells.append(cell)
+        sheet.append(row_cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
