@@ -58,6 +58,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "panel@localhost"),
+        # Without MAIL_SERVER, a .eml file that holds a password is erased this many hours after it is written.
+        "OUTBOX_SENSITIVE_HOURS": float(os.environ.get("OUTBOX_SENSITIVE_HOURS", "1")),
         "LOGIN_MAX_FAILURES_PER_EMAIL": 5,
         "LOGIN_MAX_FAILURES_PER_IP": 20,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),

@@ -27,6 +27,8 @@ TITLES = {
     503: "Temporarily unavailable",
 }
 
+PORTAL_EXPIRED = ("This form had expired or was sent from another site, so nothing was saved. "
+                  "Go back, reload the page and try again.")
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 BUSY = "The database is busy with another change; nothing was saved. Try again in a moment."
 RETRY_AFTER_SECONDS = 5
@@ -112,6 +114,9 @@ def one_line(error: BaseException) -> str:
 def register(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if request.blueprint == "portal":
+            # Whoever posted it, the answer stays in the portal (never the staff sign-in page).
+            return _page(400, PORTAL_EXPIRED)
         if not current_user.is_authenticated and request.blueprint != "auth":
             return to_login()
         return _page(400, "The form had expired or was sent from elsewhere. Reload the page and try again.")

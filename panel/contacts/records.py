@@ -38,16 +38,20 @@ def email_taken(email: str, except_id: int | None = None) -> bool:
     return db.session.scalar(statement.limit(1)) is not None
 
 
-def set_temporary_password(contact: Contact) -> str:
-    """A random password that works once, for 24 hours, to choose a new one. Returned for the e-mail only."""
-    password = generate_password()
-    contact.password_hash = hash_password(password)
+def set_temporary_password(contact: Contact, password: str | None = None, password_hash: str | None = None) -> str | None:
+    """A password set by anyone but the contact (generated, or typed by staff): it works for 24 hours, and
+    only to choose the contact's own. Returns a generated password, for the e-mail only."""
+    if password is None and password_hash is None:
+        password = generate_password()
+    drop_pending_password(contact)
+    contact.password_hash = password_hash or hash_password(password)
     contact.must_change_password = True
     contact.password_expires_at = utcnow() + timedelta(hours=TEMPORARY_PASSWORD_HOURS)
     return password
 
 
 def set_password(contact: Contact, password: str) -> None:
+    """The contact's own choice (the portal's Change Password): permanent."""
     drop_pending_password(contact)  # a password chosen now wins over a reset still waiting for its e-mail
     contact.password_hash = hash_password(password)
     contact.must_change_password = False
@@ -78,10 +82,10 @@ def create_contact(actor: Actor, customer_id: int, values: dict, password: str |
     access.fetch(actor, Customer, customer_id, write=True, message="There is no such customer.")
     contact = Contact(customer_id=customer_id, **{k: values[k] for k in EDITABLE if k in values})
     message = None
-    if password_hash:
-        contact.password_hash = password_hash
-    elif password:
-        set_password(contact, password)
+    if password_hash or password:
+        # Typed by staff (now, or scheduled: its hash): temporary like a generated one, so staff never keep
+        # knowing a working portal password.
+        set_temporary_password(contact, password=password, password_hash=password_hash)
     else:
         message = _queue_password_mail(contact, set_temporary_password(contact), welcome=True)
     db.session.add(contact)
@@ -96,14 +100,15 @@ def update_contact(actor: Actor, contact: Contact, values: dict) -> None:
 
 
 def reset_password(actor: Actor, contact: Contact, typed: str | None = None):
-    """Typed by staff: the password now. Generated: e-mailed, and it becomes the password only once the
+    """Typed by staff: the password now, but temporary (the contact chooses their own at the first sign-in,
+    and it expires unused after 24 hours). Generated: e-mailed, and it becomes the password only once the
     e-mail is delivered (password_mail_delivered, the outbox's hook for a sensitive message sent, run in
     the transaction that marks it sent); until then the old password keeps working, so a mail server that
     is down never leaves the contact with a password nobody received. Not committed; the audit entries show that the password
     changed, never what to. Returns the queued message, if any."""
     access.require(actor, contact, write=True)
     if typed:
-        set_password(contact, typed)
+        set_temporary_password(contact, password=typed)
         return None
     drop_pending_password(contact)  # an earlier reset still waiting: its e-mail is withdrawn
     password = generate_password()
