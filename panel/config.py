@@ -58,6 +58,11 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "panel@localhost"),
+        # SMS codes and verification mails (panel/portal/verification.py): at most so many per contact and per
+        # destination within the window.
+        "SEND_LIMIT_PER_CONTACT": 5,
+        "SEND_LIMIT_PER_DESTINATION": 3,
+        "SEND_LIMIT_WINDOW": timedelta(hours=1),
         # Without MAIL_SERVER, a .eml file that holds a password is erased this many hours after it is written.
         "OUTBOX_SENSITIVE_HOURS": float(os.environ.get("OUTBOX_SENSITIVE_HOURS", "1")),
         "LOGIN_MAX_FAILURES_PER_EMAIL": 5,

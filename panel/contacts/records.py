@@ -92,11 +92,47 @@ def create_contact(actor: Actor, customer_id: int, values: dict, password: str |
     return contact, message
 
 
-def update_contact(actor: Actor, contact: Contact, values: dict) -> None:
+def update_contact(actor: Actor, contact: Contact, values: dict) -> str | None:
+    """Change the contact's fields; a new login e-mail goes through change_login_email. Returns what to tell
+    the user about the e-mail (a link sent), if anything."""
     access.require(actor, contact, write=True)
     for key in EDITABLE:
-        if key in values:
+        if key in values and key != "email":
             setattr(contact, key, values[key])
+    return change_login_email(actor, contact, values["email"]) if "email" in values else None
+
+
+def change_login_email(actor: Actor, contact: Contact, new_email: str) -> str | None:
+    """The one rule for a contact's login e-mail (not committed):
+
+    - the same address (by panel/emails.py's key; a change of case or width only): kept as typed, nothing else;
+    - in Portal Login: refused (403), whoever's e-mail it is;
+    - in the portal (the contact themselves, or an Admin contact for another contact): the login does not change
+      yet; a link goes to the new address (limited like every verification mail) and the change happens when
+      it is followed (portal.verify_email_link), which also marks the e-mail verified;
+    - staff in the control panel: at once, and "e-mail verified" is cleared (nobody has proved the new address).
+    Returns the message for the user when a link was sent. Raises SendLimited (panel/portal/verification.py)."""
+    if not (actor.in_portal and actor.contact.id == contact.id):  # one's own profile is always one's own
+        access.require(actor, contact, write=True)
+    if emails.same(new_email, contact.email):
+        contact.email = new_email
+        return None
+    if actor.impersonated:
+        from werkzeug.exceptions import Forbidden
+
+        raise Forbidden("In Portal Login the contact's e-mail cannot be changed.")
+    if actor.in_portal:
+        from panel.portal.verification import queue_email_link
+
+        contact.pending_email = emails.normalize(new_email)
+        message = queue_email_link(contact, contact.pending_email)
+        outbox.deliver_after_commit(message)
+        return (f"We sent a link to {contact.pending_email}: the login e-mail changes when it is followed "
+                "(within 24 hours).")
+    contact.email = new_email
+    contact.email_verified = False
+    contact.pending_email = None
+    return None
 
 
 def reset_password(actor: Actor, contact: Contact, typed: str | None = None):

@@ -50,3 +50,21 @@ class AccessEvent(db.Model):
     @property
     def audit_customer_id(self) -> int | None:
         return self.customer_id
+
+
+class VerificationSend(db.Model):
+    """One SMS code or verification mail sent: counted per contact and per destination to limit sends
+    (panel/portal/verification.py). Not audited: it is a counter, like login_failure."""
+
+    __tablename__ = "verification_send"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))  # "sms" or "email"
+    contact_id: so.Mapped[int] = so.mapped_column()
+    destination: so.Mapped[str] = so.mapped_column(sa.String(254))  # the e-mail key or the mobile's digits
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_verification_send_contact_at", "contact_id", "at"),
+        sa.Index("ix_verification_send_destination_at", "destination", "at"),
+    )
