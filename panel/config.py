@@ -68,6 +68,9 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES_PER_EMAIL": 5,
         "LOGIN_MAX_FAILURES_PER_IP": 20,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        # After the free failures, each try waits base, 2×base, 4×base… after the last failure (panel/auth/throttle.py).
+        "LOGIN_DELAY_BASE": timedelta(seconds=15),
+        "LOGIN_MAX_DELAY": timedelta(minutes=5),
         # How long a SQLite writer waits for another one's lock before the user is told to try again.
         "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
         "PAGE_SIZE": 50,

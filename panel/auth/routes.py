@@ -44,7 +44,7 @@ def login():
         wait = throttle.wait_before_next_try(email, ip)
         if wait is not None:
             form.form_errors.append(
-                f"Too many failed sign-ins. Try again in {throttle.minutes(wait)} minute(s)."
+                f"Too many failed sign-ins. Try again in {throttle.describe(wait)}."
             )
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
@@ -54,7 +54,7 @@ def login():
             current_app.logger.info("failed staff sign-in from %s", ip)
             form.form_errors.append(FAILED)
             return render_template("auth/login.html", form=form), 401
-        throttle.forget_failures(email)
+        throttle.signed_in(email, ip)  # with a second factor: once it has passed too (panel/auth/throttle.py)
         user.last_login_at = utcnow()  # committed with the sign-in by the request's unit of work
         next_url = _safe_next(request.args.get("next"))
         session.clear()  # nothing from before sign-in carries over

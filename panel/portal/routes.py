@@ -98,7 +98,7 @@ def login():
     key = f"portal:{email}"
     wait = throttle.wait_before_next_try(key, f"portal:{ip}")
     if wait is not None:
-        form.form_errors.append(f"Too many failed sign-ins. Try again in {throttle.minutes(wait)} minute(s).")
+        form.form_errors.append(f"Too many failed sign-ins. Try again in {throttle.describe(wait)}.")
         return render_template("portal/login.html", form=form), 429
     contact = db.session.scalar(sa.select(Contact).where(Contact.email_key == email))
     ok = check_password(form.password.data, contact.password_hash if contact else None)
@@ -117,7 +117,7 @@ def login():
         form.form_errors.append("Your temporary password has expired. Ask your provider for a new one."
                                 if refusal == "the temporary password has expired" else FAILED)
         return render_template("portal/login.html", form=form), 401
-    throttle.forget_failures(key)
+    throttle.signed_in(key, f"portal:{ip}")  # with a second factor: once it has passed too
     contact.last_login_at = utcnow()
     remember_contact(contact)
     return redirect(url_for("portal.home"), 303)
