@@ -100,10 +100,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 class BoundedInt(IntegerConverter):
-    """<int:…> in every URL: a number beyond a 64-bit signed integer (what both databases' ids hold) is
-    not found (404), instead of overflowing the database driver (a 500). A route may still set its own max."""
+    """<int:…> in every URL: a number no id column can hold is not found (404), instead of overflowing the
+    database (SQLite's driver past 2**63, PostgreSQL's INTEGER past 2**31: a 500). Every id in a URL today is an
+    INTEGER; a route that takes a BIGINT id (call records) declares <int(max=9223372036854775807):…>."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002 - Werkzeug's names
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 - Werkzeug's names
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
