@@ -7,7 +7,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from panel import config
 from panel.extensions import csrf, db, htmx, login_manager, migrate
@@ -40,6 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from panel import sessions  # (see below: the areas are imported inside the factory)
 
     app.session_interface = sessions.ServerSessions()
+    sqlite_files = private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.url_map.converters["int"] = BoundedInt  # before any route is added: every <int:…> is bounded
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     login_manager.init_app(app)
@@ -56,7 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     sessions.install(app)
     _register_hooks()
     with app.app_context():
-        _tune_sqlite(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+        _tune_sqlite(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]), sqlite_files)
 
     from panel import access, errors  # (areas: see above)
 
@@ -115,6 +119,15 @@ def _register_hooks() -> None:
     second_factor.register()
 
 
+class BoundedInt(IntegerConverter):
+    """<int:…> in every URL: a number no id column can hold is not found (404), instead of overflowing the
+    database (SQLite's driver past 2**63, PostgreSQL's INTEGER past 2**31: a 500). Every id in a URL today is an
+    INTEGER; a route that takes a BIGINT id (call records) declares <int(max=9223372036854775807):…>."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 - Werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def _register_blueprints(app: Flask) -> None:
     blueprints = {}
     for area in ("auth", "twofactor", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
@@ -126,7 +139,31 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
 
 
-def _tune_sqlite(engine, busy_timeout_ms: int = 15000) -> None:
+def private_sqlite_file(url: str) -> list[Path]:
+    """A SQLite database file is created readable and writable by its owner only (it holds password hashes and
+    the customers' data); returns the database's files (with -wal and -shm) for _tune_sqlite to keep so."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return []
+    path = Path(name)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # created 0600 whatever the umask
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _keep_private(files: list[Path]) -> None:
+    """SQLite makes -wal and -shm with the database's permissions; an older, looser file is tightened."""
+    for path in files:
+        try:
+            if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
+        except OSError:
+            pass  # not there yet (or not ours): nothing to tighten
+
+
+def _tune_sqlite(engine, busy_timeout_ms: int = 15000, files: list[Path] | None = None) -> None:
     """WAL, a busy timeout, and BEGIN IMMEDIATE for writes, so two writers wait instead of failing.
     A writer that still cannot get the lock gets "database is locked", answered with a 503 (panel/errors.py)."""
     if engine.dialect.name != "sqlite":
@@ -140,6 +177,7 @@ def _tune_sqlite(engine, busy_timeout_ms: int = 15000) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        _keep_private(files or [])
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -60,9 +60,19 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "panel@localhost"),
         # Who must use two-factor sign-in until an admin chooses in Settings → Two-factor sign-in.
         "TWO_FACTOR_REQUIRED_DEFAULT": "admins",
+        # SMS codes and verification mails (panel/contacts/verification.py): at most so many per contact and per
+        # destination within the window.
+        "SEND_LIMIT_PER_CONTACT": 5,
+        "SEND_LIMIT_PER_DESTINATION": 3,
+        "SEND_LIMIT_WINDOW": timedelta(hours=1),
+        # Without MAIL_SERVER, a .eml file that holds a password is erased this many hours after it is written.
+        "OUTBOX_SENSITIVE_HOURS": float(os.environ.get("OUTBOX_SENSITIVE_HOURS", "1")),
         "LOGIN_MAX_FAILURES_PER_EMAIL": 5,
         "LOGIN_MAX_FAILURES_PER_IP": 20,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        # After the free failures, each try waits base, 2×base, 4×base… after the last failure (panel/auth/throttle.py).
+        "LOGIN_DELAY_BASE": timedelta(seconds=15),
+        "LOGIN_MAX_DELAY": timedelta(minutes=5),
         # How long a SQLite writer waits for another one's lock before the user is told to try again.
         "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
         "PAGE_SIZE": 50,

@@ -27,6 +27,8 @@ TITLES = {
     503: "Temporarily unavailable",
 }
 
+PORTAL_EXPIRED = ("This form had expired or was sent from another site, so nothing was saved. "
+                  "Go back, reload the page and try again.")
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
 BUSY = "The database is busy with another change; nothing was saved. Try again in a moment."
 RETRY_AFTER_SECONDS = 5
@@ -61,15 +63,26 @@ def database_trouble(error: BaseException) -> str | None:
     return None
 
 
+def _area() -> str | None:
+    """The blueprint that answers; for a URL no route took (an id past what the int converter allows), the
+    one its path belongs to, so the API still answers JSON and the portal a portal page."""
+    if request.blueprint:
+        return request.blueprint
+    for prefix, area in (("/api/", "api"), ("/portal/", "portal")):
+        if request.path.startswith(prefix):
+            return area
+    return None
+
+
 def _page(status: int, message: str):
     unit_of_work.rollback()
-    if request.blueprint == "api":
+    if _area() == "api":
         return {"error": TITLES.get(status, "Error"), "message": message}, status
     if wants_fragment():
         # Told in a toast (static/panel.js); the part of the page the request aimed at stays as it was.
         body = render_template("errors/_error.html", status=status, title=TITLES.get(status, "Error"), message=message)
         return body, status, {"HX-Reswap": "none"}
-    if request.blueprint == "portal":
+    if _area() == "portal":
         template = "portal/message.html"
     else:
         template = "errors/error.html"
@@ -82,7 +95,7 @@ def _database_page(kind: str):
     message = BUSY if kind == "busy" else UNAVAILABLE
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     context = {"status": 503, "title": TITLES[503], "message": message, "request": request}
-    if request.blueprint == "api":
+    if _area() == "api":
         return {"error": context["title"], "message": message}, 503, headers
     if wants_fragment():
         body = current_app.jinja_env.get_template("errors/_error.html").render(context)
@@ -112,6 +125,9 @@ def one_line(error: BaseException) -> str:
 def register(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if _area() == "portal":
+            # Whoever posted it, the answer stays in the portal (never the staff sign-in page).
+            return _page(400, PORTAL_EXPIRED)
         if not current_user.is_authenticated and request.blueprint != "auth":
             return to_login()
         return _page(400, "The form had expired or was sent from elsewhere. Reload the page and try again.")

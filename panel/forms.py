@@ -59,7 +59,13 @@ EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 
 
 def email_address(form, field):
-    field.data = (field.data or "").strip()
+    """Every e-mail field: normalised by the one rule (panel/emails.py), invisible characters refused."""
+    from panel import emails
+
+    try:
+        field.data = emails.normalize(field.data or "")
+    except emails.EmailError as error:
+        raise ValidationError(str(error)) from None
     if field.data and not EMAIL.match(field.data):
         raise ValidationError("Enter an e-mail address such as name@example.com.")
 

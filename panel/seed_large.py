@@ -19,7 +19,7 @@ import psycopg
 import sqlalchemy as sa
 
 from panel import actor as actors
-from panel import unit_of_work
+from panel import emails, unit_of_work
 from panel.audit.chain import GENESIS, entry_hash
 from panel.calls.rollup import rollup
 from panel.customers.models import CURRENCIES, STATUSES, Customer
@@ -123,8 +123,9 @@ def _contacts(conn, rng, customers: int, each: int, moment: datetime) -> list[tu
     made = []
     n = 0
     with conn.cursor() as cur, cur.copy(
-            "COPY contact (id, customer_id, name, email, contact_type, phone, mobile, public_notes, private_notes, "
-            "mobile_verified, email_verified, active, must_change_password, created_at, updated_at) FROM STDIN") as copy:
+            "COPY contact (id, customer_id, name, email, email_key, contact_type, phone, mobile, public_notes, "
+            "private_notes, mobile_verified, email_verified, active, must_change_password, created_at, updated_at) "
+            "FROM STDIN") as copy:
         for customer in range(1, customers + 1):
             for _ in range(each):
                 n += 1
@@ -133,8 +134,8 @@ def _contacts(conn, rng, customers: int, each: int, moment: datetime) -> list[tu
                 email = f"{first}.{last}.{n}@c{customer}.example".lower()
                 kind = CONTACT_TYPES[n % len(CONTACT_TYPES)]
                 phone = f"+1 555 {rng.randint(100, 999)} {n % 10000:04d}"
-                copy.write_row((n, customer, name, email, kind, phone, "", "", "", False, True, True, False,
-                                moment, moment))
+                copy.write_row((n, customer, name, email, emails.key(email), kind, phone, "", "", "", False, True,
+                                True, False, moment, moment))
                 made.append((n, customer, name, email, kind, phone))
     conn.execute("SELECT setval('contact_id_seq', %s)", (n,))
     return made

@@ -1,6 +1,7 @@
 """Staff users: creating them with a checked password."""
 import sqlalchemy as sa
 
+from panel import emails
 from panel.auth.models import ROLES, StaffUser
 from panel.extensions import db
 from panel.forms import EMAIL
@@ -20,7 +21,10 @@ def check_new_password(password: str) -> None:
 
 def create_staff_user(email: str, password: str, role: str = "staff", name: str = "") -> StaffUser:
     """A new staff user with a checked password; flushed, never committed (the caller's unit of work is)."""
-    email = email.strip().lower()
+    try:
+        email = emails.key(email)  # staff e-mails are stored in their comparison form (panel/emails.py)
+    except emails.EmailError as error:
+        raise StaffError(str(error)) from None
     if not EMAIL.match(email) or len(email) > 254:
         raise StaffError(f"{email!r} is not an e-mail address.")
     if role not in ROLES:

@@ -102,7 +102,7 @@ def site(app, staff_users, world, ids, portal_client):  # noqa: F811
     from panel.customers.models import Customer
     from panel.invoices.billing import generate
     from panel.onboarding.flow import start_draft
-    from panel.portal.verification import send_mobile_code
+    from panel.contacts.verification import send_mobile_code
 
     with app.app_context():
         day = datetime(2026, 11, 3, tzinfo=UTC)

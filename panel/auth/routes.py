@@ -14,6 +14,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from panel import actor as actors
+from panel import emails
 from panel import sessions, unit_of_work
 from panel.access import staff_ip_allowed
 from panel.audit.recorder import record_event
@@ -66,12 +67,12 @@ def login():
     if request.method == "POST":
         if not form.validate():
             return render_template("auth/login.html", form=form), 422
-        email = form.email.data.strip().lower()
+        email = emails.lookup_key(form.email.data) or form.email.data.strip().lower()
         ip = request.remote_addr or ""
         wait = throttle.wait_before_next_try(email, ip)
         if wait is not None:
             form.form_errors.append(
-                f"Too many failed sign-ins. Try again in {throttle.minutes(wait)} minute(s)."
+                f"Too many failed sign-ins. Try again in {throttle.describe(wait)}."
             )
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
@@ -86,7 +87,7 @@ def login():
             _record_failed_sign_in(email, user, f"address {ip} not on the staff IP allow-list")
             form.form_errors.append(ADDRESS_REFUSED)
             return render_template("auth/login.html", form=form), 403
-        throttle.forget_failures(email)
+        throttle.signed_in(email, ip)  # with a second factor: once it has passed too (panel/auth/throttle.py)
         user.last_login_at = utcnow()  # committed with the sign-in by the request's unit of work
         next_url = _safe_next(request.args.get("next"))
         start_staff_session(user)

@@ -15,6 +15,8 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from panel import cells
+
 MAX_INT = 2**31 - 1
 TRUE = {"1", "true", "t", "yes", "y"}
 FALSE = {"0", "false", "f", "no", "n"}
@@ -62,8 +64,9 @@ def parse_time(value) -> datetime:
 # --- the kinds of rule, each in its three forms ----------------------------------------------------
 # `fast` is made per rule as a closure over its limits: it runs for every row of a file on SQLite.
 
-# Printable ASCII without quote or comma, no space at either end (so nothing to strip).
-_TEXT = r"[!#-+\--~](?:[ !#-+\--~]{0,%d}[!#-+\--~])?"
+# Printable ASCII without quote or comma, no space at either end (so nothing to strip), not beginning with an
+# apostrophe (a spreadsheet-safe cell, panel/cells.py, which parse() unescapes).
+_TEXT = r"[!#-&(-+\--~](?:[ !#-+\--~]{0,%d}[!#-+\--~])?"
 
 
 class Whole:
@@ -119,7 +122,7 @@ class Text:
 
         def fast(text: str) -> str:
             text = text.strip()
-            if (text or not required) and len(text) <= limit:
+            if (text or not required) and len(text) <= limit and not text.startswith("'"):
                 return text
             raise NotPlain
 
@@ -129,6 +132,8 @@ class Text:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise RecordError("must be text")
         text = str(value).strip()
+        if text.startswith("'"):
+            text = cells.unescape(text)  # an exported cell (panel/cells.py): what it held
         if self.required and not text:
             raise RecordError("is empty")
         if len(text) > self.limit:

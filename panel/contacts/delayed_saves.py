@@ -3,7 +3,8 @@ import sqlalchemy as sa
 
 from panel.actor import Actor
 from panel.contacts.models import Contact
-from panel.contacts.records import create_contact, email_taken, update_contact
+from panel.contacts.logins import email_taken
+from panel.contacts.records import create_contact, update_contact
 from panel.delayed.changes import ChangeConflict, Target
 from panel.delayed.changes import register as register_target
 from panel.extensions import db

@@ -12,7 +12,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from panel.contacts.models import CONTACT_TYPES
-from panel.contacts.records import EDITABLE, email_taken, looks_like_password
+from panel.contacts.logins import email_taken
+from panel.contacts.records import EDITABLE, looks_like_password
 from panel.forms import AuditedForm, email_address
 from panel.passwords import MAX_LENGTH, MIN_LENGTH
 from panel.save_options import SaveOptionsMixin

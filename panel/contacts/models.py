@@ -4,6 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from panel import emails
 from panel.extensions import db
 from panel.types import UTCDateTime, utcnow
 
@@ -14,13 +15,15 @@ class Contact(db.Model):
     __tablename__ = "contact"
     __audited__ = True
     __audit_secret__ = frozenset({"password_hash", "mobile_code_hash", "pending_password_hash"})
-    __audit_ignore__ = frozenset({"last_login_at", "updated_at", "mobile_code_expires_at", "mobile_code_attempts"})
+    __audit_ignore__ = frozenset({"email_key", "last_login_at", "updated_at", "mobile_code_expires_at", "mobile_code_attempts"})
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
-    # The portal login: unique across all contacts, compared in lower case.
+    # The portal login, as panel/emails.py normalises it; email_key (its case-folded form, set whenever email
+    # is) is what is unique and what sign-in looks up, the same on SQLite and PostgreSQL.
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    email_key: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     contact_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="Other")
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
     mobile: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
@@ -54,11 +57,33 @@ class Contact(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"contact_type IN {CONTACT_TYPES!r}", name="contact_type"),
         sa.Index("ix_contact_name_id", "name", "id"),
+        sa.Index("uq_contact_email_key", "email_key", unique=True),
     )
 
     @property
     def audit_customer_id(self) -> int:
         return self.customer_id
 
+    @so.validates("email")
+    def _normalise_email(self, _name, value):
+        value = emails.normalize(value)
+        self.email_key = emails.key(value)
+        return value
 
-sa.Index("uq_contact_email_lower", sa.func.lower(Contact.email), unique=True)
+
+class VerificationSend(db.Model):
+    """One SMS code or verification mail sent: counted per contact and per destination to limit sends
+    (panel/contacts/verification.py). Not audited: it is a counter, like login_failure."""
+
+    __tablename__ = "verification_send"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))  # "sms" or "email"
+    contact_id: so.Mapped[int] = so.mapped_column()
+    destination: so.Mapped[str] = so.mapped_column(sa.String(254))  # the e-mail key or the mobile's digits
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_verification_send_contact_at", "contact_id", "at"),
+        sa.Index("ix_verification_send_destination_at", "destination", "at"),
+    )

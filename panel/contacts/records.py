@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from panel import access
+from panel import access, emails
 from panel.actor import Actor
 from panel.contacts.models import Contact
+from panel.contacts.verification import queue_email_link
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.mail import outbox
@@ -27,23 +28,20 @@ def looks_like_password(text: str) -> bool:
     return bool(text) and bool(_SEPARATED.search(text) or _WITH_DIGITS.search(text))
 
 
-def email_taken(email: str, except_id: int | None = None) -> bool:
-    statement = sa.select(Contact.id).where(sa.func.lower(Contact.email) == email.strip().lower())
-    if except_id is not None:
-        statement = statement.where(Contact.id != except_id)
-    return db.session.scalar(statement.limit(1)) is not None
-
-
-def set_temporary_password(contact: Contact) -> str:
-    """A random password that works once, for 24 hours, to choose a new one. Returned for the e-mail only."""
-    password = generate_password()
-    contact.password_hash = hash_password(password)
+def set_temporary_password(contact: Contact, password: str | None = None, password_hash: str | None = None) -> str | None:
+    """A password set by anyone but the contact (generated, or typed by staff): it works for 24 hours, and
+    only to choose the contact's own. Returns a generated password, for the e-mail only."""
+    if password is None and password_hash is None:
+        password = generate_password()
+    drop_pending_password(contact)
+    contact.password_hash = password_hash or hash_password(password)
     contact.must_change_password = True
     contact.password_expires_at = utcnow() + timedelta(hours=TEMPORARY_PASSWORD_HOURS)
     return password
 
 
 def set_password(contact: Contact, password: str) -> None:
+    """The contact's own choice (the portal's Change Password): permanent."""
     drop_pending_password(contact)  # a password chosen now wins over a reset still waiting for its e-mail
     contact.password_hash = hash_password(password)
     contact.must_change_password = False
@@ -74,32 +72,68 @@ def create_contact(actor: Actor, customer_id: int, values: dict, password: str |
     access.fetch(actor, Customer, customer_id, write=True, message="There is no such customer.")
     contact = Contact(customer_id=customer_id, **{k: values[k] for k in EDITABLE if k in values})
     message = None
-    if password_hash:
-        contact.password_hash = password_hash
-    elif password:
-        set_password(contact, password)
+    if password_hash or password:
+        # Typed by staff (now, or scheduled: its hash): temporary like a generated one, so staff never keep
+        # knowing a working portal password.
+        set_temporary_password(contact, password=password, password_hash=password_hash)
     else:
         message = _queue_password_mail(contact, set_temporary_password(contact), welcome=True)
     db.session.add(contact)
     return contact, message
 
 
-def update_contact(actor: Actor, contact: Contact, values: dict) -> None:
+def update_contact(actor: Actor, contact: Contact, values: dict) -> str | None:
+    """Change the contact's fields; a new login e-mail goes through change_login_email. Returns what to tell
+    the user about the e-mail (a link sent), if anything."""
     access.require(actor, contact, write=True)
     for key in EDITABLE:
-        if key in values:
+        if key in values and key != "email":
             setattr(contact, key, values[key])
+    return change_login_email(actor, contact, values["email"]) if "email" in values else None
+
+
+def change_login_email(actor: Actor, contact: Contact, new_email: str) -> str | None:
+    """The one rule for a contact's login e-mail (not committed):
+
+    - the same address (by panel/emails.py's key; a change of case or width only): kept as typed, nothing else;
+    - in Portal Login: refused (403), whoever's e-mail it is;
+    - in the portal (the contact themselves, or an Admin contact for another contact): the login does not change
+      yet; a link goes to the new address (limited like every verification mail) and the change happens when
+      it is followed (portal.verify_email_link), which also marks the e-mail verified;
+    - staff in the control panel: at once, and "e-mail verified" is cleared (nobody has proved the new address).
+    Returns the message for the user when a link was sent. Raises SendLimited (panel/contacts/verification.py)."""
+    if not (actor.in_portal and actor.contact.id == contact.id):  # one's own profile is always one's own
+        access.require(actor, contact, write=True)
+    if emails.same(new_email, contact.email):
+        contact.email = new_email
+        return None
+    if actor.impersonated:
+        from werkzeug.exceptions import Forbidden
+
+        raise Forbidden("In Portal Login the contact's e-mail cannot be changed.")
+    if actor.in_portal:
+
+        contact.pending_email = emails.normalize(new_email)
+        message = queue_email_link(contact, contact.pending_email)
+        outbox.deliver_after_commit(message)
+        return (f"We sent a link to {contact.pending_email}: the login e-mail changes when it is followed "
+                "(within 24 hours).")
+    contact.email = new_email
+    contact.email_verified = False
+    contact.pending_email = None
+    return None
 
 
 def reset_password(actor: Actor, contact: Contact, typed: str | None = None):
-    """Typed by staff: the password now. Generated: e-mailed, and it becomes the password only once the
+    """Typed by staff: the password now, but temporary (the contact chooses their own at the first sign-in,
+    and it expires unused after 24 hours). Generated: e-mailed, and it becomes the password only once the
     e-mail is delivered (password_mail_delivered, the outbox's hook for a sensitive message sent, run in
     the transaction that marks it sent); until then the old password keeps working, so a mail server that
     is down never leaves the contact with a password nobody received. Not committed; the audit entries show that the password
     changed, never what to. Returns the queued message, if any."""
     access.require(actor, contact, write=True)
     if typed:
-        set_password(contact, typed)
+        set_temporary_password(contact, password=typed)
         return None
     drop_pending_password(contact)  # an earlier reset still waiting: its e-mail is withdrawn
     password = generate_password()

@@ -164,6 +164,7 @@ def withdraw(message_id: int, reason: str) -> bool:
 def deliver_job() -> str | None:
     """The worker's job: deliver what is due (new messages and retries)."""
     report = deliver()
+    erase_sensitive_files()
     if not report.sent and not report.failed:
         return None
     return f"{report.sent} sent, {report.failed} failed"
@@ -222,15 +223,27 @@ def _send(message: MailMessage) -> None:
         with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT) as smtp:
             smtp.send_message(email)
     else:
-        _write_outbox_file(email, message.id)
+        _write_outbox_file(email, message.id, sensitive=message.sensitive)
 
 
-def _write_outbox_file(email: EmailMessage, number: int) -> Path:
+SENSITIVE_SUFFIX = ".sensitive.eml"
+
+
+def _write_outbox_file(email: EmailMessage, number: int, sensitive: bool = False) -> Path:
     """One .eml file per message, readable by the owner only (it may hold a temporary password),
-    written under a temporary name and renamed, so a reader never sees half a message."""
+    written under a temporary name and renamed, so a reader never sees half a message.
+
+    Without a mail server the file IS the delivery, so it cannot be erased the moment it is "sent" as
+    the database's copy is: a sensitive message's file (a temporary password) is named *.sensitive.eml,
+    says in a header when it goes, and is overwritten and removed OUTBOX_SENSITIVE_HOURS after it was
+    written (erase_sensitive_files, on every write and every worker run)."""
     folder = Path(current_app.instance_path) / "outbox"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"{number}-{utcnow():%Y%m%dT%H%M%S%fZ}.eml"
+    erase_sensitive_files(folder)
+    if sensitive:
+        hours = current_app.config.get("OUTBOX_SENSITIVE_HOURS", 1)
+        email["X-Panel-Erased-After"] = f"{hours} hour(s): this file holds a password and is then erased"
+    path = folder / f"{number}-{utcnow():%Y%m%dT%H%M%S%fZ}{SENSITIVE_SUFFIX if sensitive else '.eml'}"
     temporary = folder / f".{path.name}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -241,6 +254,28 @@ def _write_outbox_file(email: EmailMessage, number: int) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def erase_sensitive_files(folder: Path | None = None, now: float | None = None) -> int:
+    """Overwrite and remove the outbox files of sensitive messages older than OUTBOX_SENSITIVE_HOURS."""
+    import time
+
+    folder = folder or Path(current_app.instance_path) / "outbox"
+    limit = (now or time.time()) - float(current_app.config.get("OUTBOX_SENSITIVE_HOURS", 1)) * 3600
+    erased = 0
+    for path in folder.glob(f"*{SENSITIVE_SUFFIX}") if folder.is_dir() else ():
+        try:
+            if path.stat().st_mtime > limit:
+                continue
+            with open(path, "r+b") as fh:
+                fh.write(b"\0" * path.stat().st_size)
+                fh.flush()
+                os.fsync(fh.fileno())
+            path.unlink()
+            erased += 1
+        except OSError as error:
+            log.warning("could not erase %s: %s", path.name, error)
+    return erased
 
 
 def _record_sent(message: MailMessage) -> None:

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, StopValidation
 
+from panel import emails
 from panel.contacts.forms import EMAIL_TAKEN, ContactIdentityChecks
 from panel.customers.forms import COUNTRY, CustomerNameChecks
 from panel.customers.models import BUSINESS_TYPES, CURRENCIES
@@ -148,12 +149,12 @@ class RowsStep(Form):
     def check(self, other_emails=()) -> dict:
         self.validate()
         errors = {}
-        others, seen = {e.lower() for e in other_emails if e}, set()
+        others, seen = {emails.lookup_key(e) for e in other_emails if e}, set()
         for entry in self.rows:
             row = entry.form
             if row.is_blank():
                 continue
-            email = row.email.data.lower()
+            email = emails.lookup_key(row.email.data)
             # The draft's own duplicates come before "anyone's login" (the database's check).
             if row.email.errors in ([], [EMAIL_TAKEN]):
                 if email in others:

@@ -19,6 +19,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
+from panel.contacts.verification import SendLimited
 from panel.web import page_number, search_text
 
 
@@ -92,9 +93,14 @@ def edit_customer_contact(customer_id: int, contact_id: int):
                            message="There is no such contact in your account.")
     form = (SubAccountContactForm(obj=contact, contact_id=contact.id) if request.method == "GET"
             else SubAccountContactForm(contact_id=contact.id))
-    if form.validate_on_submit():
-        update_contact(actors.current(), contact, form.values())
-        flash(f"{contact.name} saved.")
-        return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
     code = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            note = update_contact(actors.current(), contact, form.values())
+        except SendLimited as limited:
+            form.email.errors = [str(limited)]
+            code = 429
+        else:
+            flash(f"{contact.name} saved." + (f" {note}" if note else ""))
+            return redirect(url_for(".customer_contacts", customer_id=found.id), 303)
     return render_template("portal/customer_contact_form.html", customer=found, form=form, contact=contact), code

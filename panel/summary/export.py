@@ -14,7 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from panel import unit_of_work
+from panel import cells, unit_of_work
 from panel.calls.importer import FIELDS
 from panel.calls.models import CallRecord
 from panel.extensions import db
@@ -31,14 +31,14 @@ def heading(column: Column, currency: str) -> str:
 
 
 def _plain(value) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else cells.escape(str(value))
 
 
 def rows_csv(columns: list[Column], rows: list[Row], currency: str) -> bytes:
     """UTF-8 with a byte-order mark, so spreadsheet programs read the period's dash right."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([heading(column, currency) for column in columns])
+    writer.writerow([cells.escape(heading(column, currency)) for column in columns])
     for row in rows:
         writer.writerow([_plain(row.value(column.key)) for column in columns])
     return out.getvalue().encode("utf-8-sig")
@@ -54,18 +54,18 @@ def rows_xlsx(columns: list[Column], rows: list[Row], currency: str, sheet_title
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=heading(column, currency))
+        cell = WriteOnlyCell(sheet, value=cells.escape(heading(column, currency)))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        cells = []
+        row_cells = []
         for column in columns:
-            cell = WriteOnlyCell(sheet, value=row.value(column.key))
+            cell = WriteOnlyCell(sheet, value=cells.escape(row.value(column.key)))
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
-            cells.append(cell)
-        sheet.append(cells)
+            row_cells.append(cell)
+        sheet.append(row_cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -96,7 +96,7 @@ def record_lines(customer_id: int, start: datetime, end: datetime) -> Iterator[s
             out.seek(0)
             out.truncate()
             writer.writerows(
-                (customer, call_id, _time(started), destination, "true" if answered else "false", duration, billed,
+                (customer, cells.escape(call_id), _time(started), cells.escape(destination), "true" if answered else "false", duration, billed,
                  rate, cost, charge)
                 for customer, call_id, started, destination, answered, duration, billed, rate, cost, charge in batch
             )

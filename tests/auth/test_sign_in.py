@@ -1,11 +1,14 @@
 """Staff sign-in: passwords, sessions, throttling and the safe `next` redirect."""
+import re
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from panel import unit_of_work
-from panel.auth.models import StaffUser
+from panel.auth.models import LoginFailure, StaffUser
 from panel.extensions import db
 from panel.staff import create_staff_user
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, PanelClient
 
 
 def test_every_page_but_login_requires_sign_in(client, customer):
@@ -58,12 +61,65 @@ def test_an_absurdly_long_password_is_refused_not_crashed(client, staff_users):
     assert "Field cannot be longer than 1024 characters." in response.get_data(as_text=True)
 
 
-def test_repeated_failures_for_one_email_are_refused_for_a_while(client, staff_users):
+ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
+OWNER = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def _age_failures(app, seconds):
+    """Move every recorded failure `seconds` into the past (as if that time had gone by)."""
+    with app.app_context():
+        for failure in db.session.scalars(sa.select(LoginFailure)):
+            failure.at -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def test_guessing_one_email_is_slowed_by_a_growing_delay(app, client, staff_users):
+    """Replaces the 15-minute lock-out: after 5 failures the guessing address waits 15 s, then 30 s, 60 s…"""
     for _ in range(5):
-        assert client.post("/login", {"email": "staff@example.com", "password": "wrong password"}).status_code == 401
-    blocked = client.post("/login", {"email": "staff@example.com", "password": PASSWORD})
-    assert blocked.status_code == 429
-    assert "Too many failed sign-ins. Try again in 15 minute(s)." in blocked.get_data(as_text=True)
+        response = client.post("/login", {"email": "staff@example.com", "password": "wrong"}, environ_base=ATTACKER)
+        assert response.status_code == 401
+    blocked = client.post("/login", {"email": "staff@example.com", "password": PASSWORD}, environ_base=ATTACKER)
+    assert blocked.status_code == 429  # during the delay the password is not even looked at
+    assert re.search(r"Too many failed sign-ins\. Try again in 1[0-5] second\(s\)\.", blocked.get_data(as_text=True))
+    _age_failures(app, 16)
+    assert client.post("/login", {"email": "staff@example.com", "password": "wrong"}, environ_base=ATTACKER).status_code == 401
+    again = client.post("/login", {"email": "staff@example.com", "password": "wrong"}, environ_base=ATTACKER)
+    assert again.status_code == 429 and re.search(r"Try again in (2\d|30) second", again.get_data(as_text=True))
+    _age_failures(app, 31)
+    assert client.post("/login", {"email": "staff@example.com", "password": "wrong"}, environ_base=ATTACKER).status_code == 401
+    assert re.search(r"Try again in ([4-5]\d|60) second", client.post(
+        "/login", {"email": "staff@example.com", "password": "x"}, environ_base=ATTACKER).get_data(as_text=True))
+
+
+def test_the_owner_gets_in_with_the_right_password_while_someone_guesses_elsewhere(app, client, staff_users):
+    for _ in range(12):
+        client.post("/login", {"email": "staff@example.com", "password": "wrong"}, environ_base=ATTACKER)
+    owner = PanelClient(app.test_client())
+    response = owner.post("/login", {"email": "staff@example.com", "password": PASSWORD}, environ_base=OWNER)
+    assert response.status_code == 303
+    # The owner's success forgets only the owner's address: the guesser is still slowed (5 counted, the
+    # tries made during the delay were never looked at).
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)
+                                 .where(LoginFailure.ip == ATTACKER["REMOTE_ADDR"])) == 5
+    assert client.post("/login", {"email": "staff@example.com", "password": PASSWORD},
+                       environ_base=ATTACKER).status_code == 429
+    # A typo from the owner's address while the account is guessed is refused as wrong (401), and only then
+    # is that address slowed too.
+    other = PanelClient(app.test_client())
+    assert other.post("/login", {"email": "staff@example.com", "password": "typo"}, environ_base=OWNER).status_code == 401
+    assert other.post("/login", {"email": "staff@example.com", "password": PASSWORD}, environ_base=OWNER).status_code == 429
+
+
+def test_the_delay_never_exceeds_its_maximum(app, client, staff_users):
+    with app.app_context():
+        db.session.add_all(LoginFailure(email="staff@example.com", ip=ATTACKER["REMOTE_ADDR"]) for _ in range(30))
+        db.session.commit()
+    blocked = client.post("/login", {"email": "staff@example.com", "password": PASSWORD}, environ_base=ATTACKER)
+    assert blocked.status_code == 429 and "Try again in 5 minute(s)." in blocked.get_data(as_text=True)
+    _age_failures(app, 301)
+    assert client.post("/login", {"email": "staff@example.com", "password": PASSWORD},
+                       environ_base=ATTACKER).status_code == 303
 
 
 def test_failures_for_unknown_emails_are_throttled_the_same_way(client):

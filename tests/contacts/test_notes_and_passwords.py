@@ -63,7 +63,9 @@ def test_a_password_typed_by_staff_sends_no_mail(app, customer):
     with app.app_context():
         contact, message = create_contact(SYSTEM, customer, {"name": "Cy", "email": "cy@acme.example"}, password="typed by staff 1")
         db.session.commit()
-        assert message is None and not contact.must_change_password
+        # No mail, but temporary like a generated one (issue 14): the contact chooses their own at first sign-in.
+        assert message is None and contact.must_change_password
+        assert timedelta(hours=23, minutes=59) < contact.password_expires_at - utcnow() <= timedelta(hours=24)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0
 
 

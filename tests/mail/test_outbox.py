@@ -302,9 +302,9 @@ def _slow_down_writes(monkeypatch):
 
     write = outbox._write_outbox_file
 
-    def slow_write(*args):
+    def slow_write(*args, **kwargs):
         time.sleep(0.01)
-        return write(*args)
+        return write(*args, **kwargs)
 
     monkeypatch.setattr(outbox, "_write_outbox_file", slow_write)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from panel import unit_of_work
 from panel.actor import SYSTEM
 from panel.contacts.models import Contact
-from panel.contacts.records import create_contact
+from panel.contacts.records import create_contact, set_password
 from panel.customers.accounts import create_customer
 from panel.customers.hierarchy import HierarchyError, check_reseller, subtree_ids
 from panel.customers.models import Customer
@@ -27,7 +27,8 @@ def tree(app, world):
         outside = create_customer(SYSTEM, {"name": "Beta Branch", "reseller_id": world.b}, "EUR").id
         unit_of_work.commit()
         db.session.get(Contact, world.ana).contact_type = "Admin"
-        create_contact(SYSTEM, shop, {"name": "Sam Shop", "email": "sam@shop.example"}, password=CONTACT_PASSWORD)
+        sam, _ = create_contact(SYSTEM, shop, {"name": "Sam Shop", "email": "sam@shop.example"})
+        set_password(sam, CONTACT_PASSWORD)  # as if Sam had chosen it (a password set for Sam is temporary)
         db.session.commit()
     return {"a": world.a, "east": east, "shop": shop, "b": world.b, "outside": outside}
 

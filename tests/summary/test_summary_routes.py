@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from panel import unit_of_work
 from panel.actor import SYSTEM
@@ -212,7 +213,8 @@ def test_a_rows_call_records_download_as_csv_in_the_import_format(app, as_role, 
     assert tuple(lines[0]) == FIELDS
     assert lines[1:] == [
         [str(customer), "a-1", "2026-11-18T00:00:00Z", "4420", "true", "61", "120", "0.010000", "0.0200", "0.0300"],
-        [str(customer), "a-2", "2026-11-18T23:59:59.250000Z", "=1+1", "false", "0", "0", "0.000000", "0.0000", "0.0000"],
+        # A formula is written so that a spreadsheet shows it (panel/cells.py), and imports back as it was.
+        [str(customer), "a-2", "2026-11-18T23:59:59.250000Z", "'=1+1", "false", "0", "0", "0.000000", "0.0000", "0.0000"],
     ]
     # It imports again: both records are known already, and nothing in it is refused.
     with app.app_context():
@@ -222,6 +224,7 @@ def test_a_rows_call_records_download_as_csv_in_the_import_format(app, as_role, 
         db.session.commit()
         report = import_csv(io.StringIO(text), "sw")
         assert (report.inserted, report.duplicates) == (2, 0)
+        assert db.session.scalar(sa.select(CallRecord.destination).where(CallRecord.call_id == "a-2")) == "=1+1"
     hour = client.get(f"/customers/{customer}/summary/records.csv?frame=live&period=2026-11-18T23:00")
     assert [line[1] for line in csv.reader(io.StringIO(hour.get_data(as_text=True)))][1:] == ["a-2"]
     assert 'filename="calls-1-live-2026-11-18T2300.csv"' in hour.headers["Content-Disposition"]
