@@ -226,6 +226,11 @@
     var control = document.contains(elt._panelControl) ? elt._panelControl : findControl(root, wanted);
     var message = messageIn(root);
     var isError = detail.xhr && detail.xhr.status >= 400;
+    if (message && (message.matches(".once, [data-no-echo]") || message.querySelector(".secret"))) {
+      // A secret shown only once (a generated password) is never copied anywhere: bring it into view.
+      message.scrollIntoView({ block: "nearest" });
+      message = null;
+    }
     if (message) {
       var text = message.textContent.replace(/\s+/g, " ").trim();
       if (!message.contains(control) && !(control && control.closest && control.closest(".row-menu"))) {
