@@ -223,7 +223,8 @@
       return;
     }
     var wanted = describe(elt._panelControl);
-    var control = document.contains(elt._panelControl) ? elt._panelControl : findControl(root, wanted);
+    var control = document.contains(elt._panelControl) ? elt._panelControl
+      : (findControl(root, wanted) || (wanted && wanted.tag === "BUTTON" && !wanted.name ? findControl(document, wanted) : null));
     var message = messageIn(root);
     var isError = detail.xhr && detail.xhr.status >= 400;
     if (message && (message.matches(".once, [data-no-echo]") || message.querySelector(".secret"))) {

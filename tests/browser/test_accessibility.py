@@ -206,3 +206,23 @@ def test_the_portal_works_on_a_375_px_phone(live_server, world, page: Page):
     expect(edit).to_be_visible(timeout=TIMEOUT)
     in_view_vertically(page, edit)
     assert not wide, "\n".join(wide)
+
+
+def test_record_payment_lands_on_the_payments_section_after_the_sections_have_loaded(live_server, world, page: Page):
+    cid = live_server.customer_id
+    with live_server.app.app_context():  # enough contacts above Payments to push it far down the page
+        for n in range(12):
+            ContactFactory(customer_id=cid, name=f"Filler {n:02d}", public_notes="A long note\n" * 3)
+        db.session.remove()
+    staff_sign_in(page, live_server, ADMIN_EMAIL)
+    page.set_viewport_size({"width": 1400, "height": 700})
+    page.goto(live_server.url + f"/customers/{cid}/payments/new")
+    page.locator("input[name=amount]").fill("7.25")
+    page.locator("input[name=received_on]").fill("2026-11-30")
+    page.get_by_role("button", name="Record Payment").click()
+    expect(page).to_have_url(re.compile(rf"/customers/{cid}#payments$"), timeout=TIMEOUT)
+    for section in ("#contacts", "#number-blocks", "#summary", "#invoices", "#payments", "#deployments"):
+        expect(page.locator(section)).not_to_contain_text("Loading…", timeout=TIMEOUT)
+    payments = page.locator("#payments")
+    expect(payments).to_contain_text("7.25")
+    expect(payments.get_by_role("heading", name=re.compile(r"^Payments"))).to_be_in_viewport(timeout=TIMEOUT)
