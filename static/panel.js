@@ -258,10 +258,18 @@
     if (focusable) focusable.focus();
   });
 
-  // ---- Anchors (#payments) land on their section after the lazy sections above it have loaded. ----
+  // ---- Anchors (#payments) land on their section after the lazy sections above it have loaded; an
+  // anchor to a part of a form (the row the onboarding's "+ Add" made) puts the focus in its first field. ----
   document.addEventListener("DOMContentLoaded", function () {
     var hash = window.location.hash;
     if (!hash || hash.length < 2) return;
+    var anchored = document.getElementById(decodeURIComponent(hash.slice(1)));
+    if (anchored && anchored.closest("form")) {
+      // After the browser's own jump to the fragment, which would take the focus back to the page.
+      window.addEventListener("load", function () {
+        setTimeout(function () { var field = firstField(anchored); if (field) field.focus(); }, 0);
+      });
+    }
     var lazy = Array.prototype.slice.call(document.querySelectorAll("[hx-trigger^='load']"));
     if (!lazy.length) return;
     var pending = lazy.length;

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from panel.extensions import db
-from tests.browser.test_customer_edit_flow import wait_for_sections
+from tests.browser.test_onboarding import _customer_information
 from tests.factories import (
     ContactFactory,
     InvoiceFactory,
@@ -124,6 +124,21 @@ def test_panel_pages_and_fragments_have_no_serious_accessibility_violations(live
         page.locator("#summary").get_by_role("tab", name=tab).click()
         expect(page.locator("#summary").get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true", timeout=TIMEOUT)
         problems += axe_problems(page, f"Summary, {tab} tab", "#summary")
+
+    # The onboarding steps; "+ Add an admin contact" puts the focus in the new row's first field.
+    page.goto(live_server.url + "/onboarding/new")
+    _customer_information(page, "Globex Axe")
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(page.get_by_role("heading", name="2. Admin contacts")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_role("button", name="+ Add an admin contact").click()
+    expect(page.get_by_label("Admin contact 2 name")).to_be_focused(timeout=TIMEOUT)
+    problems += axe_problems(page, "onboarding step 2")
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(page.get_by_role("heading", name="3. Support contacts")).to_be_visible(timeout=TIMEOUT)
+    problems += axe_problems(page, "onboarding step 3")
+    page.get_by_role("button", name="Create customer", exact=True).click()  # refused: no Onsite Admin yet
+    expect(page.locator(".form-error")).to_be_visible(timeout=TIMEOUT)
+    problems += axe_problems(page, "onboarding step 3, refused")
     assert not problems, "\n".join(problems)
 
 
