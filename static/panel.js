@@ -148,6 +148,17 @@
     return null;
   }
 
+  // The field to focus in the forms a swap brought (not the check boxes of a grid, not a search box).
+  function formField(root) {
+    var forms = root.matches("form") ? [root] : Array.prototype.slice.call(root.querySelectorAll("form"));
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i].hidden || forms[i].querySelector("input[type=search]")) continue;
+      var field = firstField(forms[i]);
+      if (field) return field;
+    }
+    return null;
+  }
+
   // Remember, per request, the element that had the focus and what the pressed control is called.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
@@ -242,7 +253,7 @@
       if (!detail.xhr._panelToasted) toast(text, isError ? "error" : "notice");
     }
     // Focus: the first field of a form that appeared; back to the row or the opener when it closed.
-    var field = root.querySelector("form") || root.matches("form") ? firstField(root) : null;
+    var field = formField(root);
     if (field) {
       if (isError || !root.contains(document.activeElement) || document.activeElement === document.body) field.focus();
       else if (!document.activeElement.closest("form")) field.focus();

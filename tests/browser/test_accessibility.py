@@ -173,8 +173,19 @@ def no_sideways_scroll(page: Page, where: str) -> list[str]:
 
 
 def test_no_panel_page_scrolls_sideways_at_800_px(live_server, world, page: Page):
+    from datetime import timedelta
+
+    from panel.periods import period_start
+    from panel.types import utcnow
+    from tests.summary.data import add_hours, hour_row
+
     page.set_viewport_size({"width": 800, "height": 900})
     cid = live_server.customer_id
+    with live_server.app.app_context():  # wide figures, so the Summary grid is wider than its box
+        yesterday = period_start("daily", utcnow()) - timedelta(days=1)
+        add_hours(hour_row(cid, yesterday + timedelta(hours=9), calls=123456789, answered=98765432,
+                           seconds=987654321, billed=987654321, charge="98765432.1234", cost="12345678.1234"))
+        db.session.remove()
     staff_sign_in(page, live_server, ADMIN_EMAIL)
     wide = []
     page.goto(live_server.url + f"/customers/{cid}")
@@ -192,6 +203,14 @@ def test_no_panel_page_scrolls_sideways_at_800_px(live_server, world, page: Page
     page.locator("#summary").get_by_role("tab", name="Daily").click()
     action = page.locator("#summary-grid th.action")
     expect(action).to_be_visible(timeout=TIMEOUT)
+    # The tab that was pressed was swapped with the section: the focus is on the new one, not lost.
+    expect(page.locator("#summary [role=tab][aria-selected=true]")).to_be_focused()
+    scroll = page.locator(".summary-scroll").evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert scroll[0] > scroll[1], f"the grid fits its box ({scroll}): this check would not see a hidden Action column"
+    box = action.bounding_box()
+    edge = page.locator(".summary-scroll").evaluate("el => el.getBoundingClientRect().right")
+    assert box["x"] + box["width"] <= edge + 1, f"the Action column hides in the Summary's scroll box: {box}, {edge}"
+    expect(page.locator("#summary-grid td.action input[name=period]").first).to_be_visible()
     wide += no_sideways_scroll(page, "Main tab, Daily summary")
     for path in ["/customers", "/contacts", "/audit", "/delay-log", "/settings/options", "/settings/api-tokens",
                  f"/customers/{cid}/invoices/{world['invoice']}", f"/customers/{cid}/edit", "/onboarding/new"]:

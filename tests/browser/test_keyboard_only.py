@@ -145,3 +145,34 @@ def test_the_main_flows_by_keyboard_only(live_server, world, page: Page):
     page.keyboard.press("Enter")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(r"[^\t\n]*\n[^\t\n]*\n?", copied), copied
+
+
+def test_one_row_menu_open_at_a_time_closed_by_a_click_elsewhere_or_escape(live_server, world, page: Page):
+    with live_server.app.app_context():
+        other = ContactFactory(customer_id=live_server.customer_id, name="Mo Mouse", email="mo@example.com").id
+        db.session.remove()
+    page.goto(live_server.url + "/login")
+    page.locator("input[name=email]").fill(ADMIN_EMAIL)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + "/contacts")
+    first = page.locator(f"tr#contact-{world} .row-menu details")
+    second = page.locator(f"tr#contact-{other} .row-menu details")
+    first.locator("summary").click()
+    expect(first).to_have_attribute("open", "")
+    second.locator("summary").click()
+    expect(second).to_have_attribute("open", "")
+    expect(first).not_to_have_attribute("open", "")  # only one open at a time
+    page.locator("main h1").click()
+    expect(second).not_to_have_attribute("open", "")  # a click elsewhere closes it
+    first.locator("summary").click()
+    expect(first).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(first).not_to_have_attribute("open", "")
+    expect(first.locator("summary")).to_be_focused()
+    # The Edit item opens the inline editor, focus in its first field.
+    first.locator("summary").click()
+    first.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.locator(f"tr#contact-{world}.editing input[name=name]")).to_be_focused(timeout=TIMEOUT)
+    page.keyboard.press("Escape")
+    expect(page.locator(f"tr#contact-{world}.contact-row")).to_be_focused(timeout=TIMEOUT)
