@@ -62,9 +62,6 @@
     var menu = event.target;
     if (menu.tagName !== "DETAILS" || !menu.closest(".row-menu") || !menu.open) return;
     closeMenus(menu);
-    var first = menu.querySelector(".menu button:not([disabled]), .menu a");
-    if (first && menu._byKeyboard) first.focus();
-    menu._byKeyboard = false;
   }, true);
 
   document.addEventListener("click", function (event) {
@@ -107,13 +104,20 @@
     }
     if (menu) {
       if ((event.key === "Enter" || event.key === " ") && target.tagName === "SUMMARY") {
-        menu._byKeyboard = true;
+        // Open it and put the focus on its first item at once (or close it), not when "toggle" comes.
+        event.preventDefault();
+        menu.open = !menu.open;
+        if (menu.open) {
+          closeMenus(menu);
+          var first = menuItems(menu)[0];
+          if (first) first.focus();
+        }
         return;
       }
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         var items = menuItems(menu);
         if (!items.length) return;
-        if (!menu.open) { menu._byKeyboard = true; menu.open = true; event.preventDefault(); return; }
+        if (!menu.open) { menu.open = true; closeMenus(menu); items[0].focus(); event.preventDefault(); return; }
         var index = items.indexOf(document.activeElement);
         index = event.key === "ArrowDown" ? (index + 1) % items.length : (index <= 0 ? items.length - 1 : index - 1);
         items[index].focus();
