@@ -171,6 +171,8 @@
     var submitter = triggering && triggering.submitter;
     elt._panelControl = submitter || elt;
     elt._panelOpener = document.activeElement;
+    var target = event.detail.target || (event.detail.requestConfig && event.detail.requestConfig.target);
+    elt._panelNeighbour = target && (target.nextElementSibling || target.previousElementSibling || target.parentNode);
     // An opener inside a row menu: come back to the row (the menu goes with the swap).
     if (elt._panelOpener && elt._panelOpener.closest && elt._panelOpener.closest(".row-menu")) {
       elt._panelOpener = elt._panelOpener.closest("tr") || elt._panelOpener;
@@ -271,6 +273,23 @@
     if (control && document.contains(control)) { control.focus(); return; }
     var focusable = root.querySelector("[tabindex='0'], a[href], button:not([disabled]), summary");
     if (focusable) focusable.focus();
+  });
+
+  // A swap that removed its target (a deleted row): the focus goes to the row beside it.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // detail.elt is the last element an event went to (the swaps reuse the detail): take the requester.
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var target = event.detail.target;
+    if (!event.detail.successful || !elt || !target) return;
+    setTimeout(function () {
+      if (document.contains(target) || (target.id && document.getElementById(target.id))) return;
+      var active = document.activeElement;
+      if (active && active !== document.body && document.contains(active)) return;
+      var next = elt._panelNeighbour;
+      if (!next || !document.contains(next)) return;
+      if (!next.matches("[tabindex]")) next = next.querySelector("[tabindex='0'], a[href], button:not([disabled])") || next;
+      if (next.focus) next.focus();
+    }, 30);
   });
 
   // ---- Anchors (#payments) land on their section after the lazy sections above it have loaded; an

@@ -27,6 +27,7 @@ from panel.passwords import hash_password
 from panel.portal.access import PortalLoginRefused, portal_login_refusal, start_portal_login
 from panel.save_options import DELAY, STAY
 from panel.web import (
+    notify,
     page_number,
     render_fragment,
     render_page,
@@ -148,7 +149,8 @@ def delete(customer_id: int, contact_id: int):
     db.session.delete(contact)
     db.session.flush()
     count = contact_count(customer_id)
-    return render_fragment("contacts/_deleted.html", count=count, show_customer=_global_view())
+    response = render_fragment("contacts/_deleted.html", count=count, show_customer=_global_view())
+    return notify(response, f"Contact {contact.name} deleted.")
 
 
 @bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>/password", methods=["GET", "POST"])

@@ -176,3 +176,16 @@ def test_one_row_menu_open_at_a_time_closed_by_a_click_elsewhere_or_escape(live_
     expect(page.locator(f"tr#contact-{world}.editing input[name=name]")).to_be_focused(timeout=TIMEOUT)
     page.keyboard.press("Escape")
     expect(page.locator(f"tr#contact-{world}.contact-row")).to_be_focused(timeout=TIMEOUT)
+
+    # Delete from the menu: the toast says so (HX-Trigger notice), the focus goes to the row beside it.
+    page.on("dialog", lambda dialog: dialog.accept())
+    menu = page.locator(f"tr#contact-{other} .row-menu summary")
+    menu.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowUp")  # from the first item up to the last: Delete
+    expect(page.locator(f"tr#contact-{other} .menu button.danger")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"tr#contact-{other}")).to_have_count(0, timeout=TIMEOUT)
+    expect(page.locator("#toast")).to_have_text("Contact Mo Mouse deleted.")
+
+    expect(page.locator("tr.contact-row:focus")).to_have_count(1, timeout=TIMEOUT)
