@@ -1,4 +1,5 @@
 """Rendering helpers shared by the blueprints: one template serves a page and its htmx parts."""
+import json
 from dataclasses import dataclass
 
 from flask import make_response, render_template, request
@@ -21,6 +22,21 @@ def render_page(template: str, block: str | None = None, *, code: int = 200, **c
         body = render_template(template, **context)
     response = make_response(body, code)
     response.vary.add("HX-Request")
+    return response
+
+
+def notify(response, text: str):
+    """Say what happened in a toast (static/panel.js listens for the "notice" event of HX-Trigger), for
+    an answer that leaves nothing to read where the action was (a deleted row). Keeps other triggers."""
+    present = response.headers.get("HX-Trigger")
+    events = {}
+    if present:
+        try:
+            events = json.loads(present)
+        except ValueError:
+            events = {name.strip(): None for name in present.split(",") if name.strip()}
+    events["notice"] = text
+    response.headers["HX-Trigger"] = json.dumps(events)
     return response
 
 

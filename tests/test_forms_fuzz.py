@@ -110,6 +110,9 @@ def site(app, staff_users, world, ids, portal_client):  # noqa: F811
                                      cost=Decimal("0.1"), charge=Decimal("0.3")))
         db.session.commit()
         generate(SYSTEM, db.session.get(Customer, world.b), "daily", [day], now=datetime(2026, 11, 22, tzinfo=UTC))
+        # An Invoice Schedule, so the Summary offers Auto Generate (disabled, with its reason, without one).
+        for customer_id in (world.a, world.b):
+            db.session.get(Customer, customer_id).invoice_schedule = "monthly"
         ben = db.session.get(Contact, world.ben)
         ben.contact_type, ben.mobile = "Admin", "+1 555 0100"
         send_mobile_code(ben)

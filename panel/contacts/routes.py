@@ -24,9 +24,10 @@ from panel.delayed import changes
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel.passwords import hash_password
-from panel.portal.access import PortalLoginRefused, start_portal_login
+from panel.portal.access import PortalLoginRefused, portal_login_refusal, start_portal_login
 from panel.save_options import DELAY, STAY
 from panel.web import (
+    notify,
     page_number,
     render_fragment,
     render_page,
@@ -148,7 +149,8 @@ def delete(customer_id: int, contact_id: int):
     db.session.delete(contact)
     db.session.flush()
     count = contact_count(customer_id)
-    return render_fragment("contacts/_deleted.html", count=count, show_customer=_global_view())
+    response = render_fragment("contacts/_deleted.html", count=count, show_customer=_global_view())
+    return notify(response, f"Contact {contact.name} deleted.")
 
 
 @bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>/password", methods=["GET", "POST"])
@@ -181,6 +183,10 @@ def pending_create(customer_id: int, change_id: int):
     if change.status == "cancelled":
         return render_fragment("contacts/_pending_create.html", change=None)
     return render_fragment("contacts/_pending_create.html", change=change, customer_id=customer_id)
+
+
+# The row menu shows Portal Login disabled, with the reason, for a contact it would refuse.
+bp.add_app_template_global(portal_login_refusal, "portal_login_refusal")
 
 
 @bp.post("/customers/<int:customer_id>/contacts/<int:contact_id>/portal-login")

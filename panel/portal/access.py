@@ -113,6 +113,17 @@ def current_actor() -> Actor | None:
     return None
 
 
+def portal_login_refusal(contact: Contact) -> str | None:
+    """Why a Portal Login as `contact` would be refused whoever asks (the row menu shows it disabled with
+    this reason), or None."""
+    if not contact.active:
+        return "This contact is deactivated and cannot be signed in as."
+    customer = db.session.get(Customer, contact.customer_id)
+    if customer.status == "Inactive":
+        return "The customer is Inactive: its contacts cannot be signed in as."
+    return None
+
+
 def start_portal_login(actor: Actor, contact: Contact) -> PortalLogin:
     """Staff (`actor`) sees the portal as `contact` for at most 30 minutes; refused if it cannot be done."""
     if not actor.is_staff:
@@ -121,11 +132,9 @@ def start_portal_login(actor: Actor, contact: Contact) -> PortalLogin:
     present = current_actor() if session.get("portal_login") else None
     if present is not None and present.impersonated:
         raise PortalLoginRefused("A Portal Login is already open in this browser: return from it first.")
-    if not contact.active:
-        raise PortalLoginRefused("This contact is deactivated and cannot be signed in as.")
-    customer = db.session.get(Customer, contact.customer_id)
-    if customer.status == "Inactive":
-        raise PortalLoginRefused("The customer is Inactive: its contacts cannot be signed in as.")
+    refusal = portal_login_refusal(contact)
+    if refusal:
+        raise PortalLoginRefused(refusal)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     login = PortalLogin(token_digest=_digest(token), staff_user_id=staff.id, staff_email=staff.email,

@@ -66,8 +66,9 @@ def section(customer_id: int):
     if not wants_fragment():
         return redirect(url_for("customers.show", customer_id=customer_id, _anchor="summary"))
     frame = request.args.get("frame") or DEFAULT_FRAME
+    now = utcnow()
     try:
-        page = frame_page(customer.id, frame, utcnow(), request.args.get("before"))
+        page = frame_page(customer.id, frame, now, request.args.get("before"))
     except FiguresError as error:
         abort(422, str(error))
     title = f"{FRAME_NAMES[frame]} calls and customer charge of {customer.name}, {page.rows[-1].label} to {page.rows[0].label} (UTC)"
@@ -76,7 +77,7 @@ def section(customer_id: int):
         billing=frame in BILLING_FRAMES, columns=COLUMNS, raw=raw, shown=shown,
         headings={column.key: heading(column, customer.currency) for column in COLUMNS},
         last_changed=last_changed(), invoices=_invoices_by_period(customer.id, page),
-        chart=render_chart(frame, page.rows, customer.currency, title),
+        chart=render_chart(frame, page.rows, customer.currency, title), now=now,
     )
 
 

@@ -172,6 +172,12 @@ def test_generate_invoice_from_two_checked_days_then_a_second_try_is_refused(liv
     generate.click()
     invoices = page.locator("#invoices")
     expect(invoices).to_contain_text("Created INV-", timeout=TIMEOUT)
+    # The result is also where the eye is: beside the button, and in a toast in view.
+    beside = page.locator("#summary-result")
+    expect(beside).to_contain_text("Created INV-", timeout=TIMEOUT)
+    expect(beside).to_be_in_viewport()
+    expect(page.locator("#toast")).to_contain_text("Created INV-")
+    expect(page.locator("#toast")).to_be_in_viewport()
     # The Summary reloads itself on the same tab: both days now name their invoice instead of a check box.
     expect(grid.locator(f'tr[data-period="{d1}"] a.invoice-link')).to_have_text(
         re.compile(r"^INV-\d+$"), timeout=TIMEOUT)
@@ -187,6 +193,8 @@ def test_generate_invoice_from_two_checked_days_then_a_second_try_is_refused(liv
     expect(refused).to_contain_text("No invoice was created", timeout=TIMEOUT)
     expect(refused).to_contain_text(f"{d1}: already invoiced in INV-")
     expect(refused).to_contain_text(f"{d2}: already invoiced in INV-")
+    expect(other.locator("#summary-result.is-error")).to_contain_text(f"{d1}: already invoiced in INV-")
+    expect(other.locator("#toast")).to_contain_text("No invoice was created")
     expect(other.locator(f'#summary-grid tr[data-period="{d1}"] a.invoice-link')).to_be_visible(timeout=TIMEOUT)
     other.close()
     assert csp_errors == []

@@ -120,6 +120,9 @@ def test_delete_is_audited_and_needs_csrf(app, as_role, customer, contact):
     assert client.client.delete(url, headers={"HX-Request": "true"}).status_code == 400
     response = client.client.delete(url, headers={"HX-Request": "true", "X-CSRFToken": client.token()})
     assert response.status_code == 200 and 'id="contact-count"' in response.get_data(as_text=True)
+    # Nothing is left where the row was: the answer says what happened in a toast (HX-Trigger notice).
+    notice = json.loads(response.headers["HX-Trigger"])["notice"]
+    assert re.fullmatch(r"Contact .+ deleted\.", notice), notice
     with app.app_context():
         assert db.session.get(Contact, contact) is None
         entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.message == "Delete")).one()

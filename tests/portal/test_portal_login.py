@@ -120,10 +120,23 @@ def test_deactivated_contacts_and_inactive_customers_cannot_be_signed_in_as(app,
         else:
             db.session.get(Customer, world.a).status = "Inactive"
         db.session.commit()
-    response = as_role("staff").post(f"/customers/{world.a}/contacts/{world.ana}/portal-login")
-    assert response.status_code == 409
+    staff = as_role("staff")
+    # The row menu says so before anyone presses it: Portal Login disabled, with the reason.
+    row = staff.get(f"/customers/{world.a}/contacts/{world.ana}", htmx=True).get_data(as_text=True)
+    reason = ("This contact is deactivated" if change == "deactivated contact" else "The customer is Inactive")
+    assert f'<button type="button" disabled aria-describedby="portal-login-why-{world.ana}">Portal Login</button>' in row
+    assert reason in row and "/portal-login" not in row
+    response = staff.post(f"/customers/{world.a}/contacts/{world.ana}/portal-login")
+    assert response.status_code == 409 and reason in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PortalLogin)) == 0
+
+
+def test_an_active_contact_offers_portal_login(as_role, world):
+    row = as_role("staff").get(f"/customers/{world.a}/contacts/{world.ana}", htmx=True).get_data(as_text=True)
+    assert f'action="/customers/{world.a}/contacts/{world.ana}/portal-login"' in row and "disabled" not in row
+    assert f'hx-get="/customers/{world.a}/contacts/{world.ana}/edit"' in row  # the Edit item of the menu
+    assert 'tabindex="0"' in row
 
 
 def test_portal_login_of_another_customers_contact_by_id_is_404(as_role, world):

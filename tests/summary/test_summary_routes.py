@@ -109,12 +109,32 @@ def test_readonly_sees_no_invoice_buttons_and_staff_does(as_role, figures, app):
     staff = as_role("staff")
     html = section(staff, figures, frame="daily").get_data(as_text=True)
     assert f'hx-post="/customers/{figures}/invoices/generate"' in html
-    assert f'hx-post="/customers/{figures}/invoices/auto-generate"' in html
+    # No Invoice Schedule: Auto Generate is there, disabled, with its reason; one button, not two.
+    assert "invoices/auto-generate" not in html
+    assert re.search(r'<button type="button" disabled aria-describedby="auto-generate-why">Auto Generate Invoice</button>', html)
+    assert "No Invoice Schedule: set one in Edit to use Auto Generate." in html
+    from panel.customers.models import Customer
+    with app.app_context(), unit_of_work.unit():
+        db.session.get(Customer, figures).invoice_schedule = "monthly"
+    html = section(staff, figures, frame="daily").get_data(as_text=True)
+    assert html.count(f'hx-post="/customers/{figures}/invoices/auto-generate"') == 1
+    invoices = staff.get(f"/customers/{figures}/invoices", htmx=True).get_data(as_text=True)
+    assert "auto-generate" not in invoices
     readonly_client = type(staff)(app.test_client())
     readonly_client.login("readonly@example.com")
     html = section(readonly_client, figures, frame="daily").get_data(as_text=True)
     assert "Generate Invoice" not in html and "invoices/generate" not in html
     assert 'name="period" value="2026-11-18" aria-label="Invoice 2026-11-18"\n                   disabled' in html
+
+
+def test_only_ended_periods_offer_a_check_box(as_role, figures):
+    from panel.periods import start_key
+
+    html = section(as_role("staff"), figures, frame="daily").get_data(as_text=True)
+    today = start_key("daily", NOW)
+    assert f'data-period="{today}"' in html and f'name="period" value="{today}"' not in html
+    assert 'title="A period is invoiced once it has ended">open</span>' in html
+    assert 'name="period" value="2026-11-18"' in html
 
 
 def test_an_invoiced_day_shows_its_invoice_instead_of_a_check_box(app, as_role, figures):
