@@ -189,7 +189,7 @@ FROM (SELECT i, 1 + floor(%(busy)s * random() ^ 2)::int AS customer_id,
              answered, duration, (duration + 59) / 60 * 60 AS billed,
              (ARRAY[0.010000, 0.012500, 0.003000, 0.150000])[1 + floor(random() * 4)::int] AS rate
       FROM (SELECT i, answered, CASE WHEN answered THEN 1 + floor(random() * 1799)::int ELSE 0 END AS duration
-            FROM (SELECT i, random() < 0.7 AS answered FROM generate_series(%(first)s, %(last)s) AS i) AS a) AS b
+            FROM (SELECT i, random() < 0.7 AS answered FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i) AS a) AS b
      ) AS calls
 """
 

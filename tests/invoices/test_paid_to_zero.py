@@ -5,6 +5,7 @@ totals less what is allocated, to the minor unit."""
 import re
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from panel.extensions import db
 from panel.invoices import billing
 from panel.invoices.models import Invoice, Payment
 from panel.invoices.payments import allocate, open_invoices, record_payment, set_status
+from tests.helpers import migrated_app
 from tests.invoices.data import NOW, add_hours, at
 
 PROPERTY = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -147,22 +149,43 @@ def test_over_partial_allocations_the_dues_add_up_to_the_totals_less_the_allocat
         assert [db.session.get(Invoice, i).status for i, _ in made] == ["paid" if t == 0 else "issued" for _, t in made]
 
 
+def settle_every_invoice() -> None:
+    """Every invoice is billed to the minor unit, and allocating what each open invoice shows as due settles
+    every one of them."""
+    invoices = db.session.scalars(sa.select(Invoice)).all()
+    assert len(invoices) > 3
+    for invoice in invoices:
+        assert invoice.total == money.billed(invoice.total, invoice.currency) == sum(
+            (line.charge for line in invoice.lines), Decimal(0))
+    for customer_id in sorted({invoice.customer_id for invoice in invoices}):
+        rows = open_invoices(customer_id)
+        if rows:
+            payment = record_payment(SYSTEM, db.session.get(Customer, customer_id), {
+                "amount": sum((r.due for r in rows), Decimal(0)), "method": "Cash", "reference": "settle",
+                "status": "Completed", "received_on": NOW.date()})
+            allocate(SYSTEM, payment, {row.invoice.id: row.due for row in rows})
+    assert db.session.scalars(sa.select(Invoice.number).where(Invoice.status == "issued")).all() == []
+
+
 def test_every_invoice_of_the_demo_data_can_be_paid_to_zero(app):
-    """The demo seed (and the large seed, which makes its invoices with the same Auto Generate) bills to the
-    minor unit: allocating what each open invoice shows as due settles every one of them."""
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        invoices = db.session.scalars(sa.select(Invoice)).all()
-        assert len(invoices) > 3
-        for invoice in invoices:
-            assert invoice.total == money.billed(invoice.total, invoice.currency) == sum(
-                (line.charge for line in invoice.lines), Decimal(0))
-        for customer_id in sorted({invoice.customer_id for invoice in invoices}):
-            rows = open_invoices(customer_id)
-            if rows:
-                payment = record_payment(SYSTEM, db.session.get(Customer, customer_id), {
-                    "amount": sum((r.due for r in rows), Decimal(0)), "method": "Cash", "reference": "settle",
-                    "status": "Completed", "received_on": NOW.date()})
-                allocate(SYSTEM, payment, {row.invoice.id: row.due for row in rows})
-        assert db.session.scalars(sa.select(Invoice.number).where(Invoice.status == "issued")).all() == []
+        settle_every_invoice()
+
+
+@pytest.mark.postgres
+def test_every_invoice_of_the_large_seed_can_be_paid_to_zero(postgres, tmp_path):
+    """The large seed at a small scale: the same bulk load, roll-up and Auto Generate as `--scale large`."""
+    from panel.seed_large import seed_large
+
+    app = migrated_app(postgres.create())
+    try:
+        with app.app_context():
+            seed_large(str(tmp_path), customers=40, contacts_each=2, busy=8, calls=4_000, days=21, audit=200,
+                       echo=lambda line: None)
+            settle_every_invoice()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
