@@ -6,12 +6,8 @@ import sqlalchemy as sa
 
 from panel.actor import SYSTEM
 from panel.contacts.models import Contact
-from panel.contacts.records import (
-    create_contact,
-    email_taken,
-    looks_like_password,
-    reset_password,
-)
+from panel.contacts.logins import email_taken
+from panel.contacts.records import create_contact, looks_like_password, reset_password
 from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.passwords import check_password
