@@ -147,8 +147,7 @@ def private_sqlite_file(url: str) -> list[Path]:
     if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
         return []
     path = Path(name)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() and path.parent.is_dir():  # a missing folder stays missing: that database is unreachable
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # created 0600 whatever the umask
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 

@@ -59,6 +59,13 @@ AREA_OF = {
     "onboarding": "onboarding",
     "audit": "audit",
     "settings": "settings",
+    # Admin pages on other blueprints (each checks for an admin itself, as Settings' own pages do).
+    "auth.staff_sessions": "settings",
+    "auth.revoke_staff_session": "settings",
+    "auth.revoke_staff_user_sessions": "settings",
+    "twofactor.admin": "settings",
+    "twofactor.reset_staff": "settings",
+    "twofactor.reset_contact": "settings",
 }
 # Endpoints every signed-in staff user reaches whatever the groups: signing out, and one's own sessions and
 # second factor (areas that have such pages add them at start-up, like READONLY_MAY_WRITE below).
@@ -74,14 +81,13 @@ SIGN_OUT_ENDPOINTS = frozenset({"auth.logout", "auth.revoke_my_session", "auth.r
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The session's user while active and on the password the session was opened with (its id carries
-    the user's session key, StaffUser.get_id): a password change or reset ends every older session."""
-    user_part, _, key = user_id.partition(".")
+    """The session's user while active. (A password change, a role change or a deactivation ends the
+    user's server-side sessions at once: panel/sessions.py.)"""
     try:
-        user = db.session.get(StaffUser, int(user_part))
+        user = db.session.get(StaffUser, int(user_id))
     except ValueError:
         return None
-    if user is None or not user.active or key != user.session_key():
+    if user is None or not user.active:
         return None
     return user
 

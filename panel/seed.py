@@ -163,7 +163,7 @@ def seed_traffic(rng: random.Random, now, days: int = 35) -> str:
             invoices += len(auto_generate(actors.SYSTEM, customer).created)
     if active:
         customer = active[0]
-        due = open_invoices(customer.id)[:3]
+        due = open_invoices(actors.SYSTEM, customer.id)[:3]
         if due:
             amount = sum((row.due for row in due), Decimal(0))
             with unit_of_work.unit():

@@ -24,6 +24,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from panel import unit_of_work
+from panel.audit.bulk import update_rows
 from panel.auth.models import StaffUser
 from panel.contacts.models import Contact
 from panel.extensions import db
@@ -196,15 +197,21 @@ def _current_row_id() -> int | None:
 
 
 def _end_portal_logins(connection, staff_user_id: int, keep_token_of: int | None, reason: str) -> None:
-    """End the Portal Logins the staff user opened, except the one held by the session `keep_token_of`."""
+    """End the Portal Logins the staff user opened, except the one held by the session `keep_token_of`; on
+    the flush's connection, each end an audit entry through the bulk helper."""
     keep = None
     if keep_token_of is not None and has_request_context() and session.get("portal_login"):
         keep = digest(session["portal_login"])
-    query = sa.update(PortalLogin).where(PortalLogin.staff_user_id == staff_user_id, PortalLogin.ended_at.is_(None))
+    table = PortalLogin.__table__
+    query = sa.select(table.c.id, table.c.customer_id).where(table.c.staff_user_id == staff_user_id,
+                                                            table.c.ended_at.is_(None))
     if keep:
-        query = query.where(PortalLogin.token_digest != keep)
-    # Core on the flush's connection: the audit log records the session end (an access event) instead.
-    connection.execute(query.values(ended_at=utcnow(), end_reason=reason[:100]))
+        query = query.where(table.c.token_digest != keep)
+    now, why = utcnow(), reason[:100]
+    changes = [(row.id, row.customer_id, {"ended_at": (None, now), "end_reason": (None, why)})
+               for row in connection.execute(query)]
+    if changes:
+        update_rows(connection, table, changes, f"Portal Login ended: {why}")
 
 
 def end_staff_sessions(staff_user_id: int, *, keep_current: bool = False, only: int | None = None,

@@ -118,7 +118,6 @@ def record_event(action: str, message: str, customer_id: int | None = None, data
     that must stay recorded calls unit_of_work.keep_on_refusal()). `message` is at most 16 characters
     ("Sign-in", "Failed sign-in"); what else is worth knowing goes in `data` (shown by "View Difference"
     as field → value), never a secret. By `actor`, else the current actor (panel/actor.py)."""
-    from panel.extensions import db
 
     if action not in EVENT_ACTIONS:
         raise ValueError(f"an event's action is one of {', '.join(EVENT_ACTIONS)}")

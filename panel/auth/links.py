@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from panel import unit_of_work
-from panel.auth.models import AuthLink, ResetRequest
+from panel import sessions, unit_of_work
+from panel.auth.models import AuthLink, ResetRequest, StaffUser
 from panel.extensions import db
 from panel.types import utcnow
 
@@ -85,12 +85,13 @@ def has_open_invitation(staff_user_id: int) -> bool:
 
 
 def end_other_sessions(person) -> None:
-    """The one hook that ends a staff user's or contact's other sessions after a password reset.
-
-    Sessions are signed cookies bound to the password they were opened with (StaffUser.session_key,
-    panel/portal/access.py _password_key), so the new password set before this call has already ended
-    them; a server-side session store revokes the person's stored sessions here."""
-    return None
+    """End every session of a staff user or contact whose password was reset (nobody is signed in while
+    following a link, so "other" is every one). The flush that stores the new password does it already
+    (panel/sessions.py); this says so where the reset happens, and covers a reset that keeps the hash."""
+    if isinstance(person, StaffUser):
+        sessions.end_staff_sessions(person.id)
+    else:
+        sessions.end_contact_sessions(person.id)
 
 
 # -- the throttle on reset requests -----------------------------------------------------------------

@@ -1,5 +1,4 @@
 """Staff users of the control panel, their permission groups, single-use links, and the record of failed sign-ins."""
-import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -55,13 +54,6 @@ class StaffUser(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-    def session_key(self) -> str:
-        """Changes with the password: a session opened on the old one no longer loads (panel/access.py)."""
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
-
-    def get_id(self) -> str:
-        return f"{self.id}.{self.session_key()}"
 
     def rights(self) -> dict[str, bool]:
         """{area: may write} for every area this user may see: admin everything; otherwise the union of the

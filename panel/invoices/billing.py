@@ -59,8 +59,14 @@ class Outcome:
     refused: list[str] = field(default_factory=list)  # "<period>: <reason>", for the user
 
 
-def invoiced_periods(customer_id: int, start: datetime, end: datetime) -> list[InvoicedPeriod]:
+def invoiced_periods(actor: Actor, customer_id: int, start: datetime, end: datetime) -> list[InvoicedPeriod]:
     """The customer's invoices that are not void and overlap [start, end), in period order."""
+    access.fetch_customer(actor, customer_id)
+    return _invoiced_periods(customer_id, start, end)
+
+
+def _invoiced_periods(customer_id: int, start: datetime, end: datetime) -> list[InvoicedPeriod]:
+    """invoiced_periods, for the functions here that have checked the actor already."""
     rows = db.session.execute(
         sa.select(Invoice.id, Invoice.number, Invoice.period_start, Invoice.period_end)
         .where(Invoice.customer_id == customer_id, Invoice.status != "void",
@@ -137,7 +143,7 @@ def generate(actor: Actor, customer: Customer, frame: str, starts: list[datetime
     outcome = Outcome()
     lock_customer(customer.id)
     first, last_end = starts[0], periods.period_end(frame, starts[-1])
-    taken = invoiced_periods(customer.id, first, last_end)
+    taken = _invoiced_periods(customer.id, first, last_end)
     days = daily_figures(customer.id, first, last_end)
     for start in starts:
         end = periods.period_end(frame, start)
@@ -166,7 +172,7 @@ def _make(customer: Customer, frame: str, starts: list[datetime], days: dict[dat
             raise
         refused = []
         for start in starts:
-            taken = invoiced_periods(customer.id, start, periods.period_end(frame, start))
+            taken = _invoiced_periods(customer.id, start, periods.period_end(frame, start))
             reason = _overlap_reason(frame, start, taken) or "invoiced at the same moment elsewhere"
             refused.append(f"{periods.label(frame, start)}: {reason}")
         return Outcome(refused=refused)
@@ -186,7 +192,7 @@ def missing_periods(customer: Customer, now: datetime) -> list[datetime]:
     start, stop = periods.period_start(frame, first_hour), periods.period_start(frame, now)
     if start >= stop:
         return []
-    taken = invoiced_periods(customer.id, start, stop)
+    taken = _invoiced_periods(customer.id, start, stop)
     days = daily_figures(customer.id, start, stop)
     missing = []
     while start < stop:
@@ -254,8 +260,9 @@ def void_invoice(actor: Actor, invoice: Invoice, reason: str) -> None:
     invoice.void_reason = reason[:500]
 
 
-def customer_invoices(customer_id: int, number: int, size: int):
+def customer_invoices(actor: Actor, customer_id: int, number: int, size: int):
     """A page of the customer's invoices, newest period first, with what is paid on each."""
+    access.fetch_customer(actor, customer_id)
     page = paginate(db.session, sa.select(Invoice).where(Invoice.customer_id == customer_id)
                     .order_by(Invoice.period_start.desc(), Invoice.id.desc()), number, size)
     return page, paid_amounts([invoice.id for invoice in page.items])

@@ -82,8 +82,9 @@ class OpenInvoice:
         return self.invoice.total - self.paid
 
 
-def open_invoices(customer_id: int, limit: int = 200) -> list[OpenInvoice]:
+def open_invoices(actor: Actor, customer_id: int, limit: int = 200) -> list[OpenInvoice]:
     """Issued invoices with something still due, oldest period first (what a payment usually pays)."""
+    access.fetch_customer(actor, customer_id)
     invoices = db.session.scalars(
         sa.select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == "issued")
         .order_by(Invoice.period_start).limit(limit)).all()
@@ -145,7 +146,8 @@ def _allocate_each(payment: Payment, amounts: dict[int, Decimal]) -> list[Paymen
     return made
 
 
-def customer_payments(customer_id: int, number: int, size: int):
+def customer_payments(actor: Actor, customer_id: int, number: int, size: int):
+    access.fetch_customer(actor, customer_id)
     page = paginate(db.session, sa.select(Payment).where(Payment.customer_id == customer_id)
                     .order_by(Payment.id.desc()), number, size)
     return page, allocated([payment.id for payment in page.items])

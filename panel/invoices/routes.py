@@ -31,7 +31,7 @@ def get_payment(customer_id: int, payment_id: int, write: bool = False) -> Payme
 
 
 def _invoices_section(customer, code: int = 200, **extra):
-    page, paid = billing.customer_invoices(customer.id, page_number(), SECTION_SIZE)
+    page, paid = billing.customer_invoices(actors.current(), customer.id, page_number(), SECTION_SIZE)
     response = render_fragment("invoices/_section.html", code=code, customer=customer, page=page, paid=paid, **extra)
     return response
 
@@ -126,7 +126,7 @@ def void(customer_id: int, invoice_id: int):
 
 
 def _payments_section(customer, code: int = 200, **extra):
-    page, allocated = payments.customer_payments(customer.id, page_number(), SECTION_SIZE)
+    page, allocated = payments.customer_payments(actors.current(), customer.id, page_number(), SECTION_SIZE)
     return render_fragment("invoices/_payments.html", code=code, customer=customer, page=page, allocated=allocated,
                            next_statuses=payments.NEXT_STATUSES, **extra)
 
@@ -171,7 +171,7 @@ def allocate(customer_id: int, payment_id: int):
     """Allocate Payment: amounts against the customer's open invoices, all or none."""
     customer = get_customer(customer_id)
     payment = get_payment(customer_id, payment_id)
-    open_invoices = payments.open_invoices(customer.id)
+    open_invoices = payments.open_invoices(actors.current(), customer.id)
     rest = payment.amount - payments.allocated([payment.id]).get(payment.id, Decimal(0))
     form = AllocationForm.for_invoices(open_invoices, payment.currency)
     problem = None

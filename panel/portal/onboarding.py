@@ -56,4 +56,4 @@ def report_issue():
                   "support contacts, so nobody was e-mailed. Your provider's staff can see the report.")
         return redirect(url_for("portal.report_issue"), 303)
     return render_page("portal/report_issue.html", code=422 if form.errors else 200, form=form, customer=own,
-                       reports=reports_of(own.id, 20))
+                       reports=reports_of(actor, own.id, 20))

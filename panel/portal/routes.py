@@ -283,7 +283,7 @@ def invoices():
     """The contact's own customer's invoices; the customer comes from the session, never from the URL."""
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
-    page, paid = customer_invoices(customer.id, page_number(), current_app.config["PAGE_SIZE"])
+    page, paid = customer_invoices(actor, customer.id, page_number(), current_app.config["PAGE_SIZE"])
     return render_template("portal/invoices.html", customer=customer, page=page, paid=paid)
 
 

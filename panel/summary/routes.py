@@ -41,7 +41,7 @@ def _invoices_by_period(customer_id: int, page) -> dict:
     """Each row's invoices (a grid row offers a check box only when it has none): one query for the page."""
     if page.frame not in BILLING_FRAMES:
         return {}
-    invoices = invoiced_periods(customer_id, page.start, page.end)
+    invoices = invoiced_periods(actors.current(), customer_id, page.start, page.end)
     return {row.key: [invoice for invoice in invoices
                       if invoice.period_start < row.end and invoice.period_end > row.start]
             for row in page.rows}

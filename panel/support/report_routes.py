@@ -17,7 +17,7 @@ def issue_reports(customer_id: int):
     customer = access.fetch_customer(actors.current(), customer_id)
     if not wants_fragment():
         return redirect(url_for("customers.show", customer_id=customer_id, _anchor="issue-reports"))
-    reports = reports_of(customer.id, SECTION_LIMIT + 1)
+    reports = reports_of(actors.current(), customer.id, SECTION_LIMIT + 1)
     reporters, deployments = names_for(reports)
     return render_fragment("support/_issue_reports.html", customer=customer, reports=reports[:SECTION_LIMIT],
                            more=len(reports) > SECTION_LIMIT, reporters=reporters, deployments=deployments)

@@ -81,8 +81,9 @@ def _body(report: IssueReport, customer: Customer, reporter: Contact | None, dep
     return "\n".join(lines) + "\n"
 
 
-def reports_of(customer_id: int, limit: int = 50) -> list[IssueReport]:
+def reports_of(actor: Actor, customer_id: int, limit: int = 50) -> list[IssueReport]:
     """The customer's reports, newest first."""
+    access.fetch_customer(actor, customer_id)
     return list(db.session.scalars(
         sa.select(IssueReport).where(IssueReport.customer_id == customer_id)
         .order_by(IssueReport.id.desc()).limit(limit)))

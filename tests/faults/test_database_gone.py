@@ -17,6 +17,7 @@ from panel import create_app
 from panel.errors import database_trouble
 
 UNAVAILABLE = "The database is not answering right now; nothing was saved. Try again in a moment."
+from panel import access
 from panel.extensions import db
 from tests.helpers import app_config, free_port, staff_sign_in, wait_until
 
@@ -40,7 +41,9 @@ def wait_for_sleeping_query(postgres, app, timeout: float = 10.0) -> None:
     ).fetchone()[0], timeout, interval=0.05, message="the slow request reaching PostgreSQL")
 
 
-def add_slow_page(app) -> None:
+def add_slow_page(app, monkeypatch) -> None:
+    monkeypatch.setitem(access.AREA_OF, "slow_page", "customers")  # a staff page of an area, like every other
+
     @app.get("/test-only/slow")
     def slow_page():
         db.session.execute(sa.text("SELECT pg_sleep(5)"))
@@ -69,8 +72,8 @@ def no_tracebacks(caplog) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_a_request_in_flight_when_the_database_goes_away_gets_a_503_and_the_next_one_works(
-        pg_fault_app, postgres, caplog, htmx):
-    add_slow_page(pg_fault_app)
+        pg_fault_app, postgres, caplog, htmx, monkeypatch):
+    add_slow_page(pg_fault_app, monkeypatch)
     client = staff_sign_in(pg_fault_app)
     caplog.set_level(logging.INFO)
     invalidated = []

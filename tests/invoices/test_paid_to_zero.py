@@ -99,7 +99,7 @@ def test_allocating_the_due_shown_on_the_page_pays_the_invoice(app, as_role, cur
         assert allocated.status_code == 303, allocated.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Invoice, invoice_id).status == "paid"
-        assert open_invoices(customer) == []
+        assert open_invoices(SYSTEM, customer) == []
         assert balance_of(customer) == before  # down by the total, up by the payment of exactly that
     answer = api_invoice(client, token, number)
     assert (answer["status"], answer["due"], answer["total"]) == (
@@ -126,7 +126,7 @@ def test_over_partial_allocations_the_dues_add_up_to_the_totals_less_the_allocat
         token = issue_token(f"billing {customer.id}", ["invoices"])
         unit, allocated_total = money.unit(currency), Decimal(0)
         for _ in range(data.draw(st.integers(1, 4), label="rounds")):
-            rows = open_invoices(customer.id)
+            rows = open_invoices(SYSTEM, customer.id)
             if not rows:
                 break
             chosen = data.draw(st.lists(st.sampled_from(rows), min_size=1, unique_by=lambda r: r.invoice.id),
@@ -158,7 +158,7 @@ def settle_every_invoice() -> None:
         assert invoice.total == money.billed(invoice.total, invoice.currency) == sum(
             (line.charge for line in invoice.lines), Decimal(0))
     for customer_id in sorted({invoice.customer_id for invoice in invoices}):
-        rows = open_invoices(customer_id)
+        rows = open_invoices(SYSTEM, customer_id)
         if rows:
             payment = record_payment(SYSTEM, db.session.get(Customer, customer_id), {
                 "amount": sum((r.due for r in rows), Decimal(0)), "method": "Cash", "reference": "settle",

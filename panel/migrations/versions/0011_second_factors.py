@@ -72,8 +72,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('customer') as batch:
-        batch.drop_column('require_two_factor')
+    # Plain DROP COLUMN too: a batch copy would drop the customer table under every row that refers to it.
+    op.drop_column('customer', 'require_two_factor')
     op.drop_table('passkey')
     op.drop_table('recovery_code')
     op.drop_table('totp_secret')
