@@ -5,9 +5,9 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from panel.actor import SYSTEM
 from panel.extensions import db
 from tests.browser.test_portal import portal_sign_in
+from tests.factories import ContactFactory
 
 TIMEOUT = 5_000  # ms
 PASSWORD = "admin contact password"
@@ -15,12 +15,10 @@ ADMIN_EMAIL = "grace@acme.example"
 
 
 def _admin_contact(server) -> None:
-    from panel.contacts.records import create_contact
-
+    """An Admin contact who has chosen their own password (one typed by staff would be temporary)."""
     with server.app.app_context():
-        create_contact(SYSTEM, server.customer_id, {"name": "Grace Hopper", "email": ADMIN_EMAIL, "contact_type": "Admin"},
+        ContactFactory(customer_id=server.customer_id, name="Grace Hopper", email=ADMIN_EMAIL, contact_type="Admin",
                        password=PASSWORD)
-        db.session.commit()
         db.session.remove()
 
 

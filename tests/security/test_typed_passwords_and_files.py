@@ -66,6 +66,7 @@ def test_a_new_sqlite_database_file_is_readable_by_its_owner_only(tmp_path, monk
     old = os.umask(0o022)
     try:
         path = tmp_path / "fresh" / "panel.db"
+        path.parent.mkdir()  # the folder is the operator's (instance/ is made by create_app); a missing one is an error
         app = create_app(app_config(f"sqlite:///{path}"))
         with app.app_context():
             db.session.execute(sa.text("CREATE TABLE t (x INTEGER)"))
