@@ -14,6 +14,7 @@ from panel.invoices.models import (  # noqa: F401
     PaymentAllocation,
 )
 from panel.mail.models import MailMessage  # noqa: F401
+from panel.store.models import Cart, CartLine, Order, OrderLine, Product, ProductPrice, Shipment, ShippingRate  # noqa: F401
 from panel.numbering.models import NumberBlock, SipUser  # noqa: F401
 from panel.onboarding.models import OnboardingDraft  # noqa: F401
 from panel.portal.models import AccessEvent, PortalLogin  # noqa: F401
