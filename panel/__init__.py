@@ -194,10 +194,13 @@ def _staff_may(area: str, write: bool = False) -> bool:
 def _register_template_helpers(app: Flask) -> None:
     from panel import money as amounts  # (areas: see create_app)
     from panel.auth.forms import EmptyForm
+    from panel.pages import kept_position, no_matches
 
     @app.context_processor
     def helpers():
         return {"empty_form": EmptyForm, "staff_may": _staff_may}
+
+    app.jinja_env.globals.update(kept_position=kept_position, no_matches=no_matches)  # imported macros see globals
 
     @app.template_filter("money")
     def money(value, currency: str = "", code: bool = True) -> str:

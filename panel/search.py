@@ -8,6 +8,8 @@ order, and only that page's rows are loaded. Beyond the cap the page says so.
 """
 import sqlalchemy as sa
 
+from panel import pages
+
 MIN_LENGTH = 3  # trigrams: shorter text cannot use the index
 SEARCH_CAP = 10_000
 
@@ -25,19 +27,22 @@ def digits_only(text: str) -> bool:
     return text.replace(" ", "").replace("+", "").replace("-", "").isdigit()
 
 
-def page_of_matches(session, entity_statement, id_column, sort_columns, conditions, number: int, size: int):
-    """Rows of `entity_statement` for one page of the matches of `conditions`, ordered by `sort_columns`.
-    Returns (rows, has_next, capped): capped when more than SEARCH_CAP rows match."""
+def page_of_matches(session, entity_statement, id_column, sort_columns, conditions, wanted, size: int):
+    """One keyset page (panel/pages.py) of the rows of `entity_statement` matching `conditions`, in the order of
+    `sort_columns` then the id; its cursors are those of the same list unsearched. `capped` when more than
+    SEARCH_CAP rows match."""
+
     matches = sa.select(id_column, *sort_columns).where(*conditions).limit(SEARCH_CAP + 1).subquery()
-    keys = [matches.c[c.key] for c in sort_columns] + [matches.c[id_column.key]]
-    found = session.execute(
-        sa.select(matches.c[id_column.key], sa.func.count().over()).order_by(*keys)
-        .limit(size + 1).offset((number - 1) * size)
-    ).all()
-    capped = bool(found) and found[0][1] > SEARCH_CAP
-    ids = [row[0] for row in found]
+    counted = sa.select(matches, sa.func.count().over().label("matched")).subquery()
+    keys = [counted.c[c.key] for c in sort_columns] + [counted.c[id_column.key]]
+    found = pages.keyset(session, sa.select(counted.c[id_column.key], counted.c.matched), keys, wanted, size,
+                         scalars=False, key=lambda row: row)
+    capped = bool(found.items) and found.items[0].matched > SEARCH_CAP
+    ids = [row[0] for row in found.items]
     rows = session.scalars(entity_statement.where(id_column.in_(ids)).order_by(*sort_columns, id_column)).unique().all() if ids else []
-    return rows[:size], len(rows) > size, capped
+    columns = [*sort_columns, id_column]
+    return pages.page_of(list(rows), size, has_prev=found.has_prev, has_next=found.has_next, at=found.at,
+                         key=lambda row: pages.key_of(row, columns), is_last=found.is_last, capped=capped)
 
 
 def matching_ids(id_column, condition):

@@ -1,6 +1,5 @@
 """Rendering helpers shared by the blueprints: one template serves a page and its htmx parts."""
 import json
-from dataclasses import dataclass
 
 from flask import make_response, render_template, request
 from jinja2_fragments.flask import render_block
@@ -47,33 +46,6 @@ def render_fragment(template: str, *, code: int = 200, **context):
     return response
 
 
-@dataclass
-class Page:
-    """One page of rows without counting the table: we fetch one row more to know if there is a next page."""
-
-    items: list
-    number: int
-    size: int
-    has_next: bool
-    capped: bool = False  # a search found more rows than it orders (see panel/search.py)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.number > 1
-
-
 def search_text(name: str, limit: int = 200) -> str:
     """A search box's text from the query string: no control characters, single spaces, bounded."""
     return " ".join(CONTROL.sub("", request.args.get(name, ""))[:limit].split())
-
-
-def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
-
-
-def paginate(session, statement, number: int, size: int) -> Page:
-    rows = session.scalars(statement.limit(size + 1).offset((number - 1) * size)).all()
-    return Page(items=rows[:size], number=number, size=size, has_next=len(rows) > size)

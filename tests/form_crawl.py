@@ -234,7 +234,7 @@ def links_of(html: str, page_url: str) -> list[str]:
 def crawl_key(url: str) -> tuple:
     """Pages that differ only in the values of these arguments show the same forms: one visit each is enough."""
     parts = urlsplit(url)
-    query = tuple(sorted((k, "*" if k in ("page", "before", "period", "q", "status", "user", "table", "type",
+    query = tuple(sorted((k, "*" if k in ("page", "before", "after", "last", "period", "q", "status", "user", "table", "type",
                                            "customer", "view") else v) for k, v in parse_qsl(parts.query)))
     return parts.path, query
 

@@ -158,3 +158,17 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} did not happen within {timeout} s")  # also from a thread
         time.sleep(interval)
+
+
+PAGER_LINK = re.compile(r'<a href="([^"]+)"[^>]*>(« First|← Previous|← Newer|Next →|Older →|Last »)</a>')
+
+
+def pager_link(html: str, text: str) -> str | None:
+    """The URL of a list's pager link by its text ("Next →", "← Previous", "« First", "Last »", "Older →", "← Newer"),
+    as a browser would follow it; None when the page has no such link."""
+    import html as entities
+
+    for url, label in PAGER_LINK.findall(html):
+        if label == text:
+            return entities.unescape(url)
+    return None

@@ -6,10 +6,9 @@ from panel import actor as actors
 from panel.audit import bp, queries
 from panel.audit.models import AuditEntry
 from panel.audit.recorder import ACTIONS, audited_tables
+from panel import pages
 from panel.extensions import db
 from panel.web import (
-    page_number,
-    paginate,
     render_fragment,
     render_page,
     search_text,
@@ -26,7 +25,7 @@ def _log_page(customer=None):
         action = ""
     user = search_text("user", 300)
     statement = queries.log_statement(customer.id if customer else None, table, user, action)
-    page = paginate(db.session, statement, page_number(), current_app.config["PAGE_SIZE"])
+    page = pages.keyset(db.session, statement, [AuditEntry.id.desc()], pages.requested(), current_app.config["PAGE_SIZE"])
     return render_page(
         "audit/log.html", block="entries", page=page, customer=customer, table=table, user=user,
         tables=sorted(audited_tables()), action=action, actions=ACTIONS,

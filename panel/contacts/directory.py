@@ -8,10 +8,11 @@ from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.delayed.models import PendingChange
 from panel.extensions import db
-from panel.web import Page, paginate
+from panel import pages
+from panel.pages import Page, PageRequest
 
 
-def contact_page(actor: Actor, query: str, customer: str, contact_type: str, number: int, size: int) -> Page:
+def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wanted: PageRequest, size: int) -> Page:
     """One page of Global Contacts (of the customers `actor` may see) in name order; `capped` says a search
     found more than it orders."""
     statement = sa.select(Contact).join(Contact.customer).options(contains_eager(Contact.customer))
@@ -27,14 +28,12 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, num
         names = Customer.name.ilike(search.like(customer), escape="\\")
         conditions.append(Contact.customer_id.in_(search.matching_ids(Customer.id, names)))
     if not query or search.too_short(query):
-        return paginate(db.session, statement.where(*conditions).order_by(Contact.name, Contact.id), number, size)
+        return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
     pattern = search.like(query)
     # Phone numbers are searched only for text that could be one; names and e-mails only for text with letters.
     columns = [Contact.phone, Contact.mobile] if search.digits_only(query) else [Contact.name, Contact.email]
     conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
-    rows, has_next, capped = search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions,
-                                                    number, size)
-    return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
+    return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size)
 
 
 def pending_by_contact(contact_ids: list[int]) -> dict[int, list[PendingChange]]:

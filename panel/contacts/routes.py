@@ -1,7 +1,7 @@
 """Routes for contacts: the Main tab section, inline add/edit/delete, password resets, Global Contacts."""
 from flask import abort, current_app, redirect, request, url_for
 
-from panel import access, search
+from panel import access, pages, search
 from panel import actor as actors
 from panel.contacts import bp
 from panel.contacts.directory import (
@@ -28,7 +28,6 @@ from panel.portal.access import PortalLoginRefused, portal_login_refusal, start_
 from panel.save_options import DELAY, STAY
 from panel.web import (
     notify,
-    page_number,
     render_fragment,
     render_page,
     search_text,
@@ -213,7 +212,7 @@ def directory():
     contact_type = request.args.get("type", "")
     if contact_type not in CONTACT_TYPES:
         contact_type = ""
-    page = contact_page(actors.current(), query, customer, contact_type, page_number(), current_app.config["PAGE_SIZE"])
+    page = contact_page(actors.current(), query, customer, contact_type, pages.requested(), current_app.config["PAGE_SIZE"])
     return render_page(
         "contacts/list.html", block="results", page=page, q=query, customer_filter=customer,
         contact_type=contact_type, types=CONTACT_TYPES, cap=search.SEARCH_CAP, pending=pending_by_contact([c.id for c in page.items]),

@@ -10,7 +10,8 @@ from panel.customers.hierarchy import check_reseller
 from panel.customers.models import MAILING_FIELDS, Customer, address_fields
 from panel.extensions import db
 from panel.types import utcnow
-from panel.web import Page, paginate
+from panel import pages
+from panel.pages import Page, PageRequest
 
 MAX_CHANNELS = 1_000_000
 
@@ -54,7 +55,7 @@ def update_customer(actor: Actor, customer: Customer, values: dict, fields: tupl
     return db.session.is_modified(customer)
 
 
-def customer_page(actor: Actor, query: str, status: str, number: int, size: int) -> Page:
+def customer_page(actor: Actor, query: str, status: str, wanted: PageRequest, size: int) -> Page:
     """The customers `actor` may see (staff: all; a portal contact: their own, an Admin contact their tree)
     in name order, matching a name fragment or an id, optionally of one status. Reseller owners come along."""
     statement = sa.select(Customer).options(so.selectinload(Customer.reseller))
@@ -63,15 +64,14 @@ def customer_page(actor: Actor, query: str, status: str, number: int, size: int)
     if within is not None:
         conditions.append(Customer.id.in_(within))
     if not query or search.too_short(query):
-        return paginate(db.session, statement.where(*conditions).order_by(Customer.name, Customer.id), number, size)
+        return pages.keyset(db.session, statement.where(*conditions), [Customer.name, Customer.id], wanted, size)
     matches = Customer.name.ilike(search.like(query), escape="\\")
     if query.isdigit() and len(query) < 12:
         # The customer with that id, and any whose name holds the number.
         named = sa.select(Customer.id).where(matches).limit(search.SEARCH_CAP).subquery()
         matches = Customer.id.in_(sa.union(sa.select(Customer.id).where(Customer.id == int(query)), sa.select(named.c.id)))
-    rows, has_next, capped = search.page_of_matches(db.session, statement, Customer.id, [Customer.name],
-                                                    [*conditions, matches], number, size)
-    return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
+    return search.page_of_matches(db.session, statement, Customer.id, [Customer.name], [*conditions, matches],
+                                  wanted, size)
 
 
 def lock_customer(customer_id: int) -> None:

@@ -1,7 +1,7 @@
 """Routes for /customers and /customers/<id>."""
 from flask import current_app, flash, redirect, request, url_for
 
-from panel import access, search
+from panel import access, pages, search
 from panel import actor as actors
 from panel.customers import accounts, bp
 from panel.customers.forms import CustomerEditForm, NewCustomerForm
@@ -11,7 +11,6 @@ from panel.invoices import balance
 from panel.save_options import DELAY, STAY
 from panel.support import credits
 from panel.web import (
-    page_number,
     render_fragment,
     render_page,
     search_text,
@@ -30,7 +29,7 @@ def index():
     status = request.args.get("status", "")
     if status not in STATUSES:
         status = ""
-    page = accounts.customer_page(actors.current(), query, status, page_number(), current_app.config["PAGE_SIZE"])
+    page = accounts.customer_page(actors.current(), query, status, pages.requested(), current_app.config["PAGE_SIZE"])
     return render_page("customers/list.html", block="results", page=page, q=query, status=status, statuses=STATUSES,
                        short=search.too_short(query), cap=search.SEARCH_CAP)
 

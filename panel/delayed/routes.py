@@ -9,7 +9,8 @@ from panel.customers.models import Customer
 from panel.delayed import bp, changes
 from panel.delayed.models import STATUSES, PendingChange
 from panel.extensions import db
-from panel.web import page_number, paginate, render_fragment, render_page
+from panel import pages
+from panel.web import render_fragment, render_page
 
 
 def difference(change: PendingChange) -> list[tuple[str, object, object]]:
@@ -34,7 +35,7 @@ def log():
         statement = statement.where(PendingChange.status == status)
     else:
         status = ""
-    page = paginate(db.session, statement.order_by(PendingChange.id.desc()), page_number(), current_app.config["PAGE_SIZE"])
+    page = pages.keyset(db.session, statement, [PendingChange.id.desc()], pages.requested(), current_app.config["PAGE_SIZE"])
     names = dict(db.session.execute(
         sa.select(Customer.id, Customer.name).where(Customer.id.in_({c.customer_id for c in page.items}))
     ).all()) if page.items else {}

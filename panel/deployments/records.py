@@ -25,7 +25,8 @@ from panel.deployments.models import (
 )
 from panel.extensions import db
 from panel.sequences import next_value
-from panel.web import Page, paginate
+from panel import pages
+from panel.pages import FIRST, Page, PageRequest
 
 SEQUENCE = "deployment"
 FIRST_NUMBER = 100001  # D-100001 is the first Deployment ID
@@ -99,14 +100,14 @@ def decommission(actor: Actor, deployment: Deployment) -> Deployment:
     return deployment
 
 
-def customer_deployments(actor: Actor, customer_id: int, number: int, size: int, query: str = "") -> Page:
+def customer_deployments(actor: Actor, customer_id: int, wanted: PageRequest, size: int, query: str = "") -> Page:
     """A page of the customer's deployments in name order (matching `query` if given), with their
     licences and support plans."""
-    return find(actor, query, customer_id=customer_id, number=number, size=size, details=True)
+    return find(actor, query, customer_id=customer_id, wanted=wanted, size=size, details=True)
 
 
 def find(actor: Actor, query: str, *, customer_id: int | None = None, tree_root: int | None = None,
-         everyone: bool = False, number: int = 1, size: int = PICKER_SIZE, details: bool = False) -> Page:
+         everyone: bool = False, wanted: PageRequest = FIRST, size: int = PICKER_SIZE, details: bool = False) -> Page:
     """Deployments whose Deployment ID or name holds `query`, in name order, within one customer,
     the tree under `tree_root`, or (staff only) every customer. Without text: the first deployments
     of the customer or tree; across everyone nothing until at least three characters are typed (the
@@ -132,16 +133,15 @@ def find(actor: Actor, query: str, *, customer_id: int | None = None, tree_root:
         statement = statement.options(selectinload(Deployment.licences), selectinload(Deployment.support_plans))
     query = " ".join((query or "").split())[:200]
     if everyone and len(query) < search.MIN_LENGTH:
-        return Page(items=[], number=number, size=size, has_next=False)
+        return Page(items=[], size=size, has_next=False)
     if not query:
-        return paginate(db.session, statement.where(*scope).order_by(Deployment.name, Deployment.id), number, size)
+        return pages.keyset(db.session, statement.where(*scope), [Deployment.name, Deployment.id], wanted, size)
     found = NUMBER_TEXT.fullmatch(query)
     number_text = f"D-{found.group(1)}" if found else query
     condition = sa.or_(Deployment.name.ilike(search.like(query), escape="\\"),
                        Deployment.deployment_number.ilike(search.like(number_text), escape="\\"))
-    rows, has_next, capped = search.page_of_matches(db.session, statement, Deployment.id, [Deployment.name],
-                                                    [*scope, condition], number, size)
-    return Page(items=rows, number=number, size=size, has_next=has_next, capped=capped)
+    return search.page_of_matches(db.session, statement, Deployment.id, [Deployment.name], [*scope, condition],
+                                  wanted, size)
 
 
 def customer_names(deployments) -> dict[int, str]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from flask import flash, redirect, request, url_for
 
-from panel import access
+from panel import access, pages
 from panel import actor as actors
 from panel.deployments import records
 from panel.deployments.forms import (
@@ -17,7 +17,6 @@ from panel.deployments.forms import (
 from panel.deployments.models import Deployment
 from panel.types import utcnow
 from panel.web import (
-    page_number,
     render_fragment,
     render_page,
     search_text,
@@ -55,9 +54,7 @@ def get_deployment(customer_id: int, deployment_id: int) -> Deployment:
 
 
 def _kept_view() -> dict:
-    keep = {}
-    if page_number() > 1:
-        keep["page"] = page_number()
+    keep = pages.kept_position()  # the page the reader was on
     if search_text("q"):
         keep["q"] = search_text("q")
     return keep
@@ -68,7 +65,7 @@ def render_section(customer, links: SectionLinks, *, code: int = 200, add: str |
     """The section (a block of the area's page): the customer's deployments, one add form open at most."""
     links.keep = _kept_view()
     query = search_text("q")
-    page = records.customer_deployments(actors.current(), customer.id, page_number(), SECTION_SIZE, query)
+    page = records.customer_deployments(actors.current(), customer.id, pages.requested(), SECTION_SIZE, query)
     if add in ADD_FORMS and form is None and links.can_manage:
         form = ADD_FORMS[add](formdata=None)
     if add in ("licence", "plan") and deployment is None:

@@ -27,7 +27,7 @@ from panel.invoices.models import (
 )
 from panel.sequences import next_value
 from panel.types import utcnow
-from panel.web import paginate
+from panel import pages
 
 SEQUENCE = "invoice"
 
@@ -260,11 +260,11 @@ def void_invoice(actor: Actor, invoice: Invoice, reason: str) -> None:
     invoice.void_reason = reason[:500]
 
 
-def customer_invoices(actor: Actor, customer_id: int, number: int, size: int):
+def customer_invoices(actor: Actor, customer_id: int, wanted: pages.PageRequest, size: int):
     """A page of the customer's invoices, newest period first, with what is paid on each."""
     access.fetch_customer(actor, customer_id)
-    page = paginate(db.session, sa.select(Invoice).where(Invoice.customer_id == customer_id)
-                    .order_by(Invoice.period_start.desc(), Invoice.id.desc()), number, size)
+    page = pages.keyset(db.session, sa.select(Invoice).where(Invoice.customer_id == customer_id),
+                        [Invoice.period_start.desc(), Invoice.id.desc()], wanted, size)
     return page, paid_amounts([invoice.id for invoice in page.items])
 
 

@@ -15,7 +15,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.billing import paid_amounts
 from panel.invoices.models import Invoice, Payment, PaymentAllocation
-from panel.web import paginate
+from panel import pages
 
 NEXT_STATUSES = {"Pending": ("Completed", "Cancelled"), "Completed": ("Cancelled",), "Cancelled": ()}
 
@@ -146,8 +146,8 @@ def _allocate_each(payment: Payment, amounts: dict[int, Decimal]) -> list[Paymen
     return made
 
 
-def customer_payments(actor: Actor, customer_id: int, number: int, size: int):
+def customer_payments(actor: Actor, customer_id: int, wanted: pages.PageRequest, size: int):
     access.fetch_customer(actor, customer_id)
-    page = paginate(db.session, sa.select(Payment).where(Payment.customer_id == customer_id)
-                    .order_by(Payment.id.desc()), number, size)
+    page = pages.keyset(db.session, sa.select(Payment).where(Payment.customer_id == customer_id),
+                        [Payment.id.desc()], wanted, size)
     return page, allocated([payment.id for payment in page.items])

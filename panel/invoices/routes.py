@@ -11,7 +11,8 @@ from panel.extensions import db
 from panel.invoices import billing, bp, payments
 from panel.invoices.forms import AllocationForm, PaymentForm, VoidInvoiceForm
 from panel.invoices.models import Invoice, Payment, PaymentAllocation
-from panel.web import page_number, render_fragment, render_page, wants_fragment
+from panel import pages
+from panel.web import render_fragment, render_page, wants_fragment
 
 SECTION_SIZE = 10
 
@@ -31,7 +32,7 @@ def get_payment(customer_id: int, payment_id: int, write: bool = False) -> Payme
 
 
 def _invoices_section(customer, code: int = 200, **extra):
-    page, paid = billing.customer_invoices(actors.current(), customer.id, page_number(), SECTION_SIZE)
+    page, paid = billing.customer_invoices(actors.current(), customer.id, pages.requested(), SECTION_SIZE)
     response = render_fragment("invoices/_section.html", code=code, customer=customer, page=page, paid=paid, **extra)
     return response
 
@@ -126,7 +127,7 @@ def void(customer_id: int, invoice_id: int):
 
 
 def _payments_section(customer, code: int = 200, **extra):
-    page, allocated = payments.customer_payments(actors.current(), customer.id, page_number(), SECTION_SIZE)
+    page, allocated = payments.customer_payments(actors.current(), customer.id, pages.requested(), SECTION_SIZE)
     return render_fragment("invoices/_payments.html", code=code, customer=customer, page=page, allocated=allocated,
                            next_statuses=payments.NEXT_STATUSES, **extra)
 

@@ -8,7 +8,7 @@ and so are the management pages for a contact who is not an Admin (panel/access.
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from panel import access, search
+from panel import access, pages, search
 from panel import actor as actors
 from panel.actor import Actor
 from panel.contacts.models import Contact
@@ -20,7 +20,7 @@ from panel.extensions import db
 from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
 from panel.contacts.verification import SendLimited
-from panel.web import page_number, search_text
+from panel.web import search_text
 
 
 
@@ -36,7 +36,7 @@ def customers():
     """Customers → List All: your customer and, for Admin contacts, every sub-account below it."""
     actor = actors.current()
     query = search_text("q")
-    page = accounts.customer_page(actor, query, "", page_number(), current_app.config["PAGE_SIZE"])
+    page = accounts.customer_page(actor, query, "", pages.requested(), current_app.config["PAGE_SIZE"])
     return render_template("portal/customers.html", page=page, q=query, short=search.too_short(query),
                            own_id=actor.customer_id, is_admin=actor.manages_tree)
 

@@ -10,7 +10,7 @@ from flask import (
     url_for,
 )
 
-from panel import access, emails, unit_of_work
+from panel import access, emails, pages, unit_of_work
 from panel import actor as actors
 from panel.audit.recorder import record_event
 from panel.auth import throttle
@@ -49,7 +49,6 @@ from panel.contacts.verification import (
 from panel.support import credits
 from panel.twofactor import gate as second_factor
 from panel.types import utcnow
-from panel.web import page_number
 
 PUBLIC = {"portal.login", "portal.verify_email_link", "portal.forgot_password", "portal.set_password"}
 FAILED = "The e-mail or password is not right, or signing in from your address is not allowed."
@@ -283,7 +282,7 @@ def invoices():
     """The contact's own customer's invoices; the customer comes from the session, never from the URL."""
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
-    page, paid = customer_invoices(actor, customer.id, page_number(), current_app.config["PAGE_SIZE"])
+    page, paid = customer_invoices(actor, customer.id, pages.requested(), current_app.config["PAGE_SIZE"])
     return render_template("portal/invoices.html", customer=customer, page=page, paid=paid)
 
 

@@ -8,7 +8,7 @@ from panel import access
 from panel import actor as actors
 from panel.portal import bp
 from panel.support import credits
-from panel.web import page_number
+from panel import pages
 
 LOG_SIZE = 25
 
@@ -19,4 +19,4 @@ def support_credits():
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
     return render_template("support/portal_credits.html", customer=customer,
-                           log=credits.log(actors.current(), customer.id, page_number(), LOG_SIZE))
+                           log=credits.log(actors.current(), customer.id, pages.requested(), LOG_SIZE))

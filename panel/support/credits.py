@@ -19,7 +19,8 @@ from panel.customers.models import Customer
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.support.models import CREDIT_PAYMENT_METHODS, CreditTransaction
-from panel.web import Page, paginate
+from panel import pages
+from panel.pages import Page
 
 CENT = Decimal("0.01")
 MAX_CREDITS = Decimal("9999999999.99")  # NUMERIC(12, 2)
@@ -152,13 +153,13 @@ class Log:
     balance: Decimal
 
 
-def log(actor: Actor, customer_id: int, number: int, size: int) -> Log:
+def log(actor: Actor, customer_id: int, wanted: pages.PageRequest, size: int) -> Log:
     """One page of the customer's transactions, newest first, each with the balance after it, the
     reversal that undid it (if any) and its deployment. A customer outside `actor`'s reach: 404."""
     if not access.can_see_customer(actor, customer_id):
         abort(404, access.NOT_FOUND)
-    page = paginate(db.session, sa.select(CreditTransaction).where(CreditTransaction.customer_id == customer_id)
-                    .order_by(CreditTransaction.id.desc()), number, size)
+    page = pages.keyset(db.session, sa.select(CreditTransaction).where(CreditTransaction.customer_id == customer_id),
+                        [CreditTransaction.id.desc()], wanted, size)
     total = balance(customer_id)
     rows = []
     if page.items:

@@ -7,7 +7,8 @@ from panel import actor as actors
 from panel.support import bp, credits
 from panel.support.forms import DeductionForm, PurchaseForm, ReverseForm
 from panel.support.models import CreditTransaction
-from panel.web import page_number, render_page, wants_fragment
+from panel import pages
+from panel.web import render_page, wants_fragment
 
 LOG_SIZE = 25
 PURCHASE = "purchase"  # the purchase form's fields are prefixed: both forms have credits and a note
@@ -37,7 +38,7 @@ def render_ledger(customer, *, code: int = 200, purchase_form=None, deduction_fo
     picked_id, picked_text = _picked(deduction_form)
     return render_page(
         "support/credits.html", block="ledger", code=code, customer=customer,
-        log=credits.log(actor, customer.id, page_number(), LOG_SIZE), can_write=can_write,
+        log=credits.log(actor, customer.id, pages.requested(), LOG_SIZE), can_write=can_write,
         purchase_form=purchase_form or PurchaseForm(formdata=None, prefix=PURCHASE), deduction_form=deduction_form,
         picked_id=picked_id, picked_text=picked_text, opened=opened, reverse=reverse or {},
         comment_required=ReverseForm(formdata=None).comment_required if can_write else False, **extra)

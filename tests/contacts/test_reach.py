@@ -15,6 +15,7 @@ from panel.customers.accounts import create_customer, customer_page, update_cust
 from panel.delayed import changes
 from panel.extensions import db
 from panel.types import utcnow
+from panel.pages import FIRST
 
 PASSWORD = "long enough pw 1"
 
@@ -43,8 +44,8 @@ def test_a_portal_contact_reaches_nothing_of_another_customer(app, two):
         with pytest.raises(NotFound):
             changes.schedule_update(ana, "contact", bo, {"phone": "1"}, utcnow())
         assert not unit_of_work.has_changes()
-        assert [c.id for c in contact_page(ana, "", "", "", 1, 50).items] == [two["ana"]]
-        assert [c.id for c in customer_page(ana, "", "", 1, 50).items] == [two["acme"]]
+        assert [c.id for c in contact_page(ana, "", "", "", FIRST, 50).items] == [two["ana"]]
+        assert [c.id for c in customer_page(ana, "", "", FIRST, 50).items] == [two["acme"]]
 
 
 def test_a_plain_portal_contact_may_see_its_customer_but_not_change_it(app, two):
@@ -62,7 +63,7 @@ def test_read_only_staff_see_everything_and_change_nothing(app, two, staff_users
             update_contact(reader, bo, {"name": "Bob"})
         with pytest.raises(Forbidden):
             create_customer(reader, {"name": "Nope"}, "USD")
-        assert {c.id for c in contact_page(reader, "", "", "", 1, 50).items} == {two["ana"], two["bo"]}
+        assert {c.id for c in contact_page(reader, "", "", "", FIRST, 50).items} == {two["ana"], two["bo"]}
 
 
 def test_a_read_only_user_gets_403_for_a_contacts_edit_form_and_404_for_another_customers(as_role, two):

@@ -11,6 +11,7 @@ from panel.customers.accounts import create_customer
 from panel.deployments import records
 from panel.deployments.models import Deployment
 from panel.extensions import db
+from panel.pages import FIRST
 
 
 def make_customer(name, reseller_id=None):
@@ -64,7 +65,7 @@ def test_licences_and_plans_belong_to_active_deployments(app, customer):
             records.add_licence(SYSTEM, deployment, "More", 1, None)
         with pytest.raises(records.DeploymentRefused, match="is Decommissioned"):
             records.decommission(SYSTEM, deployment)
-        shown = records.customer_deployments(SYSTEM, customer, 1, 20).items[0]
+        shown = records.customer_deployments(SYSTEM, customer, FIRST, 20).items[0]
         assert [x.name for x in shown.licences] == ["Extensions"] and [p.plan for p in shown.support_plans] == ["Premium"]
 
 

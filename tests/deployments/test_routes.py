@@ -1,4 +1,5 @@
 """The Deployments section of the Main tab and the deployment search, over HTTP."""
+import html
 import sqlalchemy as sa
 
 from panel import unit_of_work
@@ -7,6 +8,7 @@ from panel.customers.accounts import create_customer
 from panel.deployments.models import Deployment, Licence, SupportPlan
 from panel.deployments.records import create_deployment
 from panel.extensions import db
+from tests.helpers import pager_link
 
 
 def add(client, customer_id, name, product="PBX", htmx=True):
@@ -154,8 +156,10 @@ def test_the_section_pages_through_many_deployments(app, as_role, customer):
                 create_deployment(SYSTEM, customer, "PBX", f"Site {n:02d}")
     client = as_role("staff")
     first = client.get(f"/customers/{customer}/deployments", htmx=True).get_data(as_text=True)
-    assert "Site 19" in first and "Site 20" not in first and "page=2" in first
-    second = client.get(f"/customers/{customer}/deployments?page=2", htmx=True).get_data(as_text=True)
+    assert "Site 19" in first and "Site 20" not in first
+    next_url = pager_link(first, "Next →")
+    second = client.get(next_url, htmx=True).get_data(as_text=True)
     assert "Site 20" in second and "Site 22" in second and "Site 00" not in second
     # An action from page 2 comes back to page 2.
-    assert f"/customers/{customer}/deployments/21/decommission?page=2" in second
+    cursor = next_url.split("after=")[1].split("&")[0]
+    assert f"/customers/{customer}/deployments/21/decommission?after={cursor}" in html.unescape(second)

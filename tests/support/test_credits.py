@@ -16,6 +16,7 @@ from panel.deployments.records import create_deployment
 from panel.extensions import db
 from panel.support import credits
 from panel.support.models import CreditTransaction
+from panel.pages import FIRST, PageRequest
 
 
 def acme(customer_id):
@@ -111,11 +112,11 @@ def test_the_log_is_newest_first_with_the_balance_after_each_transaction(app, cu
         used = credits.deduct(SYSTEM, acme(customer), Decimal("4"), "TCK-1", deployment.id)
         credits.deduct(SYSTEM, acme(customer), Decimal("1.5"), "TCK-2")
         credits.reverse(SYSTEM, used, "Wrong ticket")
-        log = credits.log(SYSTEM, customer, 1, 2)
+        log = credits.log(SYSTEM, customer, FIRST, 2)
         assert log.balance == Decimal("8.50") and log.page.has_next
         assert [(r.transaction.kind, r.balance_after) for r in log.rows] == [("reversal", Decimal("8.50")),
                                                                               ("deduction", Decimal("4.50"))]
-        older = credits.log(SYSTEM, customer, 2, 2)
+        older = credits.log(SYSTEM, customer, PageRequest(after=(log.page.items[-1].id,), at=3), 2)
         assert [(r.transaction.kind, r.balance_after, r.reversed_by is not None, r.reversible) for r in older.rows] == [
             ("deduction", Decimal("6.00"), True, False), ("purchase", Decimal("10.00"), False, True)]
         assert older.rows[0].deployment.deployment_number == "D-100001"
@@ -210,10 +211,10 @@ def test_the_ledger_checks_the_actor(app, customer):
         db.session.flush()
         outsider, readonly = actors.contact(contact), actors.staff(reader)
         with pytest.raises(NotFound):
-            credits.log(outsider, customer, 1, 10)
+            credits.log(outsider, customer, FIRST, 10)
         with pytest.raises(NotFound):
             credits.purchase(outsider, acme(customer), Decimal("1"), "Other", "R")
         with pytest.raises(Forbidden):
             credits.purchase(readonly, acme(customer), Decimal("1"), "Other", "R")
-        assert credits.log(readonly, customer, 1, 10).rows == []
-        assert credits.log(outsider, other, 1, 10).rows == []
+        assert credits.log(readonly, customer, FIRST, 10).rows == []
+        assert credits.log(outsider, other, FIRST, 10).rows == []
