@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: bench lint run test test-sqlite test-postgres setup setup-test chromium worker clean
+.PHONY: bench dev prepare lint run test test-sqlite test-postgres setup setup-test chromium worker clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js
 
@@ -28,7 +28,22 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 
-run: setup
+# `make run` serves the panel as production does: gunicorn (WORKERS processes of THREADS threads) with the
+# worker beside it. `make dev` is the same with Flask's reloading development server instead.
+WORKERS ?= 2
+THREADS ?= 4
+
+run: prepare
+	@$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --access-logfile - wsgi:app
+
+dev: prepare
+	@$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --debug --host $(HOST) --port $(PORT)
+
+prepare: setup
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo
@@ -37,9 +52,6 @@ run: setup
 	  echo "Password: $$(sed -n 2p instance/demo_admin.txt)   (kept in instance/demo_admin.txt)"; \
 	fi
 	@echo
-	@$(FLASK) worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host $(HOST) --port $(PORT)
 
 worker: setup
 	$(FLASK) worker
