@@ -1,12 +1,11 @@
-"""Gunicorn as a subprocess and a small keep-alive HTTP client that signs in like a browser: shared by
-the load test (tests/load/test_load.py) and the load benchmark (tests/bench/bench_load.py).
+"""Gunicorn as a subprocess, and a small keep-alive HTTP client that signs in like a browser.
 
-A plain stdlib client (one http.client connection per simulated user, threads for concurrency) rather
-than locust: locust brings gevent, its own Flask/Werkzeug requirements and a web UI we do not use, and
-what we need is small — a cookie, the CSRF token, form fields read back from the page, and a timer.
+The load test and the load benchmark drive the panel with locust (tests/load/locustfile.py); this client
+is for the few requests a test makes itself around them (tests that time single pages, set-up).
 """
-import html.parser
+import csv
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -15,9 +14,11 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.helpers import TOKEN, free_port
+from tests.helpers import free_port
+from tests.load.forms import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
 def gunicorn_path() -> str:
@@ -163,70 +164,6 @@ class Browser:
             self.conn = None
 
 
-class FormFields(html.parser.HTMLParser):
-    """The fields a browser would submit from the first <form> of a page (enabled ones only)."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self._select: str | None = None
-        self._first_option: str | None = None
-        self._textarea: str | None = None
-        self._forms = 0
-        self._done = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if self._done:
-            return
-        if tag == "form":
-            self._forms += 1
-            return
-        if "disabled" in a or not a.get("name"):
-            if tag == "option" and self._select is not None:
-                value = a.get("value", "")
-                if self._first_option is None:
-                    self._first_option = value
-                if "selected" in a:
-                    self.fields[self._select] = value
-            return
-        name = a["name"]
-        if tag == "input":
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.fields[name] = a.get("value", "y")
-            elif kind not in ("submit", "button", "image", "file"):
-                self.fields[name] = a.get("value", "")
-        elif tag == "select":
-            self._select, self._first_option = name, None
-        elif tag == "textarea":
-            self._textarea = name
-            self.fields[name] = ""
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self.fields[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "select" and self._select is not None:
-            self.fields.setdefault(self._select, self._first_option or "")
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-        elif tag == "form" and self._forms:
-            self._done = True
-
-
-def form_fields(page: str, marker: str | None = None) -> dict[str, str]:
-    """The fields of the first form of `page` (or of the first form after `marker`)."""
-    if marker is not None and marker in page:
-        page = page[page.rfind("<form", 0, page.index(marker)):]
-    parser = FormFields()
-    parser.feed(page)
-    return dict(parser.fields)
-
-
 @dataclass
 class Samples:
     """Response times (ms) and outcomes per label, filled by several threads (list.append is atomic)."""
@@ -247,3 +184,29 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
+
+
+def run_locust(host: str, setup: dict, folder, users: int, seconds: float, user_class: str = "StaffUser",
+               check: bool = True) -> dict[str, dict]:
+    """Run the locustfile headless against `host` and return locust's own figures per request name (its CSV)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "setup.json"
+    path.write_text(json.dumps(setup))
+    prefix = folder / "locust"
+    command = [str(Path(sys.executable).with_name("locust")), "-f", str(LOCUSTFILE), user_class, "--headless",
+               "-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{int(seconds)}s", "--host", host,
+               "--csv", str(prefix), "--only-summary", "--stop-timeout", "30", "--loglevel", "WARNING"]
+    finished = subprocess.run(command, env={**os.environ, "LOAD_SETUP": str(path)}, capture_output=True, text=True,
+                              timeout=seconds + 180)
+    assert Path(f"{prefix}_stats.csv").exists(), (finished.returncode, finished.stdout[-3000:], finished.stderr[-3000:])
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        stats = {row["Name"]: row for row in csv.DictReader(fh)}
+    with open(f"{prefix}_failures.csv", newline="") as fh:
+        failures = list(csv.DictReader(fh))
+    with open(f"{prefix}_exceptions.csv", newline="") as fh:
+        exceptions = list(csv.DictReader(fh))
+    if check:
+        assert exceptions == [], exceptions[:5]
+        assert failures == [], failures[:10]
+    return stats

@@ -1,15 +1,12 @@
-"""50 users reading and writing at once for 2 minutes against gunicorn + PostgreSQL: no errors, and one
-audit entry per acknowledged write (issue 8, "Load").
+"""50 locust users reading and writing at once for 2 minutes against gunicorn + PostgreSQL: no errors, and one
+audit entry per acknowledged write, and the chain intact (issues 8 and 18, "Load").
 
 Gunicorn runs as a subprocess on a free port against the test's PostgreSQL database, seeded with the
-small demo data set. Each write sets a value no other write uses, so an acknowledged write is a real
+small demo data set; locust runs tests/load/locustfile.py headless beside it and its CSV gives the figures. Each write sets a value no other write uses, so an acknowledged write is a real
 change and its audit entry can be found by that value. LOAD_SECONDS and LOAD_USERS shorten a local run.
 """
 import json
 import os
-import random
-import threading
-import time
 from collections import Counter
 
 import pytest
@@ -17,7 +14,7 @@ import sqlalchemy as sa
 
 from panel import unit_of_work
 from panel.extensions import db
-from tests.load.harness import Browser, Gunicorn, Samples, form_fields
+from tests.load.harness import Gunicorn, run_locust
 
 pytestmark = pytest.mark.postgres
 
@@ -25,22 +22,8 @@ USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "120"))
 STAFF = [f"load{i}@example.com" for i in range(5)]
 PASSWORD = "load test password 123"
-
-
-class Ledger:
-    """What the server acknowledged, filled by every user thread."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.serial = 0
-        self.contact_phones: dict[str, tuple[int, str]] = {}  # phone written -> (contact id, who)
-        self.customer_lines: dict[str, tuple[int, str]] = {}  # address_line2 written -> (customer id, who)
-        self.invoices: list[str] = []  # numbers of the invoices a Generate Invoice answer said it created
-
-    def next(self) -> int:
-        with self.lock:
-            self.serial += 1
-            return self.serial
+READS = ("customers list", "customer search", "Main tab", "contacts partial", "Global Contacts search",
+         "customer audit log", "Summary tab", "invoice API page", "contact edit form", "customer edit form")
 
 
 def _pools(app):
@@ -65,67 +48,7 @@ def _pools(app):
     return customers, [tuple(c) for c in contacts], [(c, d.strftime("%Y-%m-%d")) for c, d in days]
 
 
-def _user(port, email, pools, ledger: Ledger, samples: Samples, token: str, until: float, seed: int):
-    customers, contacts, days = pools
-    rng = random.Random(seed)
-    browser = Browser(port)
-    try:
-        browser.sign_in(email, PASSWORD)
-        while time.monotonic() < until:
-            customer = rng.choice(customers)
-            roll = rng.random()
-            if roll < 0.15:
-                customer_id, contact_id = rng.choice(contacts)
-                page = browser.get(f"/customers/{customer_id}/contacts/{contact_id}/edit", htmx=True)
-                samples.add("contact edit form", page)
-                fields = form_fields(page.text, 'class="inline-form"')
-                phone = f"+1 555 {ledger.next():07d}"
-                fields.update(phone=phone, save_action="continue")
-                response = browser.post(f"/customers/{customer_id}/contacts/{contact_id}", fields, htmx=True)
-                samples.add("inline contact save", response)
-                if response.status == 200 and "Saved." in response.text:
-                    with ledger.lock:
-                        ledger.contact_phones[phone] = (contact_id, email)
-            elif roll < 0.25:
-                page = browser.get(f"/customers/{customer}/edit")
-                samples.add("customer edit form", page)
-                fields = form_fields(page.text, 'class="card form-grid"')
-                line = f"Suite {ledger.next()}"
-                fields.update(address_line2=line, save_action="continue")
-                response = browser.post(f"/customers/{customer}/edit", fields)
-                samples.add("customer edit", response)
-                if response.status == 303:
-                    with ledger.lock:
-                        ledger.customer_lines[line] = (customer, email)
-            elif roll < 0.30 and days:
-                customer_id, day = rng.choice(days)
-                response = browser.post(f"/customers/{customer_id}/invoices/generate",
-                                        {"frame": "daily", "period": day}, htmx=True)
-                samples.add("generate invoice", response)
-                if response.status == 200 and "Created " in response.text:
-                    numbers = response.text.split("Created ", 1)[1].split(".", 1)[0]
-                    with ledger.lock:
-                        ledger.invoices += [n.strip() for n in numbers.split(",")]
-            else:
-                label, url, htmx, headers = rng.choice([
-                    ("customers list", "/customers", False, None),
-                    ("customer search", "/customers?q=tel", True, None),
-                    ("Main tab", f"/customers/{customer}", False, None),
-                    ("contacts partial", f"/customers/{customer}/contacts", True, None),
-                    ("Global Contacts search", "/contacts?q=ana", True, None),
-                    ("customer audit log", f"/customers/{customer}/audit", False, None),
-                    ("Summary tab", f"/customers/{customer}/summary?frame=daily", True, None),
-                    ("invoice API page", "/api/v1/invoices", False, {"Authorization": f"Bearer {token}"}),
-                ])
-                samples.add(label, browser.get(url, htmx=htmx, headers=headers))
-            time.sleep(rng.uniform(0.05, 0.3))
-    except Exception as error:  # a connection error, a timeout, or a page we could not read
-        samples.errors.append(f"{email}: {type(error).__name__}: {error}")
-    finally:
-        browser.close()
-
-
-def test_fifty_users_for_two_minutes_get_no_errors_and_every_acknowledged_write_is_audited_once(pg_app, tmp_path):
+def test_fifty_locust_users_for_two_minutes_get_no_errors_and_every_acknowledged_write_is_audited_once(pg_app, tmp_path):
     from panel.api.tokens import issue_token
     from panel.audit.chain import verify_chain
     from panel.audit.models import AuditEntry
@@ -152,32 +75,29 @@ def test_fifty_users_for_two_minutes_get_no_errors_and_every_acknowledged_write_
     pools = _pools(pg_app)
     assert len(pools[0]) >= 5 and pools[1] and pools[2], pools
 
-    ledger, samples = Ledger(), Samples()
+    customers, contacts, days = pools
+    setup = {"staff": [[email, PASSWORD] for email in STAFF], "customers": customers, "contacts": contacts,
+             "days": days, "api_token": token, "ledger": str(tmp_path / "ledger.jsonl")}
     with Gunicorn(url, str(tmp_path / "instance")) as server:
-        until = time.monotonic() + SECONDS
-        threads = [threading.Thread(target=_user, args=(server.port, STAFF[i % len(STAFF)], pools, ledger, samples,
-                                                        token, until, i)) for i in range(USERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(SECONDS + 120)
-        assert not any(thread.is_alive() for thread in threads), "a user was still waiting for an answer"
+        stats = run_locust(f"http://127.0.0.1:{server.port}", setup, tmp_path, USERS, SECONDS)
         log = server.output()
 
-    statuses = {label: dict(counts) for label, counts in samples.statuses.items()}
-    print(f"\n{USERS} users, {SECONDS:.0f} s: {sum(len(t) for t in samples.times.values()):,} requests; {statuses}")
-    assert samples.errors == [], samples.errors[:10]
-    server_errors = {label: counts for label, counts in statuses.items() if any(code >= 500 for code in counts)}
-    assert server_errors == {}, (server_errors, log)
-    for label in ("customers list", "customer search", "Main tab", "contacts partial", "Global Contacts search",
-                  "customer audit log", "Summary tab", "invoice API page", "contact edit form", "customer edit form"):
-        assert set(statuses.get(label, {})) <= {200}, (label, statuses.get(label))
-    assert ledger.contact_phones and ledger.customer_lines, "no write was acknowledged"
+    total = stats["Aggregated"]
+    print(f"\n{USERS} users, {SECONDS:.0f} s (locust): {int(total['Request Count']):,} requests, "
+          f"{float(total['Requests/s']):.1f}/s, median {total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms")
+    assert int(total["Failure Count"]) == 0, log  # a read answered other than 200, or a write 5xx
+    for name in READS:
+        assert int(stats[name]["Request Count"]) > 0, name
+    ledger = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
+    phones_sent = {e["value"]: (e["id"], e["who"]) for e in ledger if e["kind"] == "contact phone"}
+    lines_sent = {e["value"]: (e["id"], e["who"]) for e in ledger if e["kind"] == "customer line"}
+    invoices_made = [e["value"] for e in ledger if e["kind"] == "invoice"]
+    assert phones_sent and lines_sent, "no write was acknowledged"
 
     with pg_app.app_context():
         entries = db.session.execute(sa.select(AuditEntry).where(AuditEntry.id > before)
                                      .order_by(AuditEntry.id)).scalars().all()
-        created = db.session.scalars(sa.select(Invoice).where(Invoice.number.in_(ledger.invoices))).all()
+        created = db.session.scalars(sa.select(Invoice).where(Invoice.number.in_(invoices_made))).all()
         invoices_after = db.session.scalar(sa.select(sa.func.count()).select_from(Invoice))
         with db.engine.connect() as connection:
             chain = verify_chain(connection)
@@ -193,16 +113,16 @@ def test_fifty_users_for_two_minutes_get_no_errors_and_every_acknowledged_write_
         return found
 
     phones = written("contact", "phone")
-    assert phones == Counter({(phone, str(contact)): 1 for phone, (contact, _) in ledger.contact_phones.items()})
+    assert phones == Counter({(phone, str(contact)): 1 for phone, (contact, _) in phones_sent.items()})
     lines = written("customer", "address_line2")
-    assert lines == Counter({(line, str(customer)): 1 for line, (customer, _) in ledger.customer_lines.items()})
+    assert lines == Counter({(line, str(customer)): 1 for line, (customer, _) in lines_sent.items()})
     for entry in entries:  # each entry names the staff member whose request made it
         if entry.table_name in ("contact", "customer") and entry.message == "Update":
             value = json.loads(entry.data).get("phone" if entry.table_name == "contact" else "address_line2")[1]
-            who = (ledger.contact_phones if entry.table_name == "contact" else ledger.customer_lines)[value][1]
+            who = (phones_sent if entry.table_name == "contact" else lines_sent)[value][1]
             assert who in entry.user_label, (entry.user_label, who)
 
-    assert len(created) == len(ledger.invoices) == invoices_after - invoices_before
+    assert len(created) == len(invoices_made) == invoices_after - invoices_before
     new_invoices = Counter(e.row_id for e in entries if e.table_name == "invoice" and e.message == "New")
     assert new_invoices == Counter({str(invoice.id): 1 for invoice in created})
     assert chain.intact, chain
