@@ -27,7 +27,7 @@ def _text(name: str, limit: int = 100) -> str:
 def _context(actor, tab: str | None = None, category: str | None = None, **extra) -> dict:
     """What every Store page shows: tabs, the categories of the tab, its items (or the plan wizard), the cart."""
     currency = carts.currency_of(actor)
-    tabs = [t for t in TABS if t in catalogue.tabs_on_sale(currency)] or [DEFAULT_TAB]
+    tabs = catalogue.tabs_on_sale(currency) or [DEFAULT_TAB]
     tab = tab if tab in TABS else DEFAULT_TAB
     categories = catalogue.categories(currency, tab)
     category = category if category in categories else (categories[0] if categories else None)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort
 
 from panel import money
@@ -132,9 +133,13 @@ def remove(actor: Actor, line: CartLine) -> None:
 def view(actor: Actor) -> CartView:
     """The cart's lines at today's prices and the subtotal of the available ones."""
     currency = currency_of(actor)
-    cart = cart_of(actor)
+    if not actor.in_portal:
+        abort(404, NOT_FOUND)
+    rows = db.session.scalars(
+        sa.select(CartLine).join(Cart, Cart.id == CartLine.cart_id).where(Cart.contact_id == actor.contact.id)
+        .options(so.selectinload(CartLine.product).selectinload(Product.prices)).order_by(CartLine.id))
     found = []
-    for line in (cart.lines if cart is not None else []):
+    for line in rows:
         product = line.product
         price = product.price_in(currency) if product.retired_at is None else None
         unit_price = price.amount if price is not None else None

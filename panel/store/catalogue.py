@@ -13,6 +13,7 @@ from flask import abort
 
 from panel import money
 from panel.actor import Actor
+from panel.deployments.models import PRODUCTS, SUPPORT_PLANS
 from panel.extensions import db
 from panel.options import get_option, set_option
 from panel.store.models import KINDS, TABS, Product, ProductPrice, ShippingRate
@@ -21,6 +22,7 @@ from panel.types import utcnow
 # The store's product lines and the deployment product (panel/deployments/models.py PRODUCTS) each is sold
 # for: a deployment-specific product of a line applies to deployments of that product ("" : any deployment).
 PRODUCT_LINES = {"PBXact": "PBX", "FreePBX": "PBX", "SBC": "SBC", "Gateway": "Gateway"}
+assert set(PRODUCT_LINES.values()) <= set(PRODUCTS)
 # The currencies a price may be given in: those a customer may hold (panel/money.py).
 CURRENCIES = tuple(money.MINOR_UNITS)
 MAX_CREDITS = Decimal("1000000")
@@ -86,8 +88,8 @@ def _check_product(values: dict, prices: dict, product_id: int | None) -> dict:
     else:
         values["credits"] = None
     if kind == "plan":
-        if not values["plan"]:
-            raise CatalogueError("A support plan needs the plan's name.", "plan")
+        if values["plan"] not in SUPPORT_PLANS:
+            raise CatalogueError(f"A support plan is one of {', '.join(SUPPORT_PLANS)}.", "plan")
         if values["term_months"] is None or not 0 < values["term_months"] <= MAX_TERM_MONTHS:
             raise CatalogueError(f"A support plan needs a term of 1 to {MAX_TERM_MONTHS} months.", "term_months")
     else:

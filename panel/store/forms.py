@@ -7,6 +7,7 @@ from panel import money
 from panel.forms import AmountField, AuditedForm, PanelForm
 from panel.store.cart import MAX_QUANTITY
 from panel.store.catalogue import CURRENCIES, LONG_TEXT, MAX_TERM_MONTHS, PRODUCT_LINES
+from panel.deployments.models import SUPPORT_PLANS
 from panel.store.models import KINDS, TABS
 
 
@@ -36,7 +37,8 @@ class ProductForm(AuditedForm, _Prices):
                            description="The menu on the left of the tab, such as “Hourly Support”.")
     kind = SelectField("What buying it does", choices=[SelectChoice(k, v) for k, v in KINDS.items()], default="credits")
     credits = AmountField("Support credits", optional=True, description="Support credits: how many one buys.")
-    plan = StringField("Plan name", validators=[Length(max=20)], description="Support plan: such as Premium.")
+    plan = SelectField("Plan", choices=[SelectChoice("", "—")] + [SelectChoice(p) for p in SUPPORT_PLANS], default="",
+                       description="Support plan: the plan put on the deployment.")
     term_months = IntegerField("Term (months)", validators=[Optional(), NumberRange(1, MAX_TERM_MONTHS)],
                                description="Support plan: 12, 24, 36 …")
     product_line = SelectField("Product line", choices=[SelectChoice("", "Any")] + [SelectChoice(p) for p in PRODUCT_LINES],

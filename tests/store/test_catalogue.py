@@ -58,7 +58,7 @@ def test_create_and_edit_a_product_with_prices_per_currency_audited(app):
 @pytest.mark.parametrize("change, field", [
     ({"sku": " "}, "sku"), ({"name": ""}, "name"), ({"category": ""}, "category"), ({"tab": "toys"}, "tab"),
     ({"kind": "magic"}, "kind"), ({"credits": None}, "credits"), ({"credits": Decimal(0)}, "credits"),
-    ({"kind": "plan", "plan": ""}, "plan"), ({"kind": "plan", "plan": "Premium", "term_months": 0}, "term_months"),
+    ({"kind": "plan", "plan": ""}, "plan"), ({"kind": "plan", "plan": "Gold", "term_months": 12}, "plan"), ({"kind": "plan", "plan": "Premium", "term_months": 0}, "term_months"),
     ({"product_line": "Toaster"}, "product_line"),
 ])
 def test_a_product_the_catalogue_refuses_names_its_field(app, change, field):
