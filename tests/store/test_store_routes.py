@@ -69,6 +69,11 @@ def test_an_admin_adds_a_product_and_edits_its_prices(as_role, app):
     assert client.post(f"/settings/store/products/{product_id}/retire").status_code == 303
     with app.app_context():
         assert db.session.get(Product, product_id).retired_at is not None
+        from panel.audit.models import AuditEntry
+
+        labels = set(db.session.scalars(sa.select(AuditEntry.user_label).where(
+            AuditEntry.table_name.in_(["store_product", "store_product_price"]))))
+        assert labels and all("admin@example.com" in label for label in labels)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -223,6 +228,22 @@ def test_other_contacts_browse_and_are_told_why_they_cannot_buy(app, shop, porta
     assert "1 Hour of Support" in body and "Add to cart" not in body
     assert "Only Admin and Billing contacts can buy" in body and "/portal/store/checkout" not in body
     assert client.post("/portal/store/cart", {"product_id": str(shop["SUP-HR-01"]), "quantity": "1"}).status_code == 403
+
+
+def test_a_product_retired_since_it_was_added_shows_unavailable_in_the_cart(app, shop, portal_client):
+    from panel import unit_of_work
+    from panel.actor import SYSTEM
+    from panel.store import catalogue
+
+    client = portal_client("ana@acme.example")
+    client.post("/portal/store/cart", {"product_id": str(shop["SUP-HR-20"]), "quantity": "1"})
+    client.post("/portal/store/cart", {"product_id": str(shop["SUP-HR-01"]), "quantity": "1"})
+    with app.app_context(), unit_of_work.unit():
+        catalogue.retire_product(SYSTEM, db.session.get(Product, shop["SUP-HR-20"]))
+    cart = client.get("/portal/store").get_data(as_text=True).split('id="cart"')[1]
+    assert "20 Hours of Support" in cart and "Unavailable: No longer sold" in cart
+    assert "138.00 EUR" in cart.split("Subtotal")[1] and "/portal/store/checkout" not in cart
+    assert "Remove the unavailable items to check out" in cart
 
 
 def test_checkout_is_offered_to_a_buyer_with_a_cart(app, shop, portal_client):
