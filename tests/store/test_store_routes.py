@@ -280,7 +280,10 @@ def test_the_plan_wizard_in_three_steps_with_and_without_htmx(app, shop, portal_
     step3 = client.get(f"/portal/store?tab=plans&category=Peace+of+Mind+Plans&line=PBXact&product={product}")
     body = step3.get_data(as_text=True)
     assert 'aria-current="step">3. Confirm' in body and "Add plan to cart" in body and "<html" in body
-    assert client.post("/portal/store/cart", {"product_id": str(product), "quantity": "1"}).status_code == 303
+    added = client.post("/portal/store/cart", {"product_id": str(product), "quantity": "1", "tab": "plans",
+                                               "category": "Peace of Mind Plans"}, htmx=True)
+    assert added.status_code == 200 and "Add plan to cart" in added.get_data(as_text=True)
+    assert "Added to your cart" in added.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(CartLine.product_id)) == product
 
