@@ -66,6 +66,16 @@ AREA_OF = {
     "twofactor.admin": "settings",
     "twofactor.reset_staff": "settings",
     "twofactor.reset_contact": "settings",
+    # Settings → Store (panel/store/routes.py, admins only)
+    "store.products": "settings",
+    "store.product_new": "settings",
+    "store.product_edit": "settings",
+    "store.product_retire": "settings",
+    "store.shipping_rates": "settings",
+    "store.rate_new": "settings",
+    "store.rate_edit": "settings",
+    "store.rate_retire": "settings",
+    "store.store_settings": "settings",
 }
 # Endpoints every signed-in staff user reaches whatever the groups: signing out, and one's own sessions and
 # second factor (areas that have such pages add them at start-up, like READONLY_MAY_WRITE below).

@@ -51,12 +51,13 @@ def demo_admin(instance_path: str) -> str | None:
 
 def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -> str:
     """The demo data, in a few units of work of its own (customers, then numbering, then traffic)."""
+    store = seed_store()  # on its own, so a panel seeded before the Store existed gets its catalogue too
     if db.session.scalar(sa.select(Customer.id).limit(1)) is not None:
-        return "Demo data already present; nothing added."
+        return "\n".join(line for line in [store, "Demo data already present; nothing added."] if line)
     rng = random.Random(rng_seed)
     now = utcnow()
     with unit_of_work.unit():
-        lines = [line for line in [demo_admin(instance_path)] if line]
+        lines = [line for line in [demo_admin(instance_path), store] if line]
         _customers(rng, now, customers)
     with unit_of_work.unit():
         if current_range() is None:
@@ -67,6 +68,68 @@ def seed_demo_data(instance_path: str, customers: int = 50, rng_seed: int = 7) -
     lines.append(f"Added {customers} demo customers with contacts and ledger entries, and a number range.")
     lines.append(seed_traffic(rng, now))
     return "\n".join(lines)
+
+
+# The demo Store (reference 001): prices per currency (USD, EUR, GBP, CAD).
+def _prices(usd: str) -> dict:
+    amount = Decimal(usd)
+    return {"USD": amount, "CAD": (amount * Decimal("1.35")).quantize(Decimal(1)),
+            "EUR": (amount * Decimal("0.92")).quantize(Decimal(1)), "GBP": (amount * Decimal("0.79")).quantize(Decimal(1))}
+
+
+HOURLY = [(1, "150"), (5, "700"), (10, "1300"), (20, "2400")]
+PLAN_TERMS = [(12, "1 year"), (24, "2 years"), (36, "3 years")]
+PLAN_PRICES = {"PBXact": ["1200", "2200", "3100"], "FreePBX": ["600", "1100", "1550"]}
+MODULES = [("MOD-EPM", "EndPoint Manager", "349"), ("MOD-CRM", "CRM Link", "249"),
+           ("MOD-QUEUE", "Queue Reports", "199"), ("MOD-PARK", "Park Pro", "49")]
+DEMO_TERMS = ("These Terms and Conditions apply to every product and service bought in the Store.\n\n"
+              "1. Licences are assigned to the deployment chosen at checkout and cannot be moved afterwards.\n"
+              "2. Support credits do not expire and are not refundable once used.\n"
+              "3. Hardware ships once payment is received; title passes on delivery.")
+DEMO_WIRE = ("Bank: Demo Bank, 1 Example Plaza\nAccount name: Demo Carrier Ltd\nIBAN: GB00 DEMO 0000 0000 0000 00\n"
+             "SWIFT/BIC: DEMOGB2L\nQuote your order number (O-…) as the payment reference.")
+DEMO_CHEQUE = ("Make cheques payable to Demo Carrier Ltd and post them to: Accounts, 1 Example Plaza, Springfield.\n"
+               "Write your order number (O-…) on the back.")
+
+
+def seed_store() -> str | None:
+    """The demo catalogue, two shipping rates, terms and payment instructions; nothing if a product exists."""
+    from panel.store import catalogue
+    from panel.store.models import Product
+
+    if db.session.scalar(sa.select(Product.id).limit(1)) is not None:
+        return None
+    system = actors.SYSTEM
+    with unit_of_work.unit():
+        for position, (hours, usd) in enumerate(HOURLY):
+            catalogue.create_product(system, {
+                "sku": f"SUP-HR-{hours:02d}", "name": f"{hours} Hour{'s' if hours > 1 else ''} of Support",
+                "description": f"{hours} hour{'s' if hours > 1 else ''} of support from our engineers, as {hours} "
+                               "support credits on the organisation you choose. One credit is one hour.",
+                "tab": "support", "category": "Hourly Support", "kind": "credits", "credits": Decimal(hours),
+                "position": position}, _prices(usd))
+        catalogue.create_product(system, {
+            "sku": "SUP-INSTALL", "name": "Remote Installation", "description": "A remote installation session.",
+            "tab": "support", "category": "Professional Services", "kind": "service", "position": 10}, _prices("450"))
+        for line, prices in PLAN_PRICES.items():
+            for position, ((months, term), usd) in enumerate(zip(PLAN_TERMS, prices)):
+                catalogue.create_product(system, {
+                    "sku": f"POMP-{line.upper()}-{months // 12}Y", "name": f"{line} Peace of Mind Plan, {term}",
+                    "description": f"Support, updates and replacement cover for one {line} system for {term}.",
+                    "tab": "plans", "category": "Peace of Mind Plans", "kind": "plan", "plan": "Premium",
+                    "term_months": months, "product_line": line, "position": position}, _prices(usd))
+        for position, (sku, name, usd) in enumerate(MODULES):
+            catalogue.create_product(system, {
+                "sku": sku, "name": name, "description": f"The commercial {name} module, licensed to one deployment.",
+                "tab": "licences", "category": "Commercial Modules", "kind": "licence", "product_line": "FreePBX",
+                "position": position}, _prices(usd))
+        catalogue.create_product(system, {
+            "sku": "HW-GW-4FXO", "name": "Vega 4-port FXO Gateway", "description": "An analogue gateway with 4 FXO ports.",
+            "tab": "hardware", "category": "Gateways", "kind": "hardware", "position": 0}, _prices("399"))
+        catalogue.save_shipping_rate(system, None, "Standard (5–7 days)", 0, _prices("15"))
+        catalogue.save_shipping_rate(system, None, "Express (1–2 days)", 1, _prices("45"))
+        catalogue.save_store_settings(system, DEMO_TERMS, DEMO_WIRE, DEMO_CHEQUE, catalogue.DEFAULT_QUOTE_DAYS)
+    return "Added the demo Store: support packs, Peace of Mind Plans, modules, a gateway, shipping rates and terms."
 
 
 def _customers(rng: random.Random, now, customers: int) -> None:

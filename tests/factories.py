@@ -25,6 +25,7 @@ from panel.invoices.models import Invoice, InvoiceLine, Payment
 from panel.numbering.models import NumberBlock
 from panel.passwords import hash_password
 from panel.sequences import next_value
+from panel.store.models import Product, ProductPrice
 from panel.support import credits
 from panel.support.models import CreditTransaction
 from tests.helpers import CONTACT_PASSWORD, PASSWORD
@@ -192,6 +193,31 @@ class HourlySummaryFactory(Factory):
     billed_seconds = 60
     cost = Decimal("0")
     charge = Decimal("0")
+
+
+class ProductFactory(Factory):
+    """A store product on sale, priced per currency: `prices={"USD": "10", "EUR": "9"}` (default: 10 USD)."""
+
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n:04d}")
+    description = ""
+    tab = "support"
+    category = "Hourly Support"
+    kind = "credits"
+    credits = factory.LazyAttribute(lambda o: Decimal("1") if o.kind == "credits" else None)
+    plan = factory.LazyAttribute(lambda o: "Premium" if o.kind == "plan" else "")
+    term_months = factory.LazyAttribute(lambda o: 12 if o.kind == "plan" else None)
+    position = 0
+
+    @factory.post_generation
+    def prices(obj, create, extracted, **kwargs):
+        for currency, amount in (extracted if extracted is not None else {"USD": "10"}).items():
+            obj.prices.append(ProductPrice(currency=currency, amount=Decimal(amount)))
+        if create:
+            db.session.commit()
 
 
 def deployment_with_credits(customer_id: int, deduct: bool = False) -> tuple[Deployment, CreditTransaction]:

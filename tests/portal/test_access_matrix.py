@@ -23,7 +23,11 @@ PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal
           "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in",
           "auth.forgot_password", "auth.set_password", "portal.forgot_password", "portal.set_password"}
 ADMIN_ONLY = {"settings"}
-ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_contact"}
+ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_contact",
+                   # Settings → Store (panel/store/routes.py)
+                   "store.products", "store.product_new", "store.product_edit", "store.product_retire",
+                   "store.shipping_rates", "store.rate_new", "store.rate_edit", "store.rate_retire",
+                   "store.store_settings"}
 # One's own second factor: read-only staff may post to these too.
 READONLY_SELF_SERVICE = {"twofactor.verify", "twofactor.enrol_totp", "twofactor.passkey_register_options",
                          "twofactor.passkey_register", "twofactor.passkey_remove"}
@@ -43,11 +47,14 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id", "group_id")
+           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
-REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_delete"}
+REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_delete", "portal.store_line_remove"}
+# The Store's cart: an Admin or Billing contact's, or staff in Portal Login's (panel/store/rules.py); a contact
+# of another type (Ana) browses only (403), where the URL names nothing out of reach.
+BUYING = {"portal.store_add", "portal.store_line_quantity", "portal.store_line_remove"}
 # Portal pages that manage customers (their record, contacts, deployments, sub-accounts): an Admin
 # contact's, within their tree; nobody else's, their own customer included.
 MANAGING = {"portal.edit_customer", "portal.customer_contacts", "portal.new_customer_contact",
@@ -119,6 +126,7 @@ def ids(app, world):
         passkey = _passkey_of_another_staff_user()
         staff_id, group_id = _staff_user_and_group()
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
+        product_id, rate_id, line_id = _store_of(world)
         from panel.sessions import WebSession
 
         web_session = WebSession(token_digest="0" * 64, data="{}", contact_id=world.ben, user_agent="", ip="",
@@ -130,7 +138,25 @@ def ids(app, world):
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
                 "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
-                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id}
+                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id, "product_id": product_id,
+                "rate_id": rate_id, "line_id": line_id}
+
+
+def _store_of(world):
+    """A product sold in B's currency only (EUR: A's customer pays in USD), a shipping rate, and a line of Ben's
+    cart."""
+    from decimal import Decimal
+
+    from panel.store.catalogue import save_shipping_rate
+    from panel.store.models import Cart, CartLine
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(name="Beta-only pack", prices={"EUR": "10"})
+    rate = save_shipping_rate(SYSTEM, None, "Standard", 0, {"EUR": Decimal(5), "USD": Decimal(6)})
+    cart = Cart(contact_id=world.ben, customer_id=world.b, lines=[CartLine(product_id=product.id, quantity=2)])
+    db.session.add(cart)
+    db.session.commit()
+    return product.id, rate.id, cart.lines[0].id
 
 
 def _passkey_of_another_staff_user():
@@ -205,7 +231,9 @@ def expected(identity: str, endpoint: str, method: str, arguments: tuple = ()) -
             return "403"
         if identity != "in portal login" and endpoint in NOT_FOR_CONTACTS:
             return "404"
-        return "ok" if within_reach(identity, endpoint, arguments) else "404"
+        if not within_reach(identity, endpoint, arguments):
+            return "404"
+        return "403" if endpoint in BUYING and identity == "contact of A" else "ok"
     if identity in ("anonymous", "contact of A", "contact of B"):
         return "staff sign-in"
     role = "staff" if identity == "in portal login" else identity
