@@ -52,6 +52,13 @@ class PostgresServer:
             pytest.fail(f"PostgreSQL is required for these tests and is not reachable at {PG_ADMIN_URL}: {error}")
         self.created = []
 
+    def reconnect(self) -> None:
+        """A new admin connection, after the server was restarted (tests/faults/test_postgres_restart.py)."""
+        try:
+            self.admin.close()
+        finally:
+            self.admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+
     def create(self) -> str:
         name = f"panel_test_{uuid.uuid4().hex[:12]}"
         self.admin.execute(f'CREATE DATABASE "{name}"')

@@ -1,9 +1,9 @@
 """The database goes away: a request in flight, or one that cannot connect, answers 503 with a clear page
 (JSON for the API, a toast fragment for htmx), never a traceback; the panel recovers by itself.
 
-A real restart of PostgreSQL is not done here: the server is shared by other tests running at the same
-time. Terminating every backend of the test database (pg_terminate_backend, what a restart does to each
-session) is our stand-in for it."""
+Here every backend of the test database is terminated (pg_terminate_backend, what a restart does to each
+session), which lets a test aim at one request in flight; tests/faults/test_postgres_restart.py restarts the
+real server under load."""
 import logging
 import sqlite3
 import threading
