@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: bench dev prepare lint run test test-sqlite test-postgres setup setup-test chromium worker clean
+.PHONY: bench bench-huge dev prepare lint run test test-sqlite test-postgres setup setup-test chromium worker clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js
 
@@ -87,3 +87,8 @@ bench: setup-test
 	$(BIN)/python tests/bench/bench_pages.py
 	$(BIN)/python tests/bench/bench_calls.py
 	$(BIN)/python tests/bench/bench_load.py
+
+# The same load benchmark on the huge data set (1M customers, 10M contacts, 100M calls, 10M audit entries):
+# hours of loading and tens of GB of disk; not part of `make bench`.
+bench-huge: setup-test
+	$(BIN)/python tests/bench/bench_load.py --scale huge

@@ -16,7 +16,7 @@ from panel.calls.importer import CsvError, import_csv, parse_time
 from panel.calls.rollup import rollup
 from panel.extensions import db
 from panel.seed import seed_demo_data
-from panel.seed_large import SeedRefused, seed_large
+from panel.seed_large import SCALES, SeedRefused, seed_large
 from panel.staff import StaffError, create_staff_user
 from panel.worker import run
 
@@ -39,14 +39,15 @@ def register(app: Flask) -> None:
         click.echo(f"Created {user.role} {user.email}.")
 
     @app.cli.command("seed-demo")
-    @click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True,
+    @click.option("--scale", type=click.Choice(["small", "large", "huge"]), default="small", show_default=True,
                   help="small: 50 demo customers with traffic. large (PostgreSQL, empty database): 100,000 "
-                       "customers, 1,000,000 contacts, 10,000,000 call records, 1,000,000 audit entries.")
+                       "customers, 1,000,000 contacts, 10,000,000 call records, 1,000,000 audit entries. huge "
+                       "(benchmarks only): ten times that.")
     def seed_demo(scale: str):
         """Load demo data (customers in every status, contacts, ledger entries, an admin) once."""
-        if scale == "large":
+        if scale in SCALES:
             try:
-                click.echo(seed_large(app.instance_path, echo=click.echo))
+                click.echo(seed_large(app.instance_path, echo=click.echo, **SCALES[scale]))
             except SeedRefused as error:
                 raise click.ClickException(str(error)) from None
             return

@@ -88,10 +88,21 @@ def _customer_name(rng: random.Random, i: int) -> str:
     return f"{rng.choice(PREFIXES)} {rng.choice(SUFFIXES)} {i}"
 
 
+def reseller_of(i: int, count: int) -> int | None:
+    """The reseller tree, several levels deep: every 10,000th customer is a top reseller; every 1,000th
+    another is a reseller under the top reseller of its ten thousand, every 100th under the reseller of its
+    thousand; one end customer in five belongs to the reseller of its hundred."""
+    for level in (100, 1_000, 10_000):
+        if i % level:
+            owner = -(-i // level) * level if level != 100 or i % 5 == 0 else None
+            return owner if owner is not None and owner <= count and owner != i else None
+    return None
+
+
 def _customers(conn, rng, count: int, busy: int, moment: datetime) -> list[tuple]:
-    """COPY `count` customers (ids 1..count); every 100th is a Reseller owning some of the others.
-    The first `busy` have calls and a weekly Invoice Schedule. Returns what the audit entries need."""
-    resellers = list(range(100, count + 1, 100)) or [1]
+    """COPY `count` customers (ids 1..count); every 100th is a Reseller, in a tree several levels deep
+    (reseller_of). The first `busy` have calls and a weekly Invoice Schedule. Returns what the audit
+    entries need."""
     made = []
     with conn.cursor() as cur, cur.copy(
             "COPY customer (id, name, status, currency, debit_limit, channel_limit, flow_speed, channels_in_use, "
@@ -102,9 +113,7 @@ def _customers(conn, rng, count: int, busy: int, moment: datetime) -> list[tuple
             status = "Active" if i <= busy else STATUSES[i % len(STATUSES)]
             currency = "USD" if i % 3 else rng.choice(CURRENCIES[:5])
             kind = "Reseller" if i % 100 == 0 else "End Customer"
-            owner = rng.choice(resellers) if kind == "End Customer" and i % 5 == 0 else None
-            if owner == i:
-                owner = None
+            owner = reseller_of(i, count)
             city, region, country = rng.choice(CITIES)
             email = f"accounts{i}@{name.split()[0].lower()}.example"
             phone = f"+1 555 {rng.randint(100, 999)} {i % 10000:04d}"
@@ -214,6 +223,13 @@ def _calls(info: str, records: int, busy: int, days: int, now: datetime, parts: 
         list(pool.map(piece, range(parts)))
 
 
+# seed-demo --scale large / huge: sizes, and the relative cost of each step for the estimate of time left.
+SCALES = {
+    "large": {"customers": 100_000, "contacts_each": 10, "busy": 1_000, "calls": 10_000_000, "audit": 1_000_000},
+    "huge": {"customers": 1_000_000, "contacts_each": 10, "busy": 10_000, "calls": 100_000_000, "audit": 10_000_000},
+}
+
+
 def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int = 10, busy: int = 1_000,
                calls: int = 10_000_000, days: int = 30, audit: int = 1_000_000,
                echo: Callable[[str], None] = print, rng_seed: int = 8) -> str:
@@ -234,10 +250,18 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     moment = (now - timedelta(days=days + 30)).replace(microsecond=0)
     started = time.monotonic()
     lap = [started]
+    # Rough cost of each step in "rows", from runs on this machine: the estimate of time left uses them.
+    weights = [1, customers * 3, customers * contacts_each, audit * 4, calls, (calls + customers * contacts_each) / 2,
+               calls / 4, busy * 20_000]  # the steps below, in order
+    total_cost, costs = sum(weights), iter(weights)
+    done = [0.0]
 
     def step(text: str) -> None:
         t = time.monotonic()
-        echo(f"  {text} ({t - lap[0]:.1f} s)")
+        done[0] += next(costs, 0)
+        left = (t - started) / done[0] * (total_cost - done[0]) if done[0] else 0
+        estimate = f"; about {left / 60:.0f} min left" if left >= 60 else (f"; about {left:.0f} s left" if left >= 1 else "")
+        echo(f"  {text} ({t - lap[0]:.1f} s{estimate})")
         lap[0] = t
 
     echo(f"Loading {customers:,} customers, {customers * contacts_each:,} contacts, {calls:,} call records "
@@ -275,6 +299,8 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     db.session.remove()
     step(f"{invoices:,} weekly invoices (Auto Generate for {busy:,} customers)")
     total = time.monotonic() - started
+    size = db.session.scalar(sa.text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+    db.session.remove()
     lines = [admin] if admin else []
-    lines.append(f"Large data set loaded in {total / 60:.1f} min ({total:.0f} s).")
+    lines.append(f"Data set loaded in {total / 60:.1f} min ({total:.0f} s); the database takes {size} on disk.")
     return "\n".join(lines)

@@ -55,9 +55,11 @@ def uptime() -> str:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", help="a database already filled by seed-demo --scale large (kept)")
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--calls", type=int, default=10_000_000)
-    parser.add_argument("--audit", type=int, default=1_000_000)
+    parser.add_argument("--scale", choices=["large", "huge"], default="large",
+                        help="the data set's sizes (seed-demo --scale …); --customers, --calls and --audit override them")
+    parser.add_argument("--customers", type=int)
+    parser.add_argument("--calls", type=int)
+    parser.add_argument("--audit", type=int)
     parser.add_argument("--users", type=int, default=16, help="concurrent signed-in users")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
@@ -65,6 +67,10 @@ def main():
     parser.add_argument("--steps", default="2,4,8,16,32", help="user counts of the step load (Main tab p95 vs rate)")
     parser.add_argument("--step-seconds", type=float, default=20)
     args = parser.parse_args()
+    from panel.seed_large import SCALES
+
+    sizes = {**SCALES[args.scale], **{k: v for k, v in (("customers", args.customers), ("calls", args.calls),
+                                                           ("audit", args.audit)) if v is not None}}
 
     base = ADMIN_URL.rsplit("/", 1)[0]
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
@@ -91,7 +97,7 @@ def main():
                 from panel.seed_large import seed_large
 
                 upgrade()
-                print(seed_large(instance, customers=args.customers, calls=args.calls, audit=args.audit))
+                print(seed_large(instance, **sizes))
             import sqlalchemy as sa
 
             if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == STAFF[0])) is None:
