@@ -5,10 +5,12 @@ and reconcile, but they are secrets of the same kind as a password hash: the aud
 and no template renders them.
 """
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from panel import money
 from panel.extensions import db
 from panel.types import UTCDateTime, utcnow
 
@@ -17,6 +19,12 @@ from panel.types import UTCDateTime, utcnow
 # `succeeded` or `declined`; a succeeded charge may become `refunded`.
 CHARGE_STATUSES = ("pending", "unknown", "succeeded", "declined", "refunded")
 UNSETTLED = ("pending", "unknown")
+BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
+          "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}
+
+
+def brand_name(brand: str) -> str:
+    return BRANDS.get(brand, (brand or "card").title())
 
 
 class ProcessorCustomer(db.Model):
@@ -79,8 +87,7 @@ class StoredCard(db.Model):
 
     @property
     def brand_name(self) -> str:
-        return {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
-                "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}.get(self.brand, self.brand.title())
+        return brand_name(self.brand)
 
     @property
     def expiry(self) -> str:
@@ -128,6 +135,10 @@ class CardCharge(db.Model):
     @property
     def audit_customer_id(self) -> int:
         return self.customer_id
+
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.amount_minor).scaleb(-money.places(self.currency))
 
     @property
     def processor_key(self) -> str:
