@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 
 import stripe
 
-# The library logs each request's path (with the ids in it) at info and debug level: keep it to warnings.
-logging.getLogger("stripe").setLevel(logging.WARNING)
 log = logging.getLogger("panel.cards")
 
 STRIPE_API = "https://api.stripe.com"
@@ -29,6 +27,20 @@ PROCESSOR_ID = re.compile(r"\b(?:sk|pk|rk|whsec|pm|cus|seti|pi|ch|re|src|card|to
 def scrub(text: str | None) -> str:
     """A processor message fit to show, store and log: ids replaced, one line, at most 300 characters."""
     return PROCESSOR_ID.sub("[id]", " ".join(str(text or "").split()))[:300]
+
+
+class _ScrubIds(logging.Filter):
+    """The library (and urllib3 under it) log each request's path, with the processor's ids in it: scrubbed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if PROCESSOR_ID.search(text):
+            record.msg, record.args = PROCESSOR_ID.sub("[id]", text), ()
+        return True
+
+
+for _name in ("stripe", "urllib3.connectionpool"):
+    logging.getLogger(_name).addFilter(_ScrubIds())
 
 
 @dataclass(frozen=True)
@@ -146,7 +158,7 @@ class StripeProcessor:
             intent = self._call(self.client.v1.setup_intents.retrieve, setup_intent_id)
         except CardDeclined:
             raise CardDeclined("The card was not set up: try again.") from None
-        if (intent.customer or None) != customer_ref:
+        if (_field(intent, "customer") or None) != customer_ref:
             raise CardDeclined("The card was not set up: try again.")
         if intent.status != "succeeded" or not intent.payment_method:
             raise CardDeclined("The card was not set up (it was declined or needs authentication): try again.")
@@ -192,8 +204,8 @@ class StripeProcessor:
         for seen, intent in enumerate(page.auto_paging_iter()):
             if seen >= 1000:
                 break
-            metadata = intent.metadata or {}
-            if metadata.get(KEY_FIELD) == idempotency_key and (intent.customer or None) == customer_ref:
+            metadata = _field(intent, "metadata") or {}
+            if metadata.get(KEY_FIELD) == idempotency_key and (_field(intent, "customer") or None) == customer_ref:
                 return self._outcome(intent)
         return None
 
@@ -228,7 +240,7 @@ class StripeProcessor:
             return ChargeResult(DECLINED, charge_id=intent.id,
                                 message="The card's bank asks the cardholder to authenticate: add the card again "
                                         "or use another one.")
-        error = intent.get("last_payment_error")
+        error = _field(intent, "last_payment_error")
         message = scrub(error.get("message")) if error else ""
         return ChargeResult(DECLINED, charge_id=intent.id, message=message or "The card was declined.")
 
@@ -251,6 +263,12 @@ class StripeProcessor:
             # 4xx: the processor refused the request (a bad key, a missing object): nothing was done.
             log.warning("payment processor refused a request (%s): %s", status, text)
             raise CardDeclined("The payment processor refused the request." if status != 402 else text) from None
+
+
+def _field(obj, name: str):
+    """A field of a Stripe object as plain Python (dicts for objects), None when absent."""
+    value = getattr(obj, name, None)
+    return value.to_dict() if hasattr(value, "to_dict") else value
 
 
 def _details(method) -> CardDetails:
