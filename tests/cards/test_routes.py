@@ -147,3 +147,23 @@ def test_without_a_key_the_cards_tab_says_not_available_and_offers_nothing(app, 
     new = client.get(f"/customers/{customers['reseller']}/cards/new")
     assert "script-src 'self';" in new.headers["Content-Security-Policy"] and "Card payments are not available" in new.get_data(as_text=True)
     assert client.post(f"/customers/{customers['reseller']}/cards/setup-intent", htmx=True).status_code == 409
+
+
+def test_staff_in_portal_login_see_the_contacts_cards_but_neither_add_change_nor_remove_them(cards_app, as_role,
+                                                                                            customers):
+    owner = portal_sign_in(cards_app, "billing@reseller.example")
+    assert _add_through_pages(owner, "/portal/cards").status_code == 303
+    (card,) = _cards_of(cards_app, customers["reseller"])
+    with cards_app.app_context():
+        from panel.contacts.models import Contact
+
+        billing = db.session.scalar(sa.select(Contact.id).where(Contact.email == "billing@reseller.example"))
+    staff = as_role("staff")
+    assert staff.post(f"/customers/{customers['reseller']}/contacts/{billing}/portal-login").status_code == 303
+    staff.forget_token()
+    body = _page(staff, "/portal/cards")
+    assert "•••• 4242" in body and "Add card" not in body and "Remove" not in body
+    assert staff.get("/portal/cards/new").status_code == 403
+    assert staff.post("/portal/cards/setup-intent", htmx=True).status_code == 403
+    assert staff.post(f"/portal/cards/{card.id}/remove").status_code == 403
+    assert len(_cards_of(cards_app, customers["reseller"])) == 1
