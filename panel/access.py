@@ -54,6 +54,7 @@ AREA_OF = {
     "invoices.payments_section": "payments",
     "invoices.payment_status": "payments",
     "invoices.allocate": "payments",
+    "cards": "payments",
     "deployments": "deployments",
     "support": "deployments",
     "onboarding": "onboarding",

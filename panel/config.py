@@ -75,6 +75,12 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_MAX_DELAY": timedelta(minutes=5),
         # How long a SQLite writer waits for another one's lock before the user is told to try again.
         "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
+        # Card payments (panel/cards): the processor's keys and where its API and its script are. Without a secret
+        # key cards are "not available"; a stand-in (localstripe) or a test key makes the card pages say "test mode".
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", "").strip(),
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", "").strip(),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").strip() or "https://api.stripe.com",
+        "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "").strip() or "https://js.stripe.com/v3/",
         "PAGE_SIZE": 50,
         "CHANNELS_REFRESH_SECONDS": 5,
     }

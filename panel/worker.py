@@ -7,6 +7,7 @@ import time
 
 from panel import unit_of_work
 from panel.calls.rollup import rollup_job
+from panel.cards.cards import reconcile_job
 from panel.delayed.changes import apply_due
 from panel.errors import database_trouble, one_line
 from panel.extensions import db
@@ -31,10 +32,14 @@ def _invoices():
     return auto_invoice_job()
 
 
+def _card_charges():
+    return reconcile_job()  # charges whose outcome is unknown (a timeout, a crash): asked of the processor
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices)]
+              ("auto invoices", _invoices), ("card charges", _card_charges)]
 
 
 def run_pass() -> dict:

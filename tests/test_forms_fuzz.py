@@ -60,6 +60,10 @@ NO_FORM = {
     "auth.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
     "portal.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
     "settings.staff_reactivate": "shown only for a deactivated staff user (tests/settings/test_staff_users.py)",
+    "cards.setup_intent": "JSON for static/cards.js, on the Add card page only with a processor (tests/cards, tests/browser)",
+    "cards.create": "the Add card form is shown only with a processor: localstripe in tests/cards and tests/browser",
+    "portal.card_setup_intent": "JSON for static/cards.js, on the Add card page only with a processor (tests/cards)",
+    "portal.create_card": "the Add card form is shown only with a processor: localstripe in tests/cards and tests/browser",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login",

@@ -11,6 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from panel import access, pages, search
 from panel import actor as actors
 from panel.actor import Actor
+from panel.cards import cards as card_rules
 from panel.contacts.models import Contact
 from panel.contacts.records import create_contact, update_contact
 from panel.customers import accounts
@@ -46,7 +47,8 @@ def customer(customer_id: int):
     actor = actors.current()
     found = access.fetch_customer(actor, customer_id, message=access.NOT_YOURS)
     return render_template("portal/customer.html", customer=found, reseller=accounts.reseller_of(found),
-                           owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree)
+                           owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree,
+                           show_cards=card_rules.may_view(actor, found))
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])

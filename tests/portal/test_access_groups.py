@@ -21,7 +21,7 @@ NOT_STAFF_PAGES = {"auth.login", "auth.logout", "auth.forgot_password", "auth.se
 EXPECTED_AREA = {
     "customers": "customers", "delayed": "customers", "contacts": "contacts", "numbering": "numbering",
     "summary": "invoices", "invoices": "invoices", "deployments": "deployments", "support": "deployments",
-    "onboarding": "onboarding", "audit": "audit", "settings": None,  # admins only, but for Options
+    "onboarding": "onboarding", "audit": "audit", "cards": "payments", "settings": None,  # admins only, but for Options
 }
 EXCEPTIONS = {"contacts.portal_login": "portal_login", "invoices.new_payment": "payments",
               "invoices.payments_section": "payments", "invoices.payment_status": "payments",

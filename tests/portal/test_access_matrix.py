@@ -31,7 +31,7 @@ ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_
 # One's own second factor: read-only staff may post to these too.
 READONLY_SELF_SERVICE = {"twofactor.verify", "twofactor.enrol_totp", "twofactor.passkey_register_options",
                          "twofactor.passkey_register", "twofactor.passkey_remove"}
-READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password"}
+READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password", "cards.new"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.two_factor_setup", "portal.sessions_page", "portal.revoke_session",
                        "portal.revoke_other_sessions"}  # nor see or end the contact's sessions
@@ -47,20 +47,25 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id")
+           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id", "card_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
-REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_delete", "portal.store_line_remove"}
+REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_delete", "portal.store_line_remove",
+            "cards.remove", "portal.remove_card"}
 # The Store's cart: an Admin or Billing contact's, or staff in Portal Login's (panel/store/rules.py); a contact
 # of another type (Ana) browses only (403), where the URL names nothing out of reach.
-BUYING = {"portal.store_add", "portal.store_line_quantity", "portal.store_line_remove"}
+BUYING = {"portal.store_add", "portal.store_line_quantity", "portal.store_line_remove",
+            "cards.remove", "portal.remove_card"}
 # Portal pages that manage customers (their record, contacts, deployments, sub-accounts): an Admin
 # contact's, within their tree; nobody else's, their own customer included.
 MANAGING = {"portal.edit_customer", "portal.customer_contacts", "portal.new_customer_contact",
             "portal.edit_customer_contact", "portal.customer_deployments", "portal.deployment_create",
             "portal.deployment_licence", "portal.deployment_plan", "portal.onboarding_index", "portal.onboarding_new",
             "portal.onboarding_step", "portal.onboarding_cancel"}
+# The portal's Cards tab: the Admin and Billing contacts of their own customer only (Ana is neither).
+CARDS = {"portal.cards", "portal.new_card", "portal.card_setup_intent", "portal.create_card", "portal.default_card",
+         "portal.remove_card"}
 # Who each portal visitor is: their customer, and whether they are an Admin contact (Ben is, Ana is not).
 PORTAL_PEOPLE = {"contact of A": ("a", False), "contact of B": ("b", True), "in portal login": ("a", False)}
 
@@ -90,7 +95,7 @@ def within_reach(identity: str, endpoint: str, arguments: tuple) -> bool:
     if not endpoint.startswith("portal.") or identity not in PORTAL_PEOPLE:
         return True  # staff reach every customer
     customer, admin = PORTAL_PEOPLE[identity]
-    if endpoint in MANAGING and not admin:
+    if endpoint in (MANAGING | CARDS) and not admin:
         return False
     names_an_object = any(arg not in ("filename", "token", "step") for arg in arguments)
     return customer == "b" or not names_an_object
@@ -125,6 +130,7 @@ def ids(app, world):
         draft = _onboarding_draft(world)
         passkey = _passkey_of_another_staff_user()
         staff_id, group_id = _staff_user_and_group()
+        card = _stored_cards(world.b)
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
         product_id, rate_id, line_id = _store_of(world)
         from panel.sessions import WebSession
@@ -139,7 +145,8 @@ def ids(app, world):
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
                 "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
                 "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id, "product_id": product_id,
-                "rate_id": rate_id, "line_id": line_id}
+                "rate_id": rate_id, "line_id": line_id,
+                "card_id": card.id}
 
 
 def _store_of(world):
@@ -157,6 +164,17 @@ def _store_of(world):
     db.session.add(cart)
     db.session.commit()
     return product.id, rate.id, cart.lines[0].id
+
+
+def _stored_cards(customer_id):
+    """Two stored cards of customer B (no processor is asked): the default, and the one the URLs name."""
+    from panel.cards.models import StoredCard
+
+    cards = [StoredCard(customer_id=customer_id, payment_method_id=f"pm_matrix{n}", brand="visa", last4=f"424{n}",
+                        exp_month=11, exp_year=2031, is_default=n == 1) for n in (1, 2)]
+    db.session.add_all(cards)
+    db.session.commit()
+    return cards[1]
 
 
 def _passkey_of_another_staff_user():
