@@ -15,7 +15,7 @@ from panel.contacts.models import CONTACT_TYPES
 from panel.contacts.logins import email_taken
 from panel.contacts.records import EDITABLE, looks_like_password
 from panel.forms import AuditedForm, email_address
-from panel.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.passwords import RULE, rule_problem
 from panel.save_options import SaveOptionsMixin
 
 PHONE = Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")
@@ -27,15 +27,16 @@ EMAIL_TAKEN = "This e-mail is already the portal login of another contact."
 class PasswordChoiceMixin:
     auto_password = BooleanField("Auto Generate Password", default=True,
                                  description="A random password is e-mailed to the contact; it works once, for 24 hours.")
-    password = PasswordField("Password")
+    password = PasswordField("Password", description=RULE)
 
     def validate_password(self, field):
         if self.auto_password.data:
             return
         if not field.data:
             raise ValidationError("Type a password, or tick Auto Generate Password.")
-        if not MIN_LENGTH <= len(field.data) <= MAX_LENGTH:
-            raise ValidationError(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
+        problem = rule_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
 
     def typed_password(self) -> str | None:
         return None if self.auto_password.data else self.password.data

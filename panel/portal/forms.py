@@ -6,7 +6,7 @@ from panel.contacts.forms import PHONE, ContactIdentityChecks
 from panel.contacts.models import CONTACT_TYPES
 from panel.contacts.records import looks_like_password
 from panel.forms import AuditedForm, PanelForm, email_address
-from panel.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.passwords import MAX_LENGTH, MIN_LENGTH, RULE
 
 
 class PortalLoginForm(PanelForm):
@@ -29,7 +29,8 @@ class ProfileForm(PanelForm):
 
 class ChangePasswordForm(PanelForm):
     current = PasswordField("Current password", validators=[Length(max=MAX_LENGTH)])
-    new = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
+    new = PasswordField("New password", description=RULE,
+                        validators=[DataRequired(message=RULE), Length(min=MIN_LENGTH, max=MAX_LENGTH, message=RULE)])
     repeat = PasswordField("New password again", validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
     def validate_repeat(self, field):
