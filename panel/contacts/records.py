@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from panel import access, emails
 from panel.actor import Actor
 from panel.contacts.models import Contact
+from panel.contacts.recipients import recipients_of_own_mail
 from panel.contacts.verification import queue_email_link
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -78,7 +79,8 @@ def _queue_password_mail(contact: Contact, password: str, welcome: bool):
     body = (f"{opening}\n\nSign in with your e-mail address {contact.email} and this temporary password:\n\n"
             f"    {password}\n\nIt works once, within {TEMPORARY_PASSWORD_HOURS} hours, and you will be asked to "
             "choose your own password when you sign in.\n")
-    message = outbox.queue_mail(contact.email, subject, body, sensitive=True)
+    (recipient,) = recipients_of_own_mail(contact)  # welcome and password mail: the contact themselves
+    message = outbox.queue_mail(recipient.email, subject, body, sensitive=True)
     outbox.deliver_after_commit(message)
     return message
 
