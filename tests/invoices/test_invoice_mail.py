@@ -32,7 +32,7 @@ def test_a_generated_invoice_is_mailed_to_the_billing_contacts_with_its_content_
         sent = db.session.scalar(sa.select(MailMessage).where(MailMessage.to_addr == "bea@acme.example"))
         assert sent.status == "sent"
         entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "SEND",
-                                                              AuditEntry.row_id == sent.id))
+                                                              AuditEntry.row_id == str(sent.id)))
         assert entry is not None and "INV-000001" in entry.data
 
 
