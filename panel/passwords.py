@@ -13,6 +13,16 @@ from flask import current_app
 
 MAX_LENGTH = 1024
 MIN_LENGTH = 10
+# The one password rule of staff and contacts, shown beside every field where one is chosen (before any
+# failure) and used as the message when a password breaks it.
+RULE = f"Use {MIN_LENGTH} to {MAX_LENGTH} characters. A passphrase of several words is fine."
+
+
+def rule_problem(password: str | None) -> str | None:
+    """What is wrong with a new password under RULE (None: nothing)."""
+    if not password or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        return RULE
+    return None
 
 
 def _prehash(password: str) -> bytes:

@@ -3,7 +3,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from panel.forms import PanelForm
-from panel.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.passwords import MAX_LENGTH, MIN_LENGTH, RULE
 
 
 class LoginForm(PanelForm):
@@ -22,8 +22,7 @@ class ForgotPasswordForm(PanelForm):
 class NewPasswordForm(PanelForm):
     """A new password chosen through a mailed link (staff and portal alike): the project's rules."""
 
-    new = PasswordField("New password", validators=[
-        DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH,
-                               message=f"Use between {MIN_LENGTH} and {MAX_LENGTH} characters.")])
+    new = PasswordField("New password", description=RULE, validators=[
+        DataRequired(message=RULE), Length(min=MIN_LENGTH, max=MAX_LENGTH, message=RULE)])
     repeat = PasswordField("Repeat the new password", validators=[
         DataRequired(), EqualTo("new", message="The two passwords are not the same.")])

@@ -14,28 +14,33 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from panel.contacts.models import CONTACT_TYPES
 from panel.contacts.logins import email_taken
 from panel.contacts.records import EDITABLE, looks_like_password
+from panel.contacts.recipients import type_help
 from panel.forms import AuditedForm, email_address
-from panel.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.passwords import RULE, rule_problem
 from panel.save_options import SaveOptionsMixin
 
 PHONE = Regexp(r"^[0-9+()\-.\s]*$", message="Use digits, spaces and + ( ) - . only.")
 NOT_A_PASSWORD = ("This looks like a password. Passwords must not be kept in notes. If it is not a "
                   "password, tick “These notes hold no password” and save again.")
 EMAIL_TAKEN = "This e-mail is already the portal login of another contact."
+# No type is chosen for the user: the type decides which mail the contact receives (panel/contacts/recipients.py).
+TYPE_CHOICES = [SelectChoice("", "Choose a type…")] + [SelectChoice(t) for t in CONTACT_TYPES]
+CHOOSE_TYPE = "Choose the contact's type: it decides which mail they receive."
 
 
 class PasswordChoiceMixin:
     auto_password = BooleanField("Auto Generate Password", default=True,
                                  description="A random password is e-mailed to the contact; it works once, for 24 hours.")
-    password = PasswordField("Password")
+    password = PasswordField("Password", description=RULE)
 
     def validate_password(self, field):
         if self.auto_password.data:
             return
         if not field.data:
             raise ValidationError("Type a password, or tick Auto Generate Password.")
-        if not MIN_LENGTH <= len(field.data) <= MAX_LENGTH:
-            raise ValidationError(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
+        problem = rule_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
 
     def typed_password(self) -> str | None:
         return None if self.auto_password.data else self.password.data
@@ -57,12 +62,16 @@ class ContactIdentityChecks:
         if field.data and email_taken(field.data, self.contact_id):
             raise ValidationError(EMAIL_TAKEN)
 
+    def validate_contact_type(self, field):
+        if field.data not in CONTACT_TYPES:
+            raise ValidationError(CHOOSE_TYPE)
+
 
 class ContactForm(ContactIdentityChecks, SaveOptionsMixin, AuditedForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("Email", validators=[DataRequired(), Length(max=254), email_address],
                         description="Also the contact's portal login.")
-    contact_type = SelectField("Contact Type", choices=[SelectChoice(t) for t in CONTACT_TYPES], default="Other")
+    contact_type = SelectField("Contact Type", choices=TYPE_CHOICES, default="", description=type_help())
     phone = StringField("Phone", validators=[Length(max=40), PHONE])
     mobile = StringField("Mobile", validators=[Length(max=40), PHONE])
     public_notes = TextAreaField("Public Notes", validators=[Length(max=2000)], description="Shown in the customer portal.")

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from panel import access, emails
 from panel.actor import Actor
 from panel.contacts.models import Contact
+from panel.contacts.recipients import recipients_of_own_mail
 from panel.contacts.verification import queue_email_link
 from panel.customers.models import Customer
 from panel.extensions import db
@@ -18,14 +19,33 @@ EDITABLE = ("name", "email", "contact_type", "phone", "mobile", "public_notes", 
             "mobile_verified", "email_verified", "ip_allowlist")
 TEMPORARY_PASSWORD_HOURS = 24
 
-# "password: x", "pwd=x", "pin 1234", "pass 1234", "password is hunter2"...
-_SEPARATED = re.compile(r"\b(pass(word|wd|code|phrase)?|pwd|pw|pin)\s*[:=]\s*\S+", re.IGNORECASE)
-_WITH_DIGITS = re.compile(r"\b(pass(word|wd|code|phrase)?|pwd|pin)\s+(is\s+)?\S*\d\S*", re.IGNORECASE)
+# How people write a password down, tried against a corpus of examples and ordinary notes
+# (tests/contacts/test_notes_and_passwords.py). A keyword: password, pass, passwd, pwd, pw, p/w, PIN...
+_KEY = r"\b(?:pass(?:word|wd|code|phrase)?|pwd|pw|p/w|pin(?:\s*code)?|passwort)\b"
+# "password: x", "pwd=x", "PW:Hunter2024", "password -> x": anything after an explicit separator.
+_SEPARATED = re.compile(_KEY + r"\s*(?::|=|->|=>|→)\s*\S+", re.IGNORECASE)
+# "pw Hunter2024", "the password is s3cret", "pwd - hunter2", "password was changed to Hunter2024": a word
+# with a digit after the keyword and its connecting words. Short numbers ("reset the password 3 times",
+# "pin 2 of the patch panel") are not secrets.
+_WITH_DIGITS = re.compile(
+    _KEY + r"(?:\s+(?:is|was|are|now|set\s+to|changed\s+to|reset\s+to)\b|\s*[-–—])*\s+(?P<secret>\S*\d\S*)",
+    re.IGNORECASE)
+# "login creds: carol / Hunter2024", "credentials: admin/Admin123", "creds are carol:Hunter2024": a user name
+# (with a letter; not a URL) and a secret with a digit, after a login keyword.
+_CREDENTIALS = re.compile(
+    r"\b(?:log-?in|creds|credentials|user(?:name)?|u/n|account)\b"
+    r"(?:\s+(?:creds|credentials|details|is|are))?\s*[:=\-]?\s*"
+    r"(?!https?:)(?P<user>[^\s/:]*[^\W\d_][^\s/:]*)(?:\s*/\s*|:)(?P<secret>\S*\d\S*)", re.IGNORECASE)
+_SHORTEST_SECRET = 4
 
 
 def looks_like_password(text: str) -> bool:
     """Notes must not keep passwords; this spots the usual ways people write one down."""
-    return bool(text) and bool(_SEPARATED.search(text) or _WITH_DIGITS.search(text))
+    if not text:
+        return False
+    if _SEPARATED.search(text) or _CREDENTIALS.search(text):
+        return True
+    return any(len(m.group("secret").rstrip(".,;!?)")) >= _SHORTEST_SECRET for m in _WITH_DIGITS.finditer(text))
 
 
 def set_temporary_password(contact: Contact, password: str | None = None, password_hash: str | None = None) -> str | None:
@@ -59,7 +79,8 @@ def _queue_password_mail(contact: Contact, password: str, welcome: bool):
     body = (f"{opening}\n\nSign in with your e-mail address {contact.email} and this temporary password:\n\n"
             f"    {password}\n\nIt works once, within {TEMPORARY_PASSWORD_HOURS} hours, and you will be asked to "
             "choose your own password when you sign in.\n")
-    message = outbox.queue_mail(contact.email, subject, body, sensitive=True)
+    (recipient,) = recipients_of_own_mail(contact)  # welcome and password mail: the contact themselves
+    message = outbox.queue_mail(recipient.email, subject, body, sensitive=True)
     outbox.deliver_after_commit(message)
     return message
 

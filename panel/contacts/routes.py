@@ -12,6 +12,7 @@ from panel.contacts.directory import (
     pending_creates,
 )
 from panel.contacts.forms import ContactForm, NewContactForm, PasswordForm
+from panel.contacts import recipients
 from panel.contacts.models import CONTACT_TYPES, Contact
 from panel.contacts.records import (
     create_contact,
@@ -64,7 +65,7 @@ def _section(customer, code=200, **extra):
     return render_fragment(
         "contacts/_section.html", code=code, customer=customer, contacts=contacts, more=more,
         pending=pending_by_contact([c.id for c in contacts]), pending_creates=pending_creates(customer.id),
-        show_customer=False, **extra,
+        show_customer=False, mail_plan=recipients.mail_plan(actors.current(), customer), **extra,
     )
 
 

@@ -22,6 +22,7 @@ from panel.customers.models import (
 )
 from panel.forms import AmountField, AuditedForm, PanelForm, email_address
 from panel.money import MINOR_UNITS, places
+from panel.options import get_option
 from panel.save_options import SaveOptionsMixin
 
 TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country",
@@ -129,10 +130,25 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
             raise ValidationError("The debit limit cannot be negative.")
 
 
+QUICK_ADD_CHANNEL_LIMIT = 10  # a channel limit of 0 blocks every call: a new customer starts able to call
+
+
+def quick_add_channel_limit() -> int:
+    """The channel limit a new customer's form starts with: the `new_customer_channel_limit` option when it is
+    set to a whole number, else QUICK_ADD_CHANNEL_LIMIT."""
+    typed = get_option("new_customer_channel_limit").strip()
+    return int(typed) if typed.isdigit() else QUICK_ADD_CHANNEL_LIMIT
+
+
 class NewCustomerForm(CustomerForm):
-    """A customer that does not exist yet cannot wait for a delayed save."""
+    """Quick add: one page, no contacts (those come after, or use the step-by-step New customer). A customer
+    that does not exist yet cannot wait for a delayed save."""
 
     allow_delay = False
+    channel_limit = IntegerField(
+        "Channel limit", default=quick_add_channel_limit, validators=[NumberRange(min=0, max=1_000_000)],
+        description="The most concurrent live calls; 0 blocks every call.",
+    )
 
 
 class CustomerEditForm(CustomerForm):

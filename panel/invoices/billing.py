@@ -20,6 +20,7 @@ from panel.calls.models import HourlySummary, RollupState
 from panel.customers.accounts import lock_customer
 from panel.customers.models import Customer
 from panel.extensions import db
+from panel.invoices import invoice_mail
 from panel.invoices.models import (
     Invoice,
     InvoiceLine,
@@ -163,7 +164,8 @@ def generate(actor: Actor, customer: Customer, frame: str, starts: list[datetime
 def _make(customer: Customer, frame: str, starts: list[datetime], days: dict[datetime, DayFigures],
           created_by: str) -> Outcome:
     """The new invoices, in a SAVEPOINT: if the database refuses an overlap made meanwhile, only they (and
-    their numbers) are undone, the caller's transaction goes on, and the outcome says which invoice."""
+    their numbers) are undone, the caller's transaction goes on, and the outcome says which invoice. Each
+    new invoice's mail is queued with it (panel/invoices/invoice_mail.py)."""
     try:
         with db.session.begin_nested():
             created = [_build(customer, frame, start, days, created_by) for start in starts]
@@ -176,6 +178,8 @@ def _make(customer: Customer, frame: str, starts: list[datetime], days: dict[dat
             reason = _overlap_reason(frame, start, taken) or "invoiced at the same moment elsewhere"
             refused.append(f"{periods.label(frame, start)}: {reason}")
         return Outcome(refused=refused)
+    for invoice in created:  # generated or auto-generated alike: mailed to the Billing contacts after the commit
+        invoice_mail.queue_invoice_mail(invoice, customer)
     return Outcome(created=created)
 
 

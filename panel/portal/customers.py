@@ -18,8 +18,10 @@ from panel.customers import accounts
 from panel.customers.forms import PortalCustomerForm
 from panel.customers.models import Customer
 from panel.extensions import db
+from panel.invoices import balance
 from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
+from panel.support import credits
 from panel.contacts.verification import SendLimited
 from panel.web import search_text
 
@@ -38,8 +40,11 @@ def customers():
     actor = actors.current()
     query = search_text("q")
     page = accounts.customer_page(actor, query, "", pages.requested(), current_app.config["PAGE_SIZE"])
+    # Status, balance and support credits at a glance (reference 000), for the page's rows in a few grouped sums.
+    ids = [c.id for c in page.items]
     return render_template("portal/customers.html", page=page, q=query, short=search.too_short(query),
-                           own_id=actor.customer_id, is_admin=actor.manages_tree)
+                           own_id=actor.customer_id, is_admin=actor.manages_tree,
+                           balances=balance.balances_of(ids), support_credits=credits.balances(ids))
 
 
 @bp.get("/customers/<int:customer_id>")

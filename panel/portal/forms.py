@@ -1,12 +1,12 @@
 """Forms of the customer portal."""
-from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from panel.contacts.forms import PHONE, ContactIdentityChecks
-from panel.contacts.models import CONTACT_TYPES
+from panel.contacts.forms import PHONE, TYPE_CHOICES, ContactIdentityChecks
+from panel.contacts.recipients import type_help
 from panel.contacts.records import looks_like_password
 from panel.forms import AuditedForm, PanelForm, email_address
-from panel.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.passwords import MAX_LENGTH, MIN_LENGTH, RULE
 
 
 class PortalLoginForm(PanelForm):
@@ -29,7 +29,8 @@ class ProfileForm(PanelForm):
 
 class ChangePasswordForm(PanelForm):
     current = PasswordField("Current password", validators=[Length(max=MAX_LENGTH)])
-    new = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
+    new = PasswordField("New password", description=RULE,
+                        validators=[DataRequired(message=RULE), Length(min=MIN_LENGTH, max=MAX_LENGTH, message=RULE)])
     repeat = PasswordField("New password again", validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
     def validate_repeat(self, field):
@@ -48,7 +49,7 @@ class SubAccountContactForm(ContactIdentityChecks, AuditedForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("E-mail", validators=[DataRequired(), Length(max=254), email_address],
                         description="Also the contact's portal login; a first password is e-mailed to it.")
-    contact_type = SelectField("Contact type", choices=[SelectChoice(t) for t in CONTACT_TYPES], default="Other")
+    contact_type = SelectField("Contact type", choices=TYPE_CHOICES, default="", description=type_help())
     phone = StringField("Phone", validators=[Length(max=40), PHONE])
     mobile = StringField("Mobile", validators=[Length(max=40), PHONE])
     public_notes = TextAreaField("Notes", validators=[Length(max=2000)])

@@ -1,4 +1,4 @@
-"""Routes for /settings/options."""
+"""Routes for /settings (the index), /settings/options and /settings/api-tokens."""
 from flask import abort, flash, redirect, url_for
 
 from panel.api.models import ApiToken
@@ -15,6 +15,12 @@ from panel.settings import bp
 from panel.settings.forms import ApiTokenForm, OptionsForm
 from panel.options import get_option, set_option
 from panel.web import render_page
+
+
+@bp.get("/")
+def index():
+    """Every settings page the user may open, from the one list (panel/settings PAGES)."""
+    return render_page("settings/index.html")
 
 
 @bp.route("/options", methods=["GET", "POST"])

@@ -42,6 +42,18 @@ def balance(customer_id: int) -> Decimal:
     return Decimal(total).quantize(CENT)
 
 
+def balances(customer_ids) -> dict[int, Decimal]:
+    """balance for many customers at once (a list page): one grouped sum."""
+    ids = list(set(customer_ids))
+    found = {customer_id: Decimal(0).quantize(CENT) for customer_id in ids}
+    if ids:
+        for customer_id, total in db.session.execute(
+                sa.select(CreditTransaction.customer_id, sa.func.sum(CreditTransaction.credits))
+                .where(CreditTransaction.customer_id.in_(ids)).group_by(CreditTransaction.customer_id)).all():
+            found[customer_id] = Decimal(total or 0).quantize(CENT)
+    return found
+
+
 def _amount(credits) -> Decimal:
     credits = Decimal(credits)
     if not credits.is_finite() or credits <= 0:

@@ -1,10 +1,11 @@
 """Issue reports: a contact reports an issue in the portal; the report is kept on the customer's
-record and its e-mails to the customer's support contacts are queued in the same unit of work, and
-delivered once it commits. (A reseller's
+record and its e-mails to the customer's support and technical contacts (panel/contacts/recipients.py,
+"issue_report") are queued in the same unit of work, and delivered once it commits. (A reseller's
 Admin contact may report for a sub-account: the report is the sub-account's, mailed to its contacts.)
 
-A customer without support contacts still gets its report kept (staff see it on the customer's
-page), and the contact is told that nobody was e-mailed: refusing would lose what they wrote.
+A customer without such contacts gets the mail at its own e-mail address; without that either, its report
+is still kept (staff see it on the customer's page), and the contact is told that nobody was e-mailed:
+refusing would lose what they wrote.
 """
 import logging
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from panel import access, unit_of_work
 from panel.actor import Actor
 from panel.contacts.models import Contact
+from panel.contacts.recipients import Recipient, recipients
 from panel.customers.hierarchy import in_subtree
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
@@ -22,23 +24,14 @@ from panel.support.models import IssueReport
 
 log = logging.getLogger(__name__)
 
-SUPPORT_CONTACT_TYPES = ("Maintainer", "Onsite Admin", "Other")
 SUBJECT_LENGTH = 200
 DESCRIPTION_LENGTH = 5000
 MAIL_SUBJECT_PREFIX = "Issue report: "
 
 
-def support_contacts(customer_id: int) -> list[Contact]:
-    """The customer's active contacts of type Maintainer, Onsite Admin or Other, by name."""
-    return list(db.session.scalars(
-        sa.select(Contact).where(Contact.customer_id == customer_id, Contact.active.is_(True),
-                                 Contact.contact_type.in_(SUPPORT_CONTACT_TYPES))
-        .order_by(Contact.name, Contact.id)))
-
-
 def file_report(actor: Actor, customer: Customer, reporter: Contact | None, subject: str, description: str,
                 deployment: Deployment | None = None, *, by_staff: bool = False):
-    """Keep the report and queue one e-mail to each support contact, tried once the caller's unit of work
+    """Keep the report and queue one e-mail to each recipient of issue reports, tried once the caller's unit of work
     commits (the worker retries the rest). `by_staff`: filed by the provider's staff in Portal Login as
     `reporter`. Returns the report and the queued messages."""
     access.require(actor, customer)
@@ -52,21 +45,21 @@ def file_report(actor: Actor, customer: Customer, reporter: Contact | None, subj
         raise ValueError("the deployment belongs to another customer")
     if reporter is not None and not in_subtree(reporter.customer_id, customer.id):
         raise ValueError("the reporter is a contact of neither the customer nor one of its resellers")
-    recipients = support_contacts(customer.id)
+    sent_to = recipients(customer, "issue_report")
     report = IssueReport(customer_id=customer.id, contact_id=reporter.id if reporter else None,
                          deployment_id=deployment.id if deployment else None, subject=subject,
-                         description=description, sent_to=", ".join(c.email for c in recipients))
+                         description=description, sent_to=", ".join(r.email for r in sent_to))
     db.session.add(report)
     db.session.flush()  # the report's number goes into the e-mails
     mail_subject = f"{MAIL_SUBJECT_PREFIX}{subject}"[:SUBJECT_LENGTH]
     messages = [queue_mail(c.email, mail_subject, _body(report, customer, reporter, deployment, c, by_staff))
-                for c in recipients]
+                for c in sent_to]
     unit_of_work.after_commit(lambda: deliver_now(messages))
     return report, messages
 
 
 def _body(report: IssueReport, customer: Customer, reporter: Contact | None, deployment: Deployment | None,
-          recipient: Contact, by_staff: bool) -> str:
+          recipient: Recipient, by_staff: bool) -> str:
     who = f"{reporter.name} <{reporter.email}>" if reporter else "A contact"
     if by_staff:
         who += " (filed by your provider's staff on their behalf)"
@@ -77,7 +70,7 @@ def _body(report: IssueReport, customer: Customer, reporter: Contact | None, dep
     if deployment is not None:
         lines.append(f"Deployment: {deployment.deployment_number} ({deployment.product}, {deployment.name})")
     lines += ["", report.description, "", "--",
-              f"You receive this as a support contact ({recipient.contact_type}) of {customer.name}."]
+              recipient.why(customer.name)]
     return "\n".join(lines) + "\n"
 
 

@@ -177,6 +177,7 @@ def test_save_and_stay_twice_adds_two_contacts_in_a_row(live_server, page: Page,
         expect(form.get_by_label("Auto Generate Password")).to_be_checked()
         form.locator("input[name=name]").fill(name)
         form.locator("input[name=email]").fill(email)
+        form.locator("select[name=contact_type]").select_option("Technical")  # chosen deliberately, never a default
         form.get_by_role("button", name="Save and Stay").click()
 
         notice = page.locator("#contacts > .notice")

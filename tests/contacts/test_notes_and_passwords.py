@@ -15,18 +15,48 @@ from panel.types import utcnow
 from tests.helpers import temporary_password
 
 
-@pytest.mark.parametrize("text", [
+# A corpus of the ways passwords are written into notes, and of ordinary notes that only talk about them.
+PASSWORDS_IN_NOTES = [
     "password: Tr0ub4dor", "Password=abc", "pwd=hunter2", "PWD: x", "pass 1234", "pass 1234abc",
     "the password is s3cret", "pin: 4421", "passcode 998877", "pw=abc",
-])
+    "login creds: carol / Hunter2024", "pw Hunter2024", "PW:Hunter2024", "pw is Hunter2024",
+    "creds carol/Hunter2024", "creds are carol:Hunter2024", "credentials: admin / Admin123",
+    "login admin/Admin123", "Login details: carol@acme.example / Hunter2024!", "account: carol / Hunter2024",
+    "user carol / Hunter2024", "username carol password Hunter2024", "u/n carol p/w Hunter2024",
+    "p/w: Secret123", "p/w Secret123", "passwd: letmein", "pwd - hunter2", "Password -> Summer2024!",
+    "pw → Hunter2024", "her password is Winter2025", "SIP password Xk9mPq2z", "portal pass Hunter2024",
+    "temp pw: Welcome1", "new pw - Hunter2024", "password was changed to Hunter2024", "voicemail pin 8812",
+    "pin code 1234", "passphrase: correct horse battery staple", "Password Hunter2024.",
+    "Called in; password reset to Spring2025 as asked",
+]
+
+ORDINARY_NOTES = [
+    "", "Prefers e-mail.", "Please pass the message on to Ana", "Password reset requested by phone",
+    "password reset requested", "Asked for a password reset on 2024-03-01",
+    "Forgot password, sent the reset link at 10:32", "Customer wants to change their password",
+    "passport copy on file", "Bypass the IVR, call direct", "Asked about a SIP trunk upgrade.",
+    "Reset the password 3 times last week", "Pinged the SBC at 10.0.0.1", "Compass 2000 handsets on site",
+    "Customer uses a password manager", "No passwords in notes please", "Login via SSO since 2025",
+    "User carol is the main admin", "Ticket 4521: one-way audio on trunk 2", "Call 555-0101 after 5pm",
+    "Login: https://portal.example.com/login", "PIN reset requested", "Passcode reset by staff on 2024-06-01",
+    "Password expired on 2024-06-01", "Password changed 2024-06-01 by the contact",
+    "pw reset done, contact informed", "See ticket #1234 about the password reset",
+    "Wants 2 portal logins for the NOC", "Passed the number port on 12/03", "pin 2 of the patch panel is loose",
+    "Account 4410 / 4411 merged in March", "Login times: 09:00/17:00", "Spinning up 3 new trunks in May",
+]
+
+
+def test_the_corpus_is_large_enough_to_mean_something():
+    assert len(PASSWORDS_IN_NOTES) >= 25 and len(ORDINARY_NOTES) >= 25
+
+
+@pytest.mark.parametrize("text", PASSWORDS_IN_NOTES)
 def test_notes_that_hold_a_password_are_spotted(text):
     assert looks_like_password(text)
+    assert looks_like_password(f"Main contact for billing.\n{text}\nCall before noon.")  # inside longer notes
 
 
-@pytest.mark.parametrize("text", [
-    "", "Prefers e-mail.", "Please pass the message on to Ana", "Password reset requested by phone",
-    "passport copy on file", "Bypass the IVR, call direct", "Asked about a SIP trunk upgrade.",
-])
+@pytest.mark.parametrize("text", ORDINARY_NOTES)
 def test_ordinary_notes_are_not_mistaken_for_passwords(text):
     assert not looks_like_password(text)
 

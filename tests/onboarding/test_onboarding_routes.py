@@ -44,7 +44,7 @@ def _to_step_three(client, base="/onboarding") -> int:
 
 def test_staff_onboard_a_customer_in_three_steps(app, staff_client):
     client = staff_client("staff")
-    assert "New customer (step by step)" in client.get("/customers").get_data(as_text=True)
+    assert "+ New customer, step by step" in client.get("/customers").get_data(as_text=True)
     page = client.get("/onboarding/new").get_data(as_text=True)
     assert "Customer information" in page and 'name="currency"' in page
     draft_id = _to_step_three(client)

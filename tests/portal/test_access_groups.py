@@ -25,7 +25,7 @@ EXPECTED_AREA = {
 }
 EXCEPTIONS = {"contacts.portal_login": "portal_login", "invoices.new_payment": "payments",
               "invoices.payments_section": "payments", "invoices.payment_status": "payments",
-              "invoices.allocate": "payments", "settings.options": "settings"}
+              "invoices.allocate": "payments", "settings.options": "settings", "settings.index": "settings"}
 MENU = {"customers": "Customers", "contacts": "Global Contacts", "audit": "Audit log", "settings": "Settings"}
 
 

@@ -1,6 +1,6 @@
 """Report an issue in the portal: the report is kept on the customer's record and e-mailed, in the same
-transaction, to the customer's active support contacts (Maintainer, Onsite Admin, Other); staff see it on
-the customer's page."""
+transaction, to the customer's active support contacts (Maintainer, Onsite Admin, Other) and Technical
+contacts, else to the customer's e-mail (panel/contacts/recipients.py); staff see it on the customer's page."""
 import pytest
 import sqlalchemy as sa
 
@@ -10,7 +10,9 @@ from panel.contacts.models import Contact
 from panel.extensions import db
 from panel.mail.models import MailMessage
 from panel.support.models import IssueReport
-from panel.support.reports import file_report, support_contacts
+from panel.contacts.recipients import recipients
+from panel.customers.models import Customer
+from panel.support.reports import file_report
 from tests.factories import ContactFactory, CustomerFactory, DeploymentFactory
 from tests.helpers import PanelClient, portal_sign_in
 
@@ -43,10 +45,10 @@ def _mails(app) -> list[tuple[str, str]]:
         return sorted(db.session.execute(sa.select(MailMessage.to_addr, MailMessage.subject)).all())
 
 
-def test_support_contacts_are_the_active_maintainers_onsite_admins_and_others(app, shop):
+def test_issue_reports_go_to_the_active_maintainers_onsite_admins_others_and_technical_contacts(app, shop):
     with app.app_context():
-        emails = [c.email for c in support_contacts(shop["reseller"])]
-    assert sorted(emails) == ["max@r.example", "ola@r.example", "oli@r.example"]
+        emails = [r.email for r in recipients(db.session.get(Customer, shop["reseller"]), "issue_report")]
+    assert sorted(emails) == ["max@r.example", "ola@r.example", "oli@r.example", "tec@r.example"]
 
 
 def test_a_report_is_mailed_to_the_support_contacts_and_kept(app, shop):
@@ -55,24 +57,24 @@ def test_a_report_is_mailed_to_the_support_contacts_and_kept(app, shop):
                                                     "description": "Since Monday.\nEvery call."})
     assert response.status_code == 303 and response.headers["Location"] == "/portal/report-issue"
     assert _mails(app) == [(to, "Issue report: Calls drop after 30 s")
-                           for to in ("max@r.example", "ola@r.example", "oli@r.example")]
+                           for to in ("max@r.example", "ola@r.example", "oli@r.example", "tec@r.example")]
     with app.app_context():
         report = db.session.scalar(sa.select(IssueReport))
         assert (report.customer_id, report.contact_id, report.deployment_id, report.subject, report.description) == (
             shop["reseller"], shop["tec"], None, "Calls drop after 30 s", "Since Monday.\nEvery call.")
-        assert report.sent_to == "max@r.example, ola@r.example, oli@r.example"
+        assert report.sent_to == "max@r.example, ola@r.example, oli@r.example, tec@r.example"
         # Delivered at once (to instance/outbox/ in tests), the reporter named in each message.
         messages = db.session.scalars(sa.select(MailMessage)).all()
         assert all(m.status == "sent" and "Tec Tech <tec@r.example> reported an issue for Reseller One" in m.body
                    and "Every call." in m.body for m in messages)
     page = client.get("/portal/report-issue").get_data(as_text=True)
-    assert "is sent to 3 support contact(s)" in page and "Calls drop after 30 s" in page
+    assert "is sent to 4 support contact(s)" in page and "Calls drop after 30 s" in page
 
 
-def test_without_support_contacts_the_report_is_kept_and_the_contact_is_told(app, shop):
+def test_without_support_contacts_or_customer_email_the_report_is_kept_and_the_contact_is_told(app, shop):
     client = portal_sign_in(app, "sam@sub.example")
     with app.app_context():
-        db.session.get(Contact, shop["sam"]).contact_type = "Technical"
+        db.session.get(Contact, shop["sam"]).contact_type = "Billing"
         db.session.commit()
     response = client.post("/portal/report-issue", {"subject": "No dial tone", "description": "None at all."},
                            follow_redirects=True)
@@ -82,6 +84,19 @@ def test_without_support_contacts_the_report_is_kept_and_the_contact_is_told(app
     with app.app_context():
         report = db.session.scalar(sa.select(IssueReport))
         assert report.customer_id == shop["sub"] and report.sent_to == ""
+
+
+def test_without_support_contacts_the_customer_email_receives_the_report(app, shop):
+    client = portal_sign_in(app, "sam@sub.example")
+    with app.app_context():
+        db.session.get(Contact, shop["sam"]).contact_type = "Billing"
+        db.session.get(Customer, shop["sub"]).email = "office@sub.example"
+        db.session.commit()
+    assert client.post("/portal/report-issue", {"subject": "No dial tone", "description": "None at all."}).status_code == 303
+    assert _mails(app) == [("office@sub.example", "Issue report: No dial tone")]
+    with app.app_context():
+        message = db.session.scalar(sa.select(MailMessage))
+        assert "at the e-mail address of Sub Shop, which has no contact for this kind of mail" in message.body
 
 
 def test_bad_input_gets_messages_by_the_fields_and_is_kept_escaped(app, shop):
