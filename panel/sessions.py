@@ -5,7 +5,7 @@ and address, and when it started and was last seen.
 Every request looks its session up by the digest of the cookie's id. Ending a session is a change of
 its row, seen by the next request at once: `end_staff_sessions` / `end_contact_sessions` clear the
 identity from the rows concerned (a copied cookie then carries nobody), and the same happens by itself
-when a staff user's password, role or active flag changes, or a contact's password or active flag
+when a staff user's password, role, permission groups or active flag change, or a contact's password or active flag
 (`install()`'s flush hook), whatever code made the change. Sign-out and sign-in renew the id.
 
 The request's own changes (the ends above) are part of its unit of work (panel/unit_of_work.py). The
@@ -25,7 +25,7 @@ from werkzeug.datastructures import CallbackDict
 
 from panel import unit_of_work
 from panel.audit.bulk import update_rows
-from panel.auth.models import StaffUser
+from panel.auth.models import StaffGroupMember, StaffUser
 from panel.contacts.models import Contact
 from panel.extensions import db
 from panel.portal.models import AccessEvent, PortalLogin
@@ -268,6 +268,10 @@ def _changed(obj, key: str) -> bool:
 
 
 def _after_flush(sess, flush_context) -> None:
+    # A change of permission groups is a change of what the user may do, like a change of role.
+    regrouped = {obj.staff_user_id for obj in (*sess.new, *sess.deleted) if isinstance(obj, StaffGroupMember)}
+    for staff_user_id in sorted(regrouped):
+        end_staff_sessions(staff_user_id, reason="permission groups changed", connection=sess.connection())
     for obj in sess.dirty:
         if isinstance(obj, StaffUser):
             deactivated = _changed(obj, "active") and not obj.active
