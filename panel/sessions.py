@@ -25,10 +25,11 @@ from werkzeug.datastructures import CallbackDict
 
 from panel import unit_of_work
 from panel.audit.bulk import update_rows
+from panel.audit.recorder import record_event
 from panel.auth.models import StaffGroupMember, StaffUser
 from panel.contacts.models import Contact
 from panel.extensions import db
-from panel.portal.models import AccessEvent, PortalLogin
+from panel.portal.models import PortalLogin
 from panel.types import UTCDateTime, utcnow
 
 LAST_SEEN_EVERY = timedelta(minutes=1)
@@ -38,7 +39,7 @@ CONTACT_KEYS = ("portal_contact",)
 
 class WebSession(db.Model):
     """One browser's session. Not audited row by row (last seen changes all day); revocations are
-    recorded as access events (panel/portal/models.py AccessEvent), which are."""
+    REVOKE entries of the audit chain (record_revocation)."""
 
     __tablename__ = "web_session"
 
@@ -302,8 +303,7 @@ def install(app=None) -> None:
 
 
 def record_revocation(actor, who: str, count: int, what: str, *, contact=None) -> None:
-    """An audited record that `actor` ended `count` sessions of `who` (staff or portal)."""
-    db.session.add(AccessEvent(
-        kind="session revoked", ip=actor.ip, contact_id=getattr(contact, "id", None),
-        customer_id=getattr(contact, "customer_id", None),
-        detail=f"{who}: {what} ({count} session(s)) by {actor.label}"[:300]))
+    """A REVOKE entry in the audit chain: `actor` ended `count` sessions of `who` (staff or portal)."""
+    record_event("REVOKE", "Session revoked", customer_id=getattr(contact, "customer_id", None),
+                 data={"whose": who, "what": what, "sessions": count}, actor=actor, table_name="web_session",
+                 row_id=f"contact:{contact.id}" if contact is not None else "")

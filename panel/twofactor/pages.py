@@ -69,3 +69,41 @@ def enrolment(owner, template: str, done):
     response = current_app.make_response((render_template(template, form=form, qr=factors.qr_svg(uri),
                                                           manual_key=secret.secret), status))
     return no_store(response)
+
+
+def too_many(owner, field) -> bool:
+    """Under the sign-in throttle: True (with the message by `field`) when the owner must wait."""
+    key, ip_key = throttle_keys(owner)
+    wait = throttle.wait_before_next_try(key, ip_key)
+    if wait is None:
+        return False
+    field.errors = [f"Too many wrong codes. Try again in {throttle.minutes(wait)} minute(s)."]
+    return True
+
+
+def checked_proof(owner, form) -> tuple[bool, int]:
+    """A current code or the password (TurnOffForm), under the sign-in throttle: (accepted, status)."""
+    if too_many(owner, form.code):
+        return False, 429
+    key, ip_key = throttle_keys(owner)
+    if factors.proves_owner(owner, (form.code.data or "").strip(), form.password.data or ""):
+        throttle.forget_failures(key)
+        return True, 200
+    throttle.record_failure(key, ip_key)
+    current_app.logger.info("wrong code or password to turn two-factor sign-in off, from %s", request.remote_addr)
+    form.code.errors = ["That code or password is not right."]
+    return False, 401
+
+
+def new_codes_page(owner, portal):
+    """Ten new recovery codes, shown once (the old ones stop working)."""
+    codes = factors.regenerate_recovery_codes(actors.current(), owner)
+    return no_store(current_app.make_response(render_template(
+        "twofactor/recovery_codes.html", codes=codes, next_url=None, portal=portal, renewed=True)))
+
+
+def own_factors(owner) -> dict:
+    """What the owner's own two-factor card shows (staff "Two-factor sign-in" page, portal profile)."""
+    return {"has_totp": factors.has_totp(owner), "passkeys": factors.passkeys_of(owner),
+            "codes_left": factors.recovery_codes_left(owner), "enrolled": factors.enrolled(owner),
+            "required_reason": factors.why_required(owner)}

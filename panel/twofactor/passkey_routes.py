@@ -2,12 +2,11 @@
 from flask import abort, current_app, flash, jsonify, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
+from panel import actor as actors
 from panel import unit_of_work
 from panel.auth.forms import EmptyForm
-from panel.extensions import db
-from panel.twofactor import bp, gate, passkeys
+from panel.twofactor import bp, factors, gate, passkeys
 from panel.twofactor.factors import FactorError
-from panel.twofactor.models import Passkey
 from panel.types import utcnow
 
 
@@ -38,10 +37,12 @@ def passkey_register():
 def passkey_remove(passkey_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    passkey = db.session.get(Passkey, passkey_id)
-    if passkey is None or passkey.staff_user_id != current_user.id:
+    try:
+        passkey = factors.remove_passkey(actors.current(), current_user._get_current_object(), passkey_id)
+    except FactorError as error:
+        abort(409, str(error))
+    if passkey is None:
         abort(404, "There is no such passkey.")
-    db.session.delete(passkey)
     flash(f"Passkey “{passkey.name}” removed.")
     return redirect(url_for(".security"), 303)
 
