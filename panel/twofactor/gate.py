@@ -37,6 +37,11 @@ def _step_for(owner) -> str:
     return ENROL if factors.required(owner) else DONE
 
 
+def must_enrol(owner) -> bool:
+    """Required to have a second factor and has none yet."""
+    return _step_for(owner) == ENROL
+
+
 def _first_page(step: str, portal: bool) -> str:
     if portal:
         return url_for("portal.two_factor" if step == VERIFY else "portal.two_factor_setup")
