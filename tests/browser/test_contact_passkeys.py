@@ -1,9 +1,13 @@
 """A portal contact's passkeys in Chromium (its virtual authenticator): registered and named in the profile,
 used at sign-in in place of the TOTP code, and removed."""
+import json
 import re
 
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from panel.audit.models import AuditEntry
+from panel.extensions import db
 from tests.browser.test_customer_edit_flow import TIMEOUT
 from tests.browser.test_two_factor import local
 from tests.factories import ContactFactory
@@ -36,6 +40,11 @@ def test_a_contact_registers_a_passkey_and_signs_in_with_it_instead_of_a_code(li
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_text("Passkey “Pia's phone” registered.")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_role("cell", name="Pia's phone")).to_be_visible()
+    with live_server.app.app_context():  # an ENROL entry in the audit chain, without the key
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "ENROL"))
+        assert entry is not None and json.loads(entry.data)["method"] == [None, "passkey"]
+        assert "public_key" not in entry.data
+        db.session.remove()
 
     page.get_by_role("button", name="Sign out").click()
     password_step(page, base)
