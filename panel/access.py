@@ -37,7 +37,8 @@ NOT_FOUND = "There is no such record, or it is not yours to see."
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints reachable without a staff session.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "health_db", "auth.forgot_password",
-                              "auth.set_password", "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in"})
+                              "auth.set_password", "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in",
+                              "twofactor.reset_passkey_options", "twofactor.reset_passkey"})
 # The area (panel/auth/models.py AREAS) of every staff route: a blueprint's, unless its endpoint is named
 # here. A permission group grants an area read and/or write; a route of an area not granted is 403. A
 # blueprint missing from this table is refused to everyone but admins (tests/auth/test_groups.py checks

@@ -5,7 +5,7 @@ and address, and when it started and was last seen.
 Every request looks its session up by the digest of the cookie's id. Ending a session is a change of
 its row, seen by the next request at once: `end_staff_sessions` / `end_contact_sessions` clear the
 identity from the rows concerned (a copied cookie then carries nobody), and the same happens by itself
-when a staff user's password, role or active flag changes, or a contact's password or active flag
+when a staff user's password, role, permission groups or active flag change, or a contact's password or active flag
 (`install()`'s flush hook), whatever code made the change. Sign-out and sign-in renew the id.
 
 The request's own changes (the ends above) are part of its unit of work (panel/unit_of_work.py). The
@@ -25,10 +25,11 @@ from werkzeug.datastructures import CallbackDict
 
 from panel import unit_of_work
 from panel.audit.bulk import update_rows
-from panel.auth.models import StaffUser
+from panel.audit.recorder import record_event
+from panel.auth.models import StaffGroupMember, StaffUser
 from panel.contacts.models import Contact
 from panel.extensions import db
-from panel.portal.models import AccessEvent, PortalLogin
+from panel.portal.models import PortalLogin
 from panel.types import UTCDateTime, utcnow
 
 LAST_SEEN_EVERY = timedelta(minutes=1)
@@ -38,7 +39,7 @@ CONTACT_KEYS = ("portal_contact",)
 
 class WebSession(db.Model):
     """One browser's session. Not audited row by row (last seen changes all day); revocations are
-    recorded as access events (panel/portal/models.py AccessEvent), which are."""
+    REVOKE entries of the audit chain (record_revocation)."""
 
     __tablename__ = "web_session"
 
@@ -268,6 +269,10 @@ def _changed(obj, key: str) -> bool:
 
 
 def _after_flush(sess, flush_context) -> None:
+    # A change of permission groups is a change of what the user may do, like a change of role.
+    regrouped = {obj.staff_user_id for obj in (*sess.new, *sess.deleted) if isinstance(obj, StaffGroupMember)}
+    for staff_user_id in sorted(regrouped):
+        end_staff_sessions(staff_user_id, reason="permission groups changed", connection=sess.connection())
     for obj in sess.dirty:
         if isinstance(obj, StaffUser):
             deactivated = _changed(obj, "active") and not obj.active
@@ -298,8 +303,7 @@ def install(app=None) -> None:
 
 
 def record_revocation(actor, who: str, count: int, what: str, *, contact=None) -> None:
-    """An audited record that `actor` ended `count` sessions of `who` (staff or portal)."""
-    db.session.add(AccessEvent(
-        kind="session revoked", ip=actor.ip, contact_id=getattr(contact, "id", None),
-        customer_id=getattr(contact, "customer_id", None),
-        detail=f"{who}: {what} ({count} session(s)) by {actor.label}"[:300]))
+    """A REVOKE entry in the audit chain: `actor` ended `count` sessions of `who` (staff or portal)."""
+    record_event("REVOKE", "Session revoked", customer_id=getattr(contact, "customer_id", None),
+                 data={"whose": who, "what": what, "sessions": count}, actor=actor, table_name="web_session",
+                 row_id=f"contact:{contact.id}" if contact is not None else "")

@@ -17,10 +17,17 @@
     return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
+  // The box's own token, else the page's (the layout's hx-headers on <body>).
+  function csrf(box) {
+    if (box.dataset.csrf) { return box.dataset.csrf; }
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (error) { return ""; }
+  }
+
   function post(box, url, body) {
     return fetch(url, {
       method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": box.dataset.csrf},
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf(box)},
       body: JSON.stringify(body || {})
     }).then(function (response) {
       return response.json().then(function (data) {

@@ -21,7 +21,9 @@ ADVISORY_LOCK_KEY = 0x61756469  # "audi"
 SECRET = "[secret]"
 ACTION_FOR = {"New": "POST", "Update": "PUT", "Delete": "DELETE"}
 # Actions of entries that record an event rather than a row change (record_event).
-EVENT_ACTIONS = ("LOGIN", "LOGOUT", "SEND")
+# ENROL / UNENROL / RESET2FA / CODES: a second factor enrolled, removed by its owner, reset by an admin,
+# recovery codes made anew (panel/twofactor/factors.py); REVOKE: sessions ended (panel/sessions.py).
+EVENT_ACTIONS = ("LOGIN", "LOGOUT", "SEND", "ENROL", "UNENROL", "RESET2FA", "CODES", "REVOKE")
 ACTIONS = ("POST", "PUT", "PATCH", "DELETE", *EVENT_ACTIONS)
 MESSAGE_LENGTH = 16  # audit_entry.message
 

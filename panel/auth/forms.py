@@ -1,5 +1,5 @@
 """Forms for staff sign-in."""
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from panel.forms import PanelForm
@@ -26,3 +26,11 @@ class NewPasswordForm(PanelForm):
         DataRequired(message=RULE), Length(min=MIN_LENGTH, max=MAX_LENGTH, message=RULE)])
     repeat = PasswordField("Repeat the new password", validators=[
         DataRequired(), EqualTo("new", message="The two passwords are not the same.")])
+
+
+class NewPasswordWithCodeForm(NewPasswordForm):
+    """The mailed link's form for someone with a second factor: the code is asked before the new password is
+    accepted (not required here: a passkey, used on the same page, may stand in for it)."""
+
+    code = StringField("Code from your authenticator app, or a recovery code", validators=[Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code"})

@@ -19,11 +19,13 @@ from panel import sessions, unit_of_work
 from panel.access import staff_ip_allowed
 from panel.audit.recorder import record_event
 from panel.auth import bp, links, password_reset, throttle
-from panel.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, NewPasswordForm
+from panel.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, NewPasswordForm, NewPasswordWithCodeForm
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.passwords import check_password
+from panel.twofactor import factors
 from panel.twofactor import gate as second_factor
+from panel.twofactor import pages as factor_pages
 from panel.types import utcnow
 
 FAILED = "The e-mail or password is not right."
@@ -129,20 +131,44 @@ def forgot_password():
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 def set_password(token: str):
-    """The mailed link of an invitation or a password reset: choose a password, then sign in."""
+    """The mailed link of an invitation or a password reset: choose a password (with the second factor first,
+    when one is enrolled), then sign in. An invited user whose role must use two-factor sign-in is signed in
+    at once into enrolment, and can do nothing else before it is done (panel/twofactor/gate.py)."""
     purpose = password_reset.staff_purpose(token)
-    if purpose is None:
+    link = password_reset.open_link(purpose, token) if purpose else None
+    user = db.session.get(StaffUser, link.staff_user_id) if link else None
+    if user is None or not user.active:
         return render_template("auth/set_password.html", form=None, invalid=links.INVALID), 404
-    form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            password_reset.set_staff_password(purpose, token, form.new.data)
-        except links.LinkInvalid as error:
-            return render_template("auth/set_password.html", form=None, invalid=str(error)), 404
-        flash("Your password is set: sign in with it.")
-        return redirect(url_for("auth.login"), 303)
-    return render_template("auth/set_password.html", form=form, invited=purpose == "invite"), \
-        422 if form.is_submitted() else 200
+    ask = factor_pages.link_asks_second_factor(user)
+    form = NewPasswordWithCodeForm() if ask else NewPasswordForm()
+
+    def page(status: int):
+        return render_template("auth/set_password.html", form=form, invited=purpose == "invite", token=token,
+                               passkeys=ask and bool(factors.passkeys_of(user)),
+                               passkey_ok=ask and factor_pages.passkey_proved_link(user, link.id)), status
+
+    if not form.validate_on_submit():
+        return page(422 if form.is_submitted() else 200)
+    if ask:
+        ok, status = factor_pages.link_factor_checked(user, link.id, form)
+        if not ok:
+            return page(status)
+    try:
+        password_reset.set_staff_password(purpose, token, form.new.data)
+    except links.LinkInvalid as error:
+        return render_template("auth/set_password.html", form=None, invalid=str(error)), 404
+    factor_pages.forget_link_proof()
+    if purpose == "invite" and second_factor.must_enrol(user):
+        ip = request.remote_addr or ""
+        if staff_ip_allowed(ip):
+            start_staff_session(user)
+            user.last_login_at = utcnow()
+            record_event("LOGIN", "Sign-in", actor=actors.staff(user), table_name="staff_sign_in", row_id=user.id,
+                         data={"through": "invitation link"})
+            flash("Your password is set. Your role must use two-factor sign-in: set it up now.")
+            return redirect(second_factor.after_staff_password(user, url_for("customers.index")), 303)
+    flash("Your password is set: sign in with it.")
+    return redirect(url_for("auth.login"), 303)
 
 
 from panel.auth import session_routes  # noqa: E402, F401  (Your sessions, on the same blueprint)

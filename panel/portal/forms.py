@@ -58,6 +58,16 @@ class SubAccountContactForm(ContactIdentityChecks, AuditedForm):
         super().__init__(*args, **kwargs)
         self.contact_id = contact_id
 
+    def validate_email(self, field):
+        """A new contact's address must be free (it is their login at once). A changed address of an existing
+        contact is not checked here: the change waits for the link mailed to the new address, which says
+        there if it is taken (panel/contacts/records.py change_login_email), so the answer is the same for a
+        taken and an unused address, and never tells whose login an address is."""
+        if self.contact_id is None:
+            return super().validate_email(field)
+        field.data = (field.data or "").strip()
+        return None
+
     def validate_public_notes(self, field):
         if looks_like_password(field.data or ""):
             raise ValidationError("This looks like a password. Passwords must not be kept in notes.")

@@ -50,7 +50,8 @@ from panel.support import credits
 from panel.twofactor import gate as second_factor
 from panel.types import utcnow
 
-PUBLIC = {"portal.login", "portal.verify_email_link", "portal.forgot_password", "portal.set_password"}
+PUBLIC = {"portal.login", "portal.verify_email_link", "portal.forgot_password", "portal.set_password",
+          "portal.reset_passkey_options", "portal.reset_passkey"}
 FAILED = "The e-mail or password is not right, or signing in from your address is not allowed."
 
 

@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from flask import current_app, g
 
 from panel.actor import Actor
+from panel.audit.recorder import record_event
 from panel.auth.models import StaffUser
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.mail.outbox import deliver_after_commit, queue_mail
 from panel.options import get_option
+from panel.passwords import check_password
 from panel.twofactor.models import Passkey, RecoveryCode, TotpSecret
 from panel.types import utcnow
 
@@ -36,7 +38,7 @@ class FactorError(Exception):
     """A code that is not accepted; the message says what to do."""
 
 
-def _owner_columns(owner) -> dict:
+def owner_columns(owner) -> dict:
     if isinstance(owner, StaffUser):
         return {"staff_user_id": owner.id, "contact_id": None, "customer_id": None}
     return {"staff_user_id": None, "contact_id": owner.id, "customer_id": owner.customer_id}
@@ -62,10 +64,8 @@ def has_totp(owner) -> bool:
 
 
 def enrolled(owner) -> bool:
-    """Has a second factor: a confirmed TOTP secret, or (staff) a passkey."""
-    if has_totp(owner):
-        return True
-    return isinstance(owner, StaffUser) and bool(passkeys_of(owner))
+    """Has a second factor: a confirmed TOTP secret, or a passkey."""
+    return has_totp(owner) or bool(passkeys_of(owner))
 
 
 def staff_requirement() -> str:
@@ -90,7 +90,7 @@ def pending_totp(owner) -> TotpSecret:
     if secret is not None and secret.confirmed_at is not None:
         raise FactorError("An authenticator app is set up already.")
     if secret is None:
-        secret = TotpSecret(secret=pyotp.random_base32(), **_owner_columns(owner))
+        secret = TotpSecret(secret=pyotp.random_base32(), **owner_columns(owner))
         db.session.add(secret)
         db.session.flush()
     return secret
@@ -133,7 +133,9 @@ def confirm_totp(actor: Actor, owner, code: str) -> list[str]:
         raise FactorError("That code is not right. Enter the 6 digits your app shows now.")
     secret.confirmed_at = utcnow()
     g.audit_comment = f"Two-factor sign-in enrolled (authenticator app) for {owner.email}"
-    return new_recovery_codes(owner)
+    codes = new_recovery_codes(owner)
+    record(ENROLLED, "2FA enrolled", owner, method="authenticator app")
+    return codes
 
 
 # -- recovery codes ---------------------------------------------------------------------------------
@@ -149,7 +151,7 @@ def new_recovery_codes(owner) -> list[str]:
     for _ in range(RECOVERY_CODES):
         raw = secrets.token_hex(5)  # 10 hex digits
         codes.append(f"{raw[:5]}-{raw[5:]}")
-        db.session.add(RecoveryCode(digest=_digest(raw), **_owner_columns(owner)))
+        db.session.add(RecoveryCode(digest=_digest(raw), **owner_columns(owner)))
     db.session.flush()
     return codes
 
@@ -180,6 +182,95 @@ def check_second_factor(owner, code: str) -> bool:
     return "".join(code.split()).replace("-", "").isalnum() and use_recovery_code(owner, code)
 
 
+def regenerate_recovery_codes(actor: Actor, owner) -> list[str]:
+    """Ten new recovery codes for one's own second factor (shown once); the old ones stop working."""
+    _own(actor, owner)
+    if not enrolled(owner):
+        raise FactorError("Set up two-factor sign-in first.")
+    g.audit_comment = f"New recovery codes made by {owner.email}"
+    codes = new_recovery_codes(owner)
+    record(NEW_CODES, "New codes", owner, count=len(codes))
+    return codes
+
+
+# -- audit events -----------------------------------------------------------------------------------
+
+# Entries beside LOGIN / LOGOUT / SEND (panel/audit/recorder.py EVENT_ACTIONS): who did what to whose
+# second factor, never a secret, a code or a key.
+ENROLLED, REMOVED, RESET, NEW_CODES = "ENROL", "UNENROL", "RESET2FA", "CODES"
+
+
+def record(action: str, message: str, owner, **data) -> None:
+    kind = "staff user" if isinstance(owner, StaffUser) else "contact"
+    record_event(action, message, customer_id=None if isinstance(owner, StaffUser) else owner.customer_id,
+                 data={kind: owner.email, **data}, table_name="second_factor",
+                 row_id=f"{'staff' if isinstance(owner, StaffUser) else 'contact'}:{owner.id}")
+
+
+# -- turning it off oneself -------------------------------------------------------------------------
+
+def _own(actor: Actor, owner) -> None:
+    if isinstance(owner, StaffUser):
+        mine = actor.is_staff and actor.staff.id == owner.id
+    else:
+        mine = actor.in_portal and not actor.impersonated and actor.contact.id == owner.id
+    if not mine:
+        raise PermissionError("Only the owner changes their own second factor.")
+
+
+def why_required(owner) -> str | None:
+    """The reason the owner may not turn two-factor sign-in off, or None when they may."""
+    if not required(owner):
+        return None
+    if isinstance(owner, StaffUser):
+        return ("Two-factor sign-in is required for every staff user (Settings → Two-factor sign-in)."
+                if staff_requirement() == "staff" else
+                "Two-factor sign-in is required for admins (Settings → Two-factor sign-in).")
+    return "Your provider requires two-factor sign-in for your account."
+
+
+def proves_owner(owner, code: str, password: str) -> bool:
+    """A current second-factor code (TOTP or recovery code) or the owner's password."""
+    if password and check_password(password, owner.password_hash):
+        return True
+    return bool(code) and check_second_factor(owner, code)
+
+
+def turn_off(actor: Actor, owner) -> None:
+    """Remove one's own second factors (authenticator app, recovery codes and passkeys). Refused, with the
+    reason, when the owner's role or customer requires two-factor sign-in. The caller checked a code or
+    the password first (proves_owner, under the sign-in throttle)."""
+    _own(actor, owner)
+    reason = why_required(owner)
+    if reason is not None:
+        raise FactorError(reason)
+    rows = [totp_of(owner), *passkeys_of(owner),
+            *db.session.scalars(sa.select(RecoveryCode).where(_where(RecoveryCode, owner)))]
+    rows = [row for row in rows if row is not None]
+    if not rows:
+        raise FactorError("Two-factor sign-in is off already.")
+    g.audit_comment = f"Two-factor sign-in turned off by {owner.email}"
+    for row in rows:
+        db.session.delete(row)
+    db.session.flush()
+    record(REMOVED, "2FA removed", owner, what="every second factor")
+
+
+def remove_passkey(actor: Actor, owner, passkey_id: int) -> Passkey | None:
+    """Remove one of one's own passkeys; None if there is no such passkey of theirs. The last second factor
+    of someone who must have one is not removed."""
+    _own(actor, owner)
+    passkey = db.session.get(Passkey, passkey_id)
+    if passkey is None or (passkey.staff_user_id if isinstance(owner, StaffUser) else passkey.contact_id) != owner.id:
+        return None
+    if required(owner) and not has_totp(owner) and len(passkeys_of(owner)) == 1:
+        raise FactorError(f"{why_required(owner)} Add another passkey or an authenticator app first.")
+    db.session.delete(passkey)
+    db.session.flush()
+    record(REMOVED, "Passkey removed", owner, passkey=passkey.name)
+    return passkey
+
+
 # -- reset ------------------------------------------------------------------------------------------
 
 def reset(actor: Actor, owner) -> bool:
@@ -198,6 +289,7 @@ def reset(actor: Actor, owner) -> bool:
     for row in rows:
         db.session.delete(row)
     db.session.flush()
+    record(RESET, "2FA reset", owner, by=actor.staff.email)
     where = "the control panel" if isinstance(owner, StaffUser) else "the customer portal"
     message = queue_mail(owner.email, "Your two-factor sign-in was reset",
                          f"Hello,\n\n{actor.staff.email} reset the two-factor sign-in of your account on {where}.\n"

@@ -21,19 +21,25 @@ STAFF_ALLOWED = {
                       "twofactor.passkey_register", "auth.logout", "auth.login"}),
 }
 PORTAL_ALLOWED = {
-    VERIFY: frozenset({"portal.two_factor", "portal.logout"}),
-    ENROL: frozenset({"portal.two_factor_setup", "portal.logout"}),
+    VERIFY: frozenset({"portal.two_factor", "portal.passkey_verify_options", "portal.passkey_verify", "portal.logout"}),
+    ENROL: frozenset({"portal.two_factor_setup", "portal.passkey_register_options", "portal.passkey_register",
+                      "portal.logout"}),
 }
 # Pages about one's own second factor: a read-only staff user may post to them too.
 SELF_SERVICE = frozenset({"twofactor.verify", "twofactor.enrol_totp", "twofactor.passkey_register_options",
                           "twofactor.passkey_register", "twofactor.passkey_remove", "twofactor.passkey_sign_in_options",
-                          "twofactor.passkey_sign_in"})
+                          "twofactor.passkey_sign_in", "twofactor.turn_off", "twofactor.new_codes"})
 
 
 def _step_for(owner) -> str:
     if factors.enrolled(owner):
         return VERIFY
     return ENROL if factors.required(owner) else DONE
+
+
+def must_enrol(owner) -> bool:
+    """Required to have a second factor and has none yet."""
+    return _step_for(owner) == ENROL
 
 
 def _first_page(step: str, portal: bool) -> str:

@@ -1,12 +1,12 @@
 """What the staff and portal pages of two-factor sign-in share: checking a code under the sign-in throttle, and
 the enrolment page (QR code, manual key, first code, recovery codes once). Not a routes module: both the
 staff routes (routes.py) and the portal's (portal_routes.py) call it."""
-from flask import current_app, render_template, request
+from flask import current_app, jsonify, render_template, request, session
 
 from panel import actor as actors
 from panel.auth import throttle
 from panel.auth.models import StaffUser
-from panel.twofactor import factors
+from panel.twofactor import factors, passkeys
 from panel.twofactor.forms import ConfirmForm
 
 
@@ -69,3 +69,94 @@ def enrolment(owner, template: str, done):
     response = current_app.make_response((render_template(template, form=form, qr=factors.qr_svg(uri),
                                                           manual_key=secret.secret), status))
     return no_store(response)
+
+
+def too_many(owner, field) -> bool:
+    """Under the sign-in throttle: True (with the message by `field`) when the owner must wait."""
+    key, ip_key = throttle_keys(owner)
+    wait = throttle.wait_before_next_try(key, ip_key)
+    if wait is None:
+        return False
+    field.errors = [f"Too many wrong codes. Try again in {throttle.minutes(wait)} minute(s)."]
+    return True
+
+
+def checked_proof(owner, form) -> tuple[bool, int]:
+    """A current code or the password (TurnOffForm), under the sign-in throttle: (accepted, status)."""
+    if too_many(owner, form.code):
+        return False, 429
+    key, ip_key = throttle_keys(owner)
+    if factors.proves_owner(owner, (form.code.data or "").strip(), form.password.data or ""):
+        throttle.forget_failures(key)
+        return True, 200
+    throttle.record_failure(key, ip_key)
+    current_app.logger.info("wrong code or password to turn two-factor sign-in off, from %s", request.remote_addr)
+    form.code.errors = ["That code or password is not right."]
+    return False, 401
+
+
+def new_codes_page(owner, portal):
+    """Ten new recovery codes, shown once (the old ones stop working)."""
+    codes = factors.regenerate_recovery_codes(actors.current(), owner)
+    return no_store(current_app.make_response(render_template(
+        "twofactor/recovery_codes.html", codes=codes, next_url=None, portal=portal, renewed=True)))
+
+
+def own_factors(owner) -> dict:
+    """What the owner's own two-factor card shows (staff "Two-factor sign-in" page, portal profile)."""
+    return {"has_totp": factors.has_totp(owner), "passkeys": factors.passkeys_of(owner),
+            "codes_left": factors.recovery_codes_left(owner), "enrolled": factors.enrolled(owner),
+            "required_reason": factors.why_required(owner)}
+
+
+# -- the mailed link that sets a password (reset, invitation) ---------------------------------------
+
+RESET_PASSKEY = "reset_passkey"
+ASK_CODE = "Enter a code from your authenticator app or a recovery code (or use a passkey)."
+
+
+def _proof_key(owner, link_id: int) -> dict:
+    return {"link": link_id, "owner": f"{'staff' if isinstance(owner, StaffUser) else 'contact'}:{owner.id}"}
+
+
+def link_asks_second_factor(owner) -> bool:
+    return factors.enrolled(owner)
+
+
+def passkey_proved_link(owner, link_id: int) -> bool:
+    return session.get(RESET_PASSKEY) == _proof_key(owner, link_id)
+
+
+def link_factor_checked(owner, link_id: int, form) -> tuple[bool, int]:
+    """Before a mailed link sets the password of someone with a second factor: a passkey used on the page for
+    this link, or a code checked under the sign-in throttle (a wrong one changes nothing else)."""
+    if passkey_proved_link(owner, link_id):
+        return True, 200
+    if not (form.code.data or "").strip():
+        form.code.errors = [ASK_CODE if factors.passkeys_of(owner) else "Enter a code from your authenticator app or a recovery code."]
+        return False, 422
+    return checked_code(owner, form)
+
+
+def forget_link_proof() -> None:
+    session.pop(RESET_PASSKEY, None)
+
+
+def link_passkey(owner, link_id: int, body: bytes, after_url: str):
+    """A passkey answer in place of the code on a mailed link's page (throttled like a code): JSON."""
+    key, ip_key = throttle_keys(owner)
+    wait = throttle.wait_before_next_try(key, ip_key)
+    if wait is not None:
+        return jsonify(error=f"Too many wrong tries. Try again in {throttle.minutes(wait)} minute(s)."), 429
+    try:
+        passkeys.check_sign_in(passkeys.parse_part(passkeys.parse(body)), owner)
+    except factors.FactorError as error:
+        throttle.record_failure(key, ip_key)
+        return jsonify(error=str(error)), 401
+    throttle.forget_failures(key)
+    session[RESET_PASSKEY] = _proof_key(owner, link_id)
+    return jsonify(redirect=after_url)
+
+
+def passkey_json(text: str):
+    return current_app.response_class(text, mimetype="application/json", headers={"Cache-Control": "no-store"})

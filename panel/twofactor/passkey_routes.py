@@ -2,12 +2,15 @@
 from flask import abort, current_app, flash, jsonify, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
+from panel import actor as actors
 from panel import unit_of_work
+from panel.auth import password_reset
 from panel.auth.forms import EmptyForm
+from panel.auth.models import StaffUser
 from panel.extensions import db
-from panel.twofactor import bp, gate, passkeys
+from panel.twofactor import bp, factors, gate, passkeys
+from panel.twofactor import pages as factor_pages
 from panel.twofactor.factors import FactorError
-from panel.twofactor.models import Passkey
 from panel.types import utcnow
 
 
@@ -38,10 +41,12 @@ def passkey_register():
 def passkey_remove(passkey_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    passkey = db.session.get(Passkey, passkey_id)
-    if passkey is None or passkey.staff_user_id != current_user.id:
+    try:
+        passkey = factors.remove_passkey(actors.current(), current_user._get_current_object(), passkey_id)
+    except FactorError as error:
+        abort(409, str(error))
+    if passkey is None:
         abort(404, "There is no such passkey.")
-    db.session.delete(passkey)
     flash(f"Passkey “{passkey.name}” removed.")
     return redirect(url_for(".security"), 303)
 
@@ -77,3 +82,28 @@ def passkey_sign_in():
         session[gate.STAFF_KEY] = {"id": user.id, "step": gate.DONE}
         return jsonify(redirect=next_url)
     return jsonify(redirect=gate.staff_complete(user))
+
+
+# -- a passkey in place of the code on the mailed link's page (panel/auth/routes.py set_password) -------
+
+def _link_owner(token: str):
+    purpose = password_reset.staff_purpose(token)
+    link = password_reset.open_link(purpose, token) if purpose else None
+    user = db.session.get(StaffUser, link.staff_user_id) if link else None
+    if user is None or not user.active or not factors.passkeys_of(user):
+        abort(404, "This link has expired or has already been used.")
+    return user, link
+
+
+@bp.post("/set-password/<token>/passkey/options")
+def reset_passkey_options(token: str):
+    user, _ = _link_owner(token)
+    return _answer(passkeys.sign_in_options(user))
+
+
+@bp.post("/set-password/<token>/passkey")
+def reset_passkey(token: str):
+    user, link = _link_owner(token)
+    answer = factor_pages.link_passkey(user, link.id, request.get_data(), url_for("auth.set_password", token=token))
+    unit_of_work.keep_on_refusal()  # a wrong answer counts for the throttle
+    return answer

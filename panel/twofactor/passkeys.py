@@ -1,5 +1,5 @@
-"""Passkeys (WebAuthn) of staff users: registration, sign-in with one (as the second factor, or instead of
-the password), naming and removal. The relying party is the host name the browser asked for; the
+"""Passkeys (WebAuthn) of staff users and portal contacts: registration, sign-in with one (as the second
+factor; for staff also instead of the password), naming and removal. The relying party is the host name the browser asked for; the
 challenge waits in the session between the options and the answer, and is used once."""
 import json
 
@@ -22,7 +22,9 @@ from webauthn.helpers.structs import (
 )
 
 from panel.auth.models import StaffUser
+from panel.contacts.models import Contact
 from panel.extensions import db
+from panel.twofactor import factors
 from panel.twofactor.factors import FactorError, passkeys_of
 from panel.twofactor.models import Passkey
 from panel.types import utcnow
@@ -46,10 +48,14 @@ def _take_challenge(kind: str) -> bytes:
     return base64url_to_bytes(saved["challenge"])
 
 
-def registration_options(user: StaffUser) -> str:
+def _handle(owner) -> bytes:
+    return f"{'staff' if isinstance(owner, StaffUser) else 'contact'}-{owner.id}".encode()
+
+
+def registration_options(user: StaffUser | Contact) -> str:
     options = generate_registration_options(
         rp_id=rp_id(), rp_name=RP_NAME, user_name=user.email, user_display_name=user.name or user.email,
-        user_id=f"staff-{user.id}".encode(),
+        user_id=_handle(user),
         authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.REQUIRED,
                                                                user_verification=UserVerificationRequirement.PREFERRED),
         exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(k.credential_id)) for k in passkeys_of(user)],
@@ -58,7 +64,8 @@ def registration_options(user: StaffUser) -> str:
     return options_to_json(options)
 
 
-def register(user: StaffUser, name: str, credential: dict) -> Passkey:
+def register(user: StaffUser | Contact, name: str, credential: dict) -> Passkey:
+    """Register a passkey of `user` (a staff user or a contact, registering their own): an ENROL entry."""
     challenge = _take_challenge("register")
     try:
         verified = verify_registration_response(credential=credential, expected_challenge=challenge,
@@ -68,14 +75,15 @@ def register(user: StaffUser, name: str, credential: dict) -> Passkey:
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(sa.select(Passkey.id).where(Passkey.credential_id == credential_id)) is not None:
         raise FactorError("That passkey is registered already.")
-    passkey = Passkey(staff_user_id=user.id, name=name, credential_id=credential_id,
-                      public_key=verified.credential_public_key, sign_count=verified.sign_count)
+    passkey = Passkey(name=name, credential_id=credential_id, public_key=verified.credential_public_key,
+                      sign_count=verified.sign_count, **factors.owner_columns(user))
     db.session.add(passkey)
     db.session.flush()
+    factors.record(factors.ENROLLED, "2FA enrolled", user, method="passkey", passkey=name)
     return passkey
 
 
-def sign_in_options(user: StaffUser | None) -> str:
+def sign_in_options(user: StaffUser | Contact | None) -> str:
     """Options for navigator.credentials.get: for a known user (second step) their passkeys; for nobody
     yet (the sign-in page) any passkey of this site the browser holds."""
     allow = [PublicKeyCredentialDescriptor(id=base64url_to_bytes(k.credential_id)) for k in passkeys_of(user)] if user else None
@@ -86,13 +94,18 @@ def sign_in_options(user: StaffUser | None) -> str:
     return options_to_json(options)
 
 
-def check_sign_in(credential: dict, user: StaffUser | None) -> StaffUser:
-    """The staff user the passkey answer proves; with `user`, it must be theirs. Without one (instead of
-    the password) the authenticator must have verified the person (PIN or biometrics)."""
+def _owner_id(passkey: Passkey, user) -> int | None:
+    return passkey.contact_id if isinstance(user, Contact) else passkey.staff_user_id
+
+
+def check_sign_in(credential: dict, user: StaffUser | Contact | None):
+    """The staff user (or, with a contact as `user`, that contact) the passkey answer proves; with `user`,
+    it must be theirs. Without one (staff only, instead of the password) the authenticator must have
+    verified the person (PIN or biometrics)."""
     challenge = _take_challenge("sign-in")
     raw_id = credential.get("id") if isinstance(credential, dict) else None
     passkey = db.session.scalar(sa.select(Passkey).where(Passkey.credential_id == str(raw_id))) if raw_id else None
-    if passkey is None or passkey.staff_user_id is None or (user is not None and passkey.staff_user_id != user.id):
+    if passkey is None or _owner_id(passkey, user) is None or (user is not None and _owner_id(passkey, user) != user.id):
         raise FactorError("That passkey is not registered here.")
     try:
         verified = verify_authentication_response(
@@ -102,6 +115,8 @@ def check_sign_in(credential: dict, user: StaffUser | None) -> StaffUser:
     except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as error:
         raise FactorError("The passkey answer was not accepted.") from error
     passkey.sign_count, passkey.last_used_at = verified.new_sign_count, utcnow()
+    if isinstance(user, Contact):
+        return user
     owner = db.session.get(StaffUser, passkey.staff_user_id)
     if owner is None or not owner.active:
         raise FactorError("That passkey is not registered here.")

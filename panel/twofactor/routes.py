@@ -14,8 +14,8 @@ from panel.contacts.models import Contact
 from panel.extensions import db
 from panel.options import set_option
 from panel.twofactor import bp, factors, gate
-from panel.twofactor.pages import checked_code, enrolment
-from panel.twofactor.forms import CodeForm, RequirementForm
+from panel.twofactor.forms import CodeForm, RequirementForm, TurnOffForm
+from panel.twofactor.pages import checked_code, checked_proof, enrolment, new_codes_page, own_factors
 from panel.twofactor.models import Passkey, TotpSecret
 from panel.web import render_page
 
@@ -40,12 +40,50 @@ def verify():
 
 # -- one's own second factors -----------------------------------------------------------------------
 
+def _security_page(user, off_form=None, code: int = 200):
+    return render_page("twofactor/security.html", sf=own_factors(user), enrolling=gate.staff_step(user) == gate.ENROL,
+                       form=EmptyForm(), off_form=off_form or TurnOffForm(formdata=None), code=code)
+
+
 @bp.get("/account/two-factor")
 def security():
+    return _security_page(current_user._get_current_object())
+
+
+@bp.post("/account/two-factor/off")
+def turn_off():
+    """Turn one's own second factor off, with a current code or the password; refused (409, the reason on
+    the page) when one's role must use it."""
     user = current_user._get_current_object()
-    return render_page("twofactor/security.html", has_totp=factors.has_totp(user), passkeys=factors.passkeys_of(user),
-                       codes_left=factors.recovery_codes_left(user), required=factors.required(user),
-                       enrolling=gate.staff_step(user) == gate.ENROL, form=EmptyForm())
+    form = TurnOffForm()
+    if not form.validate():
+        return _security_page(user, form, 422)
+    reason = factors.why_required(user)
+    if reason is not None:
+        form.form_errors.append(reason)
+        return _security_page(user, form, 409)
+    ok, status = checked_proof(user, form)
+    if not ok:
+        return _security_page(user, form, status)
+    try:
+        factors.turn_off(actors.current(), user)
+    except factors.FactorError as error:
+        form.form_errors.append(str(error))
+        return _security_page(user, form, 409)
+    flash("Two-factor sign-in is off.")
+    return redirect(url_for(".security"), 303)
+
+
+@bp.post("/account/two-factor/recovery-codes")
+def new_codes():
+    """Ten new recovery codes, shown once; the old ones stop working."""
+    if not EmptyForm().validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    user = current_user._get_current_object()
+    try:
+        return new_codes_page(user, portal=None)
+    except factors.FactorError as error:
+        abort(409, str(error))
 
 
 @bp.route("/account/two-factor/app", methods=["GET", "POST"])

@@ -21,7 +21,10 @@ from tests.portal.conftest import MARKER
 
 PUBLIC = {"auth.login", "static", "health", "health_db", "portal.login", "portal.verify_email_link",
           "twofactor.passkey_sign_in_options", "twofactor.passkey_sign_in",
-          "auth.forgot_password", "auth.set_password", "portal.forgot_password", "portal.set_password"}
+          "auth.forgot_password", "auth.set_password", "portal.forgot_password", "portal.set_password",
+          # a passkey in place of the code on a mailed link's page (404 for a link that is not open)
+          "twofactor.reset_passkey_options", "twofactor.reset_passkey", "portal.reset_passkey_options",
+          "portal.reset_passkey"}
 ADMIN_ONLY = {"settings"}
 ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_contact",
                    # Settings → Store (panel/store/routes.py)
@@ -30,11 +33,15 @@ ADMIN_ENDPOINTS = {"twofactor.admin", "twofactor.reset_staff", "twofactor.reset_
                    "store.store_settings"}
 # One's own second factor: read-only staff may post to these too.
 READONLY_SELF_SERVICE = {"twofactor.verify", "twofactor.enrol_totp", "twofactor.passkey_register_options",
-                         "twofactor.passkey_register", "twofactor.passkey_remove"}
+                         "twofactor.passkey_register", "twofactor.passkey_remove", "twofactor.turn_off",
+                         "twofactor.new_codes"}
 READONLY_FORBIDDEN_FORMS = {"contacts.edit", "contacts.password", "cards.new"}
 NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.two_factor_setup", "portal.sessions_page", "portal.revoke_session",
-                       "portal.revoke_other_sessions"}  # nor see or end the contact's sessions
+                       "portal.revoke_other_sessions",  # nor see or end the contact's sessions
+                       # nor change the contact's second factors
+                       "portal.two_factor_off", "portal.two_factor_codes", "portal.passkey_register_options",
+                       "portal.passkey_register", "portal.passkey_remove"}
 # Settings › Sessions lives on the auth blueprint, for admins only.
 ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions"}
 # Read-only staff may sign themselves out of their own sessions.
@@ -90,8 +97,8 @@ def within_reach(identity: str, endpoint: str, arguments: tuple) -> bool:
         return False  # the draft is Ben's: no staff member's own
     if endpoint in STAFF_SESSION_URLS:
         return False
-    if endpoint == "twofactor.passkey_remove":
-        return False  # the passkey is another staff user's
+    if endpoint in ("twofactor.passkey_remove", "portal.passkey_remove"):
+        return False  # the passkey is another staff user's: nobody else's to remove
     if not endpoint.startswith("portal.") or identity not in PORTAL_PEOPLE:
         return True  # staff reach every customer
     customer, admin = PORTAL_PEOPLE[identity]

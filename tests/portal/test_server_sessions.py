@@ -1,18 +1,20 @@
 """Server-side sessions: a copied cookie replayed after sign-out, a password, role or active change,
 "sign out everywhere" or a revoke gets the sign-in page (401 + HX-Redirect for htmx), never a page or a
 write; the same for portal sessions and Portal Login; Your sessions pages; Cache-Control and HSTS."""
+import json
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from panel import unit_of_work
+from panel.audit.models import AuditEntry
 from panel.auth.models import StaffUser
 from panel.contacts.models import Contact
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.passwords import hash_password
-from panel.portal.models import AccessEvent, PortalLogin
+from panel.portal.models import PortalLogin
 from panel.sessions import WebSession, digest
 from panel.types import utcnow
 from tests.helpers import PanelClient, portal_sign_in, staff_sign_in
@@ -96,8 +98,9 @@ def test_sign_out_everywhere_else_keeps_this_browser(app, staff_users):
     assert_signed_out(app, there)
     assert_signed_out(app, copied)
     with app.app_context():
-        event = db.session.scalar(sa.select(AccessEvent).where(AccessEvent.kind == "session revoked"))
-        assert "signed out everywhere else (1 session(s))" in event.detail
+        event = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "REVOKE"))
+        assert json.loads(event.data)["what"] == [None, "signed out everywhere else"]
+        assert json.loads(event.data)["sessions"] == [None, 1]
 
 
 def test_sign_out_everywhere_ends_this_browser_too(app, staff_users):
@@ -145,11 +148,12 @@ def test_admins_see_and_revoke_any_staff_users_sessions(app, staff_users):
     assert admin.post(f"/settings/sessions/user/{user_id}/revoke").status_code == 303
     assert_signed_out(app, copied)
     with app.app_context():
-        event = db.session.scalar(sa.select(AccessEvent).where(AccessEvent.kind == "session revoked"))
-        assert event.detail.startswith("staff@example.com: signed out everywhere by an admin") and "admin@" in event.detail
-        from panel.audit.models import AuditEntry
+        event = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "REVOKE"))
+        data = json.loads(event.data)
+        assert data["whose"] == [None, "staff@example.com"] and data["what"] == [None, "signed out everywhere by an admin"]
+        assert "admin@example.com" in event.user_label
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                                 .where(AuditEntry.table_name == "access_event")) == 1
+                                 .where(AuditEntry.action == "REVOKE")) == 1
 
 
 def test_revoke_needs_csrf(app, staff_users):
@@ -271,8 +275,9 @@ def test_portal_sessions_page_revoke_and_everywhere_else(app, world):
     assert_portal_signed_out(app, third)
     assert here.get("/portal/profile").status_code == 200
     with app.app_context():
-        kinds = db.session.scalars(sa.select(AccessEvent.detail).where(AccessEvent.kind == "session revoked")).all()
-        assert len(kinds) == 2 and all(d.startswith("ana@alpha.example") for d in kinds)
+        events = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "REVOKE")).all()
+        assert len(events) == 2 and all(json.loads(e.data)["whose"] == [None, "ana@alpha.example"] for e in events)
+        assert all(e.customer_id == world.a for e in events)
 
 
 def test_a_contact_cannot_revoke_another_contacts_session(app, world):

@@ -106,12 +106,17 @@ def test_role_and_groups_change_and_apply_at_the_next_request(app, as_role, staf
     page = admin.get(f"/settings/staff/{staff_id}")
     assert page.status_code == 200 and "Audit only" in page.get_data(as_text=True)
     assert admin.post(f"/settings/staff/{staff_id}", {"role": "staff", "groups": [str(group)]}).status_code == 303
+    assert member.get("/customers").status_code == 302  # a change of groups ends the user's sessions
+    member = PanelClient(app.test_client())
+    member.login("staff@example.com")
     assert member.get("/customers").status_code == 403
     assert member.get("/audit").status_code == 200
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.table_name == "staff_group_member")).user_label \
             == "admin@example.com"
     assert admin.post(f"/settings/staff/{staff_id}", {"role": "staff"}).status_code == 303
+    member = PanelClient(app.test_client())
+    member.login("staff@example.com")
     assert member.get("/customers").status_code == 200
     assert admin.get("/settings/staff/99999").status_code == 404
 
