@@ -1,10 +1,62 @@
-"""Reading the audit log: filtered, newest first, and one entry's difference as rows."""
+"""Reading the audit log: filtered, newest first, the objects its entries are about named, and one entry's
+difference as rows.
+
+The log is a shared module below every area: it reads the tables it names by their name (as it records
+them), never through an area's models."""
 import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from panel.audit.models import AuditEntry
+from panel.extensions import db
+
+# The User filter matches part of a name or e-mail among staff users and contacts; at most this many
+# contacts (the oldest first) are looked for, so a filter of one letter stays as fast as a long one.
+CONTACT_MATCHES = 500
+# The column that names a row of a table, the first of these it has.
+NAME_COLUMNS = ("name", "number", "deployment_number", "email", "reference", "subject", "title")
+NON_PERSONS = ("system", "anonymous")
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(column, pattern: str):
+    return sa.func.lower(column).like(pattern, escape="\\")
+
+
+def user_clause(text: str):
+    """Entries by whoever `text` names in part (case-insensitive): staff users and contacts by name or e-mail
+    (through the indexed staff_user_id and contact_id), API tokens by name and the system by its label (through
+    the indexed user_label), and the label itself as typed."""
+    text = text.strip()
+    pattern = _like(text)
+    tables = db.metadata.tables
+    clauses = [AuditEntry.user_label == text]
+    staff = tables.get("staff_user")
+    if staff is not None:
+        ids = db.session.scalars(sa.select(staff.c.id).where(sa.or_(_contains(staff.c.email, pattern),
+                                                                     _contains(staff.c.name, pattern)))).all()
+        if ids:
+            clauses.append(AuditEntry.staff_user_id.in_(ids))
+    contact = tables.get("contact")
+    if contact is not None:
+        ids = db.session.scalars(sa.select(contact.c.id).where(sa.or_(_contains(contact.c.email, pattern),
+                                                                       _contains(contact.c.name, pattern)))
+                                 .order_by(contact.c.id).limit(CONTACT_MATCHES)).all()
+        if ids:
+            clauses.append(AuditEntry.contact_id.in_(ids))
+    labels = [label for label in NON_PERSONS if text.lower() in label]
+    token = tables.get("api_token")
+    if token is not None:  # entries by a token are labelled "API: <its name>"
+        labels += [f"API: {name}" for name in db.session.scalars(
+            sa.select(token.c.name).where(_contains(sa.literal("API: ") + token.c.name, pattern))).all()]
+    if labels:
+        clauses.append(AuditEntry.user_label.in_(sorted(set(labels))))
+    return sa.or_(*clauses)
 
 
 def log_statement(customer_id: int | None = None, table: str = "", user: str = "", action: str = ""):
@@ -15,9 +67,60 @@ def log_statement(customer_id: int | None = None, table: str = "", user: str = "
         statement = statement.where(AuditEntry.customer_id == customer_id)
     if table:
         statement = statement.where(AuditEntry.table_name == table)
-    if user:
-        statement = statement.where(AuditEntry.user_label == user)
+    if user.strip():
+        statement = statement.where(user_clause(user))
     return statement.order_by(AuditEntry.id.desc())
+
+
+def _row_id(entry: AuditEntry) -> int | None:
+    text = entry.row_id or ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+def object_names(entries: list[AuditEntry]) -> dict[int, str]:
+    """{entry id: what it is about}: "contact Carol Jones (Acme Ltd)", "invoice INV-000001 (Acme Ltd)",
+    "contact #185 (deleted)" for a row that is gone. One query per table on the page, one for the customers."""
+    tables = db.metadata.tables
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        row_id = _row_id(entry)
+        if row_id is not None and entry.table_name in tables:
+            wanted.setdefault(entry.table_name, set()).add(row_id)
+    found: dict[str, dict[int, tuple[str | None, int | None]]] = {}
+    customer_ids = {entry.customer_id for entry in entries if entry.customer_id is not None}
+    for name, ids in wanted.items():
+        table = tables[name]
+        keys = list(table.primary_key.columns)
+        if len(keys) != 1 or not isinstance(keys[0].type, sa.Integer):
+            continue
+        key = keys[0]
+        label = next((table.c[c] for c in NAME_COLUMNS if c in table.c), None)
+        owner = table.c["customer_id"] if "customer_id" in table.c and name != "customer" else None
+        columns = [key, label if label is not None else sa.null(), owner if owner is not None else sa.null()]
+        rows = db.session.execute(sa.select(*columns).where(key.in_(sorted(ids)))).all()
+        found[name] = {row[0]: (row[1], row[2]) for row in rows}
+        customer_ids |= {row[2] for row in rows if row[2] is not None}
+    customers = tables.get("customer")
+    customer_names = dict(db.session.execute(
+        sa.select(customers.c.id, customers.c.name).where(customers.c.id.in_(sorted(customer_ids)))).all()) \
+        if customers is not None and customer_ids else {}
+    names = {}
+    for entry in entries:
+        kind = entry.table_name.replace("_", " ")
+        row_id = _row_id(entry)
+        if entry.table_name not in found or row_id is None:
+            names[entry.id] = f"{kind} #{entry.row_id}" if entry.row_id else kind
+            continue
+        if row_id not in found[entry.table_name]:
+            names[entry.id] = f"{kind} #{row_id} (deleted)"
+            continue
+        label, owner = found[entry.table_name][row_id]
+        text = f"{kind} {label}" if label else f"{kind} #{row_id}"
+        owner = owner if owner is not None else (entry.customer_id if entry.table_name != "customer" else None)
+        if owner is not None and owner in customer_names:
+            text += f" ({customer_names[owner]})"
+        names[entry.id] = text
+    return names
 
 
 @dataclass

@@ -29,6 +29,7 @@ def _log_page(customer=None):
     page = paginate(db.session, statement, page_number(), current_app.config["PAGE_SIZE"])
     return render_page(
         "audit/log.html", block="entries", page=page, customer=customer, table=table, user=user,
+        names=queries.object_names(page.items),
         tables=sorted(audited_tables()), action=action, actions=ACTIONS,
     )
 
