@@ -79,47 +79,56 @@ def _row_id(entry: AuditEntry) -> int | None:
 
 def object_names(entries: list[AuditEntry]) -> dict[int, str]:
     """{entry id: what it is about}: "contact Carol Jones (Acme Ltd)", "invoice INV-000001 (Acme Ltd)",
-    "contact #185 (deleted)" for a row that is gone. One query per table on the page, one for the customers."""
+    "contact #185 (deleted)" for a row that is gone. One query for the whole page, however many entries and
+    tables it shows (a UNION ALL of one select per table, each with its customer's name)."""
     tables = db.metadata.tables
+    customers = tables.get("customer")
     wanted: dict[str, set[int]] = {}
     for entry in entries:
         row_id = _row_id(entry)
         if row_id is not None and entry.table_name in tables:
             wanted.setdefault(entry.table_name, set()).add(row_id)
-    found: dict[str, dict[int, tuple[str | None, int | None]]] = {}
-    customer_ids = {entry.customer_id for entry in entries if entry.customer_id is not None}
-    for name, ids in wanted.items():
+    parts, resolvable = [], set()
+    for name, ids in sorted(wanted.items()):
         table = tables[name]
         keys = list(table.primary_key.columns)
         if len(keys) != 1 or not isinstance(keys[0].type, sa.Integer):
             continue
-        key = keys[0]
+        resolvable.add(name)
         label = next((table.c[c] for c in NAME_COLUMNS if c in table.c), None)
-        owner = table.c["customer_id"] if "customer_id" in table.c and name != "customer" else None
-        columns = [key, label if label is not None else sa.null(), owner if owner is not None else sa.null()]
-        rows = db.session.execute(sa.select(*columns).where(key.in_(sorted(ids)))).all()
-        found[name] = {row[0]: (row[1], row[2]) for row in rows}
-        customer_ids |= {row[2] for row in rows if row[2] is not None}
-    customers = tables.get("customer")
-    customer_names = dict(db.session.execute(
-        sa.select(customers.c.id, customers.c.name).where(customers.c.id.in_(sorted(customer_ids)))).all()) \
-        if customers is not None and customer_ids else {}
+        owned = customers is not None and "customer_id" in table.c and name != "customer"
+        source = table.outerjoin(customers, customers.c.id == table.c.customer_id) if owned else table
+        parts.append(sa.select(
+            sa.literal(name, sa.String).label("t"), sa.cast(keys[0], sa.Integer).label("id"),
+            sa.cast(label if label is not None else sa.null(), sa.String).label("name"),
+            sa.cast(customers.c.name if owned else sa.null(), sa.String).label("owner"),
+        ).select_from(source).where(keys[0].in_(sorted(ids))))
+    entry_customers = sorted({e.customer_id for e in entries if e.customer_id is not None})
+    if customers is not None and entry_customers:  # the customer of an entry whose row has none (or is gone)
+        parts.append(sa.select(sa.literal("", sa.String).label("t"), sa.cast(customers.c.id, sa.Integer).label("id"),
+                               sa.cast(customers.c.name, sa.String).label("name"), sa.cast(sa.null(), sa.String).label("owner"))
+                     .where(customers.c.id.in_(entry_customers)))
+    found: dict[str, dict[int, tuple[str | None, str | None]]] = {}
+    if parts:
+        for t, row_id, label, owner in db.session.execute(sa.union_all(*parts)).all():
+            found.setdefault(t, {})[row_id] = (label, owner)
+    customer_names = {row_id: label for row_id, (label, _) in found.pop("", {}).items()}
     names = {}
     for entry in entries:
         kind = entry.table_name.replace("_", " ")
         row_id = _row_id(entry)
-        if entry.table_name not in found or row_id is None:
+        if entry.table_name not in resolvable or row_id is None:
             names[entry.id] = f"{kind} #{entry.row_id}" if entry.row_id else kind
             continue
-        if row_id not in found[entry.table_name]:
+        rows = found.get(entry.table_name, {})
+        if row_id not in rows:
             names[entry.id] = f"{kind} #{row_id} (deleted)"
             continue
-        label, owner = found[entry.table_name][row_id]
+        label, owner = rows[row_id]
         text = f"{kind} {label}" if label else f"{kind} #{row_id}"
-        owner = owner if owner is not None else (entry.customer_id if entry.table_name != "customer" else None)
-        if owner is not None and owner in customer_names:
-            text += f" ({customer_names[owner]})"
-        names[entry.id] = text
+        if owner is None and entry.table_name != "customer":
+            owner = customer_names.get(entry.customer_id)
+        names[entry.id] = text + (f" ({owner})" if owner else "")
     return names
 
 
