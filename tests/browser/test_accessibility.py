@@ -259,6 +259,9 @@ def test_no_panel_page_scrolls_sideways_at_800_px(live_server, world, page: Page
     wide += no_scroll_in_a_box(page, "Audit log", "#entries .table-box")
     box = view.bounding_box()
     assert box["x"] + box["width"] <= 800, f"View Difference is off the screen: {box}"
+    first = page.locator("#entries tr[id^=audit-]").first
+    when = first.locator("td.when").evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert when[0] <= when[1], f"the date runs out of its cell into the user's: {when}"
     view.click()
     expect(page.locator("#entries td[id^=diff-] table, #entries td[id^=diff-] p").first).to_be_visible(timeout=TIMEOUT)
     wide += no_sideways_scroll(page, "Audit log, a difference open")
