@@ -112,3 +112,21 @@ class AmountField(StringField):
         kwargs.setdefault("placeholder", money.example(self.decimals))
         kwargs.setdefault("autocomplete", "off")
         return super().__call__(**kwargs)
+
+
+def field_labels(form_class) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """({field name: label}, {select field name: {value: choice label}}) of a form class, read from its
+    unbound fields (no request needed): what the Delay Log and the audit show instead of column names."""
+    labels, choices = {}, {}
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if not hasattr(unbound, "field_class") or not hasattr(unbound, "kwargs"):
+            continue
+        label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+        if isinstance(label, str) and label:
+            labels[name] = label
+        options = unbound.kwargs.get("choices")
+        if isinstance(options, (list, tuple)):
+            choices[name] = {str(getattr(c, "value", c)): str(getattr(c, "label", None) or getattr(c, "value", c))
+                             for c in options}
+    return labels, choices

@@ -134,6 +134,12 @@ def site(app, staff_users, world, ids, portal_client):  # noqa: F811
         ben.contact_type, ben.mobile = "Admin", "+1 555 0100"
         send_mobile_code(ben)
         bea, _ = create_contact(SYSTEM, world.b, {"name": "Bea Beta", "email": "bea@beta.example"}, password=CONTACT_PASSWORD)
+        # A delayed save that found its contact changed (a conflict), so the Main tab and the Delay Log offer Dismiss.
+        from panel.delayed.models import PendingChange
+        db.session.add(PendingChange(kind="update", table_name="contact", row_id=world.ben, customer_id=world.b,
+                                     changes='{"phone": "2"}', base='{"phone": "1"}', status="conflict",
+                                     run_at=datetime(2026, 11, 22, tzinfo=UTC), requested_by="system",
+                                     outcome="Changed by someone else after this change was asked: phone."))
         admin = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == staff_users["admin"]))
         drafts = {side: start_draft({"customer": {}, "admins": [], "support": [], "reached": 3}, 3, **owner)
                   for side, owner in (("panel", {"staff_user_id": admin}),

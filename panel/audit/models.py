@@ -31,4 +31,7 @@ class AuditEntry(db.Model):
         sa.Index("ix_audit_entry_customer_id_id", "customer_id", "id"),
         sa.Index("ix_audit_entry_table_name_id", "table_name", "id"),
         sa.Index("ix_audit_entry_user_label_id", "user_label", "id"),
+        # The User filter finds entries by the staff users and contacts whose name or e-mail matches.
+        sa.Index("ix_audit_entry_staff_user_id_id", "staff_user_id", "id"),
+        sa.Index("ix_audit_entry_contact_id_id", "contact_id", "id"),
     )

@@ -28,6 +28,7 @@ def _log_page(customer=None):
     page = pages.keyset(db.session, statement, [AuditEntry.id.desc()], pages.requested(), current_app.config["PAGE_SIZE"])
     return render_page(
         "audit/log.html", block="entries", page=page, customer=customer, table=table, user=user,
+        names=queries.object_names(page.items),
         tables=sorted(audited_tables()), action=action, actions=ACTIONS,
     )
 

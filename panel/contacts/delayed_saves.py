@@ -2,12 +2,14 @@
 import sqlalchemy as sa
 
 from panel.actor import Actor
+from panel.contacts.forms import NewContactForm
 from panel.contacts.models import Contact
 from panel.contacts.logins import email_taken
 from panel.contacts.records import create_contact, update_contact
 from panel.delayed.changes import ChangeConflict, Target
 from panel.delayed.changes import register as register_target
 from panel.extensions import db
+from panel.forms import field_labels
 
 
 def _update_contact(actor: Actor, contact: Contact, values: dict) -> None:
@@ -30,5 +32,6 @@ def _names(ids: list[int]) -> dict[int, str]:
 
 
 def register() -> None:
+    labels, choices = field_labels(NewContactForm)  # what the contact form shows, for the Delay Log
     register_target("contact", Target(model=Contact, apply_update=_update_contact, apply_create=_create_contact,
-                                      names=_names))
+                                      names=_names, labels=labels, choices=choices))

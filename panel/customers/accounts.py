@@ -6,7 +6,7 @@ from flask import abort
 
 from panel import access, search
 from panel.actor import Actor
-from panel.customers.hierarchy import check_reseller
+from panel.customers.hierarchy import check_reseller, subtree_ids
 from panel.customers.models import MAILING_FIELDS, Customer, address_fields
 from panel.extensions import db
 from panel.types import utcnow
@@ -78,6 +78,35 @@ def lock_customer(customer_id: int) -> None:
     """Serialise writes that depend on a customer's totals (invoice runs, the credit ledger): the row is
     locked until commit on PostgreSQL; SQLite's write transaction already serialises them."""
     db.session.execute(sa.select(Customer.id).where(Customer.id == customer_id).with_for_update())
+
+
+RESELLER_TYPES = ("Reseller", "Distributor", "Partner")
+
+
+def reseller_candidates(actor: Actor, query: str, for_customer_id: int | None, size: int) -> Page:
+    """The Reseller owner picker's matches: customers `actor` may see that may own others (a Reseller,
+    Distributor or Partner, or one that already owns a customer), matching `query` by id or part of the
+    name, in name order; never `for_customer_id` itself nor one of its sub-accounts (that would be a loop)."""
+    owns = sa.select(Customer.reseller_id).where(Customer.reseller_id.is_not(None))
+    conditions = [sa.or_(Customer.customer_type.in_(RESELLER_TYPES), Customer.id.in_(owns))]
+    within = access.customer_ids_within(actor)
+    if within is not None:
+        conditions.append(Customer.id.in_(within))
+    if for_customer_id is not None:
+        conditions.append(Customer.id.not_in(subtree_ids(for_customer_id)))
+    query = query.strip().lstrip("#")
+    if query:
+        matches = Customer.name.ilike(search.like(query), escape="\\")
+        if query.isdigit() and len(query) < 12:
+            matches = sa.or_(Customer.id == int(query), matches)
+        conditions.append(matches)
+    return pages.keyset(db.session, sa.select(Customer).where(*conditions), [Customer.name, Customer.id], pages.FIRST,
+                        size)
+
+
+def owner_label(customer: Customer) -> str:
+    """What the Reseller owner box shows for a chosen owner; it starts with the id, which is what it posts."""
+    return f"#{customer.id} · {customer.name}"
 
 
 def reseller_of(customer: Customer) -> Customer | None:

@@ -1,4 +1,5 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
+import re
 
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import (
@@ -28,6 +29,29 @@ from panel.save_options import SaveOptionsMixin
 TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country",
                *(name for name in ADDRESSES if name != "shipping_same_as_billing"))
 COUNTRY = Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, such as US or GB.")
+
+
+OWNER_ID = re.compile(r"^#?\s*(\d{1,10})(?:\s*·.*)?$", re.DOTALL)
+
+
+def owner_id(text: str | None, picked, box_sent: bool = True) -> int | None:
+    """The Reseller owner from the picker's box and its hidden id. The box wins when it starts with an id
+    (typed without JavaScript, or "#12 · Name" as picking writes it); otherwise the id picked from the list;
+    an empty box is no owner. A request without the box (a script posting reseller_id alone) gives the id.
+    ValidationError for a name that was typed but not picked, or a bad id."""
+    text = (text or "").strip() if box_sent else str(picked or "").strip()
+    if not text:
+        return None
+    typed = OWNER_ID.match(text)
+    if typed:
+        value = int(typed.group(1))
+    elif str(picked or "").strip().isdigit():
+        value = int(str(picked).strip())
+    else:
+        raise ValidationError("Pick the reseller from the list, or type its customer id.")
+    if not 1 <= value < 2**31:
+        raise ValidationError("There is no customer with that id.")
+    return value
 
 
 class CustomerNameChecks:
@@ -107,14 +131,22 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
         "Invoice Schedule", choices=[SelectChoice(s, s.capitalize()) for s in INVOICE_SCHEDULES], default="none",
         description="Which invoices Auto Generate Invoice makes (the button, and the worker each day).",
     )
-    reseller_id = IntegerField("Reseller owner (customer id)", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
-                               description="Leave empty for a direct customer of the carrier.")
+    # The Reseller owner picker (templates/customers/form.html): the box (reseller_q) takes part of a name or
+    # an id; picking a match fills the hidden reseller_id and writes "#<id> · <name>" in the box. Without
+    # JavaScript an id typed in the box is the owner. Empty: a direct customer of the carrier.
+    reseller_id = StringField("Reseller owner")
+    reseller_q = StringField("Reseller owner", validators=[Length(max=200)],
+                             description="Type part of its name or its customer id, then pick it from the list; "
+                                         "leave empty for a direct customer of the carrier.")
     require_two_factor = BooleanField("Portal contacts must use two-factor sign-in",
                                       description="Each contact sets up an authenticator app at their next sign-in.")
     customer_type = SelectField("Customer type", choices=[SelectChoice(t) for t in CUSTOMER_TYPES], default="End Customer")
     payment_terms = SelectField("Payment terms", choices=[SelectChoice(t) for t in PAYMENT_TERMS], default="Prepaid")
 
     def validate_reseller_id(self, field):
+        if self.reseller_q.raw_data is None and field.raw_data is None:
+            return  # a form built from the record alone (not posted): keep its owner
+        field.data = owner_id(self.reseller_q.data, field.data, box_sent=bool(self.reseller_q.raw_data))
         try:
             check_reseller(getattr(self, "customer_id", None), field.data)
         except HierarchyError as error:

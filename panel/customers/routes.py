@@ -44,7 +44,8 @@ def new():
             return redirect(url_for(".new"), 303)
         flash(f"Customer {customer.name} created.")
         return redirect(url_for(".show", customer_id=customer.id), 303)
-    return render_page("customers/form.html", form=form, customer=None, code=422 if form.is_submitted() else 200)
+    return render_page("customers/form.html", form=form, customer=None, owner=None, owner_label=accounts.owner_label,
+                       code=422 if form.is_submitted() else 200)
 
 
 @bp.get("/<int:customer_id>")
@@ -80,7 +81,22 @@ def edit(customer_id: int):
         if form.action == STAY:
             return redirect(url_for(".edit", customer_id=customer.id), 303)
         return redirect(url_for(".show", customer_id=customer.id), 303)
-    return render_page("customers/form.html", form=form, customer=customer, code=422 if form.is_submitted() else 200)
+    return render_page("customers/form.html", form=form, customer=customer, owner=accounts.reseller_of(customer),
+                       owner_label=accounts.owner_label, code=422 if form.is_submitted() else 200)
+
+
+PICKER_SIZE = 10
+
+
+@bp.get("/resellers/search")
+def reseller_search():
+    """The Reseller owner picker: customers that may own others, by id or part of the name (a fragment).
+    With ?for=<customer id>, never that customer nor its sub-accounts."""
+    for_id = request.args.get("for", "")
+    for_customer = get_customer(int(for_id)).id if for_id.isdigit() and len(for_id) < 12 else None
+    query = search_text("reseller_q") or search_text("q")
+    page = accounts.reseller_candidates(actors.current(), query, for_customer, PICKER_SIZE)
+    return render_fragment("customers/_reseller_results.html", page=page, query=query, owner_label=accounts.owner_label)
 
 
 @bp.get("/<int:customer_id>/pending")

@@ -36,6 +36,8 @@ class Target:
     apply_update: Callable  # (actor, row, values) -> None; raises ChangeConflict when it cannot apply
     apply_create: Callable | None = None  # (actor, change, values) -> row
     names: Callable | None = None  # (row ids) -> {id: readable name}, one query, for the pending lists
+    labels: dict[str, str] | None = None  # field -> the label its form shows ("Channel limit")
+    choices: dict[str, dict[str, str]] | None = None  # select field -> {stored value: what the form shows}
 
 
 TARGETS: dict[str, Target] = {}
@@ -55,7 +57,8 @@ def schedule_update(actor: Actor, table: str, row, values: dict, run_at: datetim
     """Store a change to `row` (which `actor` may change, else 404/403); only fields that differ from the
     row now are kept. None if nothing differs. Never commits."""
     access.require(actor, row, write=True)
-    changed = {k: plain(v) for k, v in values.items() if plain(getattr(row, k)) != plain(v)}
+    columns = sa.inspect(type(row)).columns
+    changed = {k: plain(v) for k, v in values.items() if not _same(columns.get(k), getattr(row, k), v)}
     if not changed:
         return None
     change = PendingChange(
@@ -97,6 +100,40 @@ def cancel(actor: Actor, change_id: int) -> PendingChange | None:
     return change
 
 
+def _kind(column):
+    try:
+        return column.type.python_type if column is not None else None
+    except NotImplementedError:
+        return None
+
+
+def _as_type(column, value):
+    """A value (as a form, a row or the JSON of a change holds it) as its column's type."""
+    kind = _kind(column)
+    if value is None or kind is None:
+        return value
+    try:
+        if kind is Decimal:
+            return Decimal(str(value))
+        if kind is datetime and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        if kind is bool:
+            return bool(value)
+        if kind is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    except (ArithmeticError, ValueError):
+        return value
+    return value
+
+
+def _same(column, a, b) -> bool:
+    """Equal as the column's type: Decimal 0.0000 and 0.00 are the same amount; "" and None the same empty text."""
+    a, b = _as_type(column, a), _as_type(column, b)
+    if a in ("", None) and b in ("", None):
+        return True
+    return a == b
+
+
 def _typed(model, values: dict) -> dict:
     """JSON values back into the column types (Decimal for money, datetimes)."""
     columns = sa.inspect(model).columns
@@ -128,7 +165,8 @@ def _apply(actor: Actor, change: PendingChange) -> str:
     if row is None:
         raise ChangeConflict(f"The {change.table_name} was deleted after this change was asked.")
     base = json.loads(change.base)
-    moved = sorted(k for k, v in base.items() if plain(getattr(row, k)) != v)
+    columns = sa.inspect(target.model).columns
+    moved = sorted(k for k, v in base.items() if not _same(columns.get(k), getattr(row, k), v))
     if moved:
         raise ChangeConflict(f"Changed by someone else after this change was asked: {', '.join(moved)}.")
     target.apply_update(actor, row, values)
@@ -179,12 +217,100 @@ def apply_due(worker: str = "worker", limit: int = 500) -> int:
     return done
 
 
+def dismiss(actor: Actor, change_id: int) -> PendingChange | None:
+    """Dismiss a conflict of a customer `actor` may change (else 404/403): it leaves the customer's Pending
+    changes and stays in the Delay Log, marked by whom and when (the audit records the row change). Returns
+    it, or None if it is not an undismissed conflict. Never commits."""
+    access.fetch(actor, PendingChange, change_id, write=True, message="There is no such delayed save.")
+    change = db.session.scalars(
+        sa.select(PendingChange).where(PendingChange.id == change_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if change is None or change.status != "conflict" or change.dismissed_at is not None:
+        return None
+    change.dismissed_at, change.dismissed_by = utcnow(), actor.label
+    db.session.flush()
+    return change
+
+
 def pending_for(customer_id: int) -> list[PendingChange]:
+    """What the customer's Pending changes list: waiting changes, and conflicts nobody has dismissed yet."""
     return db.session.scalars(
         sa.select(PendingChange)
-        .where(PendingChange.customer_id == customer_id, PendingChange.status.in_(("pending", "conflict")))
+        .where(PendingChange.customer_id == customer_id,
+               sa.or_(PendingChange.status == "pending",
+                      sa.and_(PendingChange.status == "conflict", PendingChange.dismissed_at.is_(None))))
         .order_by(PendingChange.run_at, PendingChange.id)
     ).all()
+
+
+def pending_for_row(table: str, row_id: int) -> list[PendingChange]:
+    """The changes still waiting to be applied to one row (for the note beside its editor)."""
+    return db.session.scalars(
+        sa.select(PendingChange)
+        .where(PendingChange.table_name == table, PendingChange.row_id == row_id, PendingChange.status == "pending")
+        .order_by(PendingChange.run_at, PendingChange.id)
+    ).all()
+
+
+@dataclass
+class FieldChange:
+    """One field of a delayed change as people read it: its form label and formatted values."""
+
+    field: str
+    label: str
+    before: str
+    after: str
+
+
+def _text(column, value, choices: dict[str, str] | None) -> str:
+    value = _as_type(column, value)
+    if value is None or value == "":
+        return "—"
+    if choices and str(value) in choices:
+        return choices[str(value)]
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        # Stored with four places: show at least two and no trailing zeros beyond them (0.0000 -> 0.00).
+        exponent = value.normalize().as_tuple().exponent
+        return f"{value.quantize(Decimal(1).scaleb(min(-2, exponent if isinstance(exponent, int) else -2))):f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def describe(change: PendingChange) -> list[FieldChange]:
+    """The fields of a change with their labels and values formatted as their type (a password never shown);
+    a field whose value did not really change (0.0000 -> 0.00) is left out."""
+    target = TARGETS.get(change.table_name)
+    columns = sa.inspect(target.model).columns if target else {}
+    labels, choices = (target.labels or {}) if target else {}, (target.choices or {}) if target else {}
+    new, base = json.loads(change.changes), json.loads(change.base)
+    rows = []
+    for key, value in sorted(new.items()):
+        if key.startswith("_"):
+            continue
+        column = columns.get(key) if target else None
+        if change.kind == "update" and _same(column, base.get(key), value):
+            continue
+        label = labels.get(key) or key.replace("_", " ").capitalize()
+        rows.append(FieldChange(key, label, _text(column, base.get(key), choices.get(key)),
+                                _text(column, value, choices.get(key))))
+    if change.secret or new.get("_auto_password"):
+        rows.append(FieldChange("password", "Password", "—", "[set]" if change.secret else "[generated and e-mailed]"))
+    return rows
+
+
+def scheduled_notes(table: str, row_id: int) -> list[str]:
+    """Beside an editor: "A change to Channel limit is scheduled for 14:00 UTC" for each waiting change."""
+    notes = []
+    for change in pending_for_row(table, row_id):
+        fields = [c.label for c in describe(change)] or ["this record"]
+        when = change.run_at
+        shown = f"{when:%H:%M} UTC" if when.date() == utcnow().date() else f"{when:%Y-%m-%d %H:%M} UTC"
+        notes.append(f"A change to {', '.join(fields)} is scheduled for {shown}.")
+    return notes
 
 
 def target_labels(changes_: list[PendingChange]) -> dict[int, str]:

@@ -35,6 +35,9 @@ class PendingChange(db.Model):
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     finished_by: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     outcome: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # A conflict staff have looked at: it leaves the customer's Pending changes, stays in the Delay Log.
+    dismissed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    dismissed_by: so.Mapped[str | None] = so.mapped_column(sa.String(300))
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),

@@ -1,6 +1,4 @@
-"""Routes for the Delay Log and cancelling a delayed save."""
-import json
-
+"""Routes for the Delay Log, cancelling a delayed save and dismissing a conflict."""
 import sqlalchemy as sa
 from flask import abort, current_app, request
 
@@ -13,18 +11,11 @@ from panel import pages
 from panel.web import render_fragment, render_page
 
 
-def difference(change: PendingChange) -> list[tuple[str, object, object]]:
-    """(field, value when asked, new value); a password is never shown."""
-    new, base = json.loads(change.changes), json.loads(change.base)
-    rows = [(k, base.get(k), v) for k, v in sorted(new.items()) if not k.startswith("_")]
-    if change.secret or new.get("_auto_password"):
-        rows.append(("password", None, "[set]" if change.secret else "[generated and e-mailed]"))
-    return rows
-
-
 @bp.app_context_processor
 def helpers():
-    return {"change_difference": difference}
+    # Each field of a change with its form label and formatted values (panel/delayed/changes.py describe).
+    # Beside an editor: "A change to Channel limit is scheduled for 14:00 UTC" (templates/delayed/_scheduled.html).
+    return {"change_difference": changes.describe, "scheduled_notes": changes.scheduled_notes}
 
 
 @bp.get("/delay-log")
@@ -51,6 +42,22 @@ def cancel(change_id: int):
     if request.values.get("view") == "log":
         name = db.session.scalar(sa.select(Customer.name).where(Customer.id == customer_id))
         return render_fragment("delayed/_log_row.html", change=change, names={customer_id: name})
+    return _customer_pending(customer_id)
+
+
+@bp.post("/delay-log/<int:change_id>/dismiss")
+def dismiss(change_id: int):
+    """Dismiss a conflict (audited): it leaves the customer's Pending changes and stays in the Delay Log."""
+    change = changes.dismiss(actors.current(), change_id)
+    if change is None:
+        abort(409, "Only a conflict not yet dismissed can be dismissed.")
+    if request.values.get("view") == "log":
+        name = db.session.scalar(sa.select(Customer.name).where(Customer.id == change.customer_id))
+        return render_fragment("delayed/_log_row.html", change=change, names={change.customer_id: name})
+    return _customer_pending(change.customer_id)
+
+
+def _customer_pending(customer_id: int):
     customer = db.session.get(Customer, customer_id)
     pending_changes = changes.pending_for(customer_id)
     return render_fragment("delayed/_customer_pending.html", customer=customer, changes=pending_changes,

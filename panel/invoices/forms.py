@@ -2,11 +2,17 @@
 from decimal import Decimal
 
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from panel.forms import AmountField, AuditedForm
 from panel.money import places, show
 from panel.invoices.models import PAYMENT_METHODS, PAYMENT_STATUSES
+from panel.types import utcnow
+
+
+def _today():
+    """The date the panel calls today (UTC, like every date it shows)."""
+    return utcnow().date()
 
 
 class VoidInvoiceForm(AuditedForm):
@@ -19,13 +25,21 @@ class VoidInvoiceForm(AuditedForm):
 
 
 class PaymentForm(AuditedForm):
+    """Record Payment, in the order the page shows it: amount, when, how, the reference, then the status.
+    The money was received (the form asks when), so it is Completed unless staff say it is still Pending
+    (a cheque not yet cleared)."""
+
     amount = AmountField("Amount")
+    received_on = DateField("Received on", default=_today,
+                            validators=[InputRequired(message="Pick the day the payment was received.")],
+                            invalid_value_message="That is not a date: pick the day the payment was received.",
+                            description="The day the money arrived (UTC); today unless you change it.")
     method = SelectField("Method", choices=[SelectChoice(m) for m in PAYMENT_METHODS], default=PAYMENT_METHODS[0])
     reference = StringField("Reference", validators=[Length(max=100)],
                             description="The bank reference, card transaction or cheque number.")
-    status = SelectField("Status", choices=[SelectChoice(s) for s in PAYMENT_STATUSES[:2]], default="Pending",
-                         description="Only Completed payments count toward the balance.")
-    received_on = DateField("Received on", validators=[DataRequired(message="Enter the date as YYYY-MM-DD.")])
+    status = SelectField("Status", choices=[SelectChoice(s) for s in PAYMENT_STATUSES[:2]], default="Completed",
+                         description="Only Completed payments count toward the balance; choose Pending for money "
+                                     "not yet cleared (a cheque).")
 
     def __init__(self, *args, currency: str = "USD", **kwargs):
         super().__init__(*args, **kwargs)

@@ -172,6 +172,30 @@ def no_sideways_scroll(page: Page, where: str) -> list[str]:
     return [] if width <= inner else [f"{where}: {width} px wide in a {inner} px window"]
 
 
+def no_scroll_in_a_box(page: Page, where: str, selector: str) -> list[str]:
+    """The table's box is as wide as the table: nothing hides to its right behind a scroll bar."""
+    sizes = page.locator(selector).first.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    return [] if sizes[0] <= sizes[1] + 1 else [f"{where}: the table scrolls in its box ({sizes[0]} px in {sizes[1]})"]
+
+
+def menu_is_usable(page: Page, name: str) -> None:
+    """The ▾ menu of a contact is on the screen, opens, and every item in it is on the screen too."""
+    menu = page.locator(f'summary[aria-label="Menu for {name}"]')
+    expect(menu).to_be_visible(timeout=TIMEOUT)
+    in_view_vertically(page, menu)
+    box = menu.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 800, f"the row menu button is off the screen: {box}"
+    menu.click()
+    items = menu.locator("xpath=..").locator(".menu button")
+    expect(items.first).to_be_visible()
+    for label in ("Edit", "Change Password", "Portal Login", "Delete"):
+        item = menu.locator("xpath=..").get_by_role("button", name=label, exact=True)
+        expect(item).to_be_visible()
+        item_box = item.bounding_box()
+        assert item_box["x"] >= 0 and item_box["x"] + item_box["width"] <= 800, f"{label} is off the screen: {item_box}"
+    page.keyboard.press("Escape")
+
+
 def test_no_panel_page_scrolls_sideways_at_800_px(live_server, world, page: Page):
     from datetime import timedelta
 
@@ -192,11 +216,13 @@ def test_no_panel_page_scrolls_sideways_at_800_px(live_server, world, page: Page
     for section in ("#contacts", "#number-blocks", "#summary", "#invoices", "#payments"):
         expect(page.locator(section)).not_to_contain_text("Loading…", timeout=TIMEOUT)
     wide += no_sideways_scroll(page, "Main tab")
-    menu = page.locator('summary[aria-label="Menu for Ada Admin"]')
-    expect(menu).to_be_visible()
-    in_view_vertically(page, menu)
-    box = menu.bounding_box()
-    assert box["x"] + box["width"] <= 800, f"the row menu button is off the screen: {box}"
+    wide += no_scroll_in_a_box(page, "Main tab contacts", "#contacts .table-box")
+    menu_is_usable(page, "Ada Admin")
+    # The folded cells sit under the name, labelled; the key columns stay on the row's first line.
+    row = page.locator(f"tr#contact-{world['contact']}")
+    expect(row.locator("td.email")).to_be_visible()
+    name_box, phone_box = row.locator("td.name").bounding_box(), row.locator("td.phone").first.bounding_box()
+    assert phone_box["y"] >= name_box["y"] + name_box["height"] - 1, "the phone number is not folded under the name"
     phone = page.locator(f"tr#contact-{world['contact']} td.phone").first
     lines = phone.evaluate("el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }")
     assert lines == 1, f"the phone number wraps onto {lines} lines"
@@ -218,9 +244,27 @@ def test_no_panel_page_scrolls_sideways_at_800_px(live_server, world, page: Page
         expect(page.locator("main h1").first).to_be_visible(timeout=TIMEOUT)
         wide += no_sideways_scroll(page, path)
     page.goto(live_server.url + "/contacts")
-    menu = page.locator('summary[aria-label="Menu for Ada Admin"]')
-    expect(menu).to_be_visible(timeout=TIMEOUT)
-    in_view_vertically(page, menu)
+    expect(page.locator('summary[aria-label="Menu for Ada Admin"]')).to_be_visible(timeout=TIMEOUT)
+    wide += no_scroll_in_a_box(page, "Global Contacts", "main .table-box")
+    menu_is_usable(page, "Ada Admin")
+    # Usable: Edit from the menu opens the inline editor, in view and within the screen.
+    page.locator('summary[aria-label="Menu for Ada Admin"]').click()
+    page.locator(f"tr#contact-{world['contact']}").get_by_role("button", name="Edit", exact=True).click()
+    editor = page.locator(f"tr#contact-{world['contact']}.editing")
+    expect(editor.locator("input[name=name]")).to_be_visible(timeout=TIMEOUT)
+    wide += no_sideways_scroll(page, "Global Contacts, editing")
+    page.goto(live_server.url + "/audit")
+    view = page.get_by_role("button", name="View Difference").first
+    expect(view).to_be_visible(timeout=TIMEOUT)
+    wide += no_scroll_in_a_box(page, "Audit log", "#entries .table-box")
+    box = view.bounding_box()
+    assert box["x"] + box["width"] <= 800, f"View Difference is off the screen: {box}"
+    first = page.locator("#entries tr[id^=audit-]").first
+    when = first.locator("td.when").evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert when[0] <= when[1], f"the date runs out of its cell into the user's: {when}"
+    view.click()
+    expect(page.locator("#entries td[id^=diff-] table, #entries td[id^=diff-] p").first).to_be_visible(timeout=TIMEOUT)
+    wide += no_sideways_scroll(page, "Audit log, a difference open")
     assert not wide, "\n".join(wide)
 
 

@@ -45,7 +45,7 @@ def test_customer_delay_and_save_stores_a_pending_change_shown_on_the_main_tab(a
     assert json.loads(change.changes) == {"debit_limit": "250"} and change.requested_by == "staff@example.com"
     assert timedelta(minutes=59) < change.run_at - datetime.now(UTC) <= timedelta(hours=1)
     panel = client.get(f"/customers/{customer}/pending", htmx=True).get_data(as_text=True)
-    assert "pending, applies at" in panel and "debit_limit" in panel and "Cancel" in panel and "every 5s" in panel
+    assert "pending, applies at" in panel and "Debit limit: 0.00 → <strong>250.00</strong>" in panel and "Cancel" in panel and "every 5s" in panel
 
 
 def test_delay_to_a_chosen_utc_time(app, as_role, customer):
@@ -107,7 +107,7 @@ def test_delay_log_lists_every_status_with_the_difference(app, as_role, customer
         client.post(f"/customers/{customer}/edit", {**CUSTOMER, "name": name, "save_action": "delay", "delay": "300"})
     client.post(f"/delay-log/{pending(app)[0].id}/cancel", htmx=True)
     page = client.get("/delay-log").get_data(as_text=True)
-    assert "cancelled" in page and "pending" in page and "Acme Telecom" in page and "<td>name</td>" in page
+    assert "cancelled" in page and "pending" in page and "Acme Telecom" in page and "<td>Name</td>" in page
     only = client.get("/delay-log?status=cancelled", htmx=True).get_data(as_text=True)
     assert only.count('<tr id="delayed-') == 1 and "<html" not in only
 

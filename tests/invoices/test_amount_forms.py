@@ -82,7 +82,7 @@ def test_allocate_payment_is_a_form_with_a_message_by_each_amount_and_allocates_
     url = f"/customers/{traffic}/payments/{payment_id}/allocate"
     page = client.get(url).get_data(as_text=True)
     cell = field_html(page, f"amount-{ids[0]}")
-    assert 'inputmode="decimal"' in cell and 'placeholder="2.25"' in cell and 'aria-label="Amount for INV-000001"' in cell
+    assert 'inputmode="decimal"' in cell and 'placeholder' not in cell and 'up to 2.25' in cell and 'aria-label="Amount for INV-000001"' in cell
     for typed, message in [(("2,25", "0.40"), (f"amount-{ids[0]}", "Use a point for decimals: 2.25.")),
                            (("2.25", "0.41"), (f"amount-{ids[1]}", "That is more than the 0.40 due.")),
                            (("2.25", "-1"), (f"amount-{ids[1]}", "Enter an amount above zero, or leave it empty.")),

@@ -1,7 +1,7 @@
 """The store: products priced per currency, shipping rates, carts, orders and quotes, their lines, shipments
 
 Revision ID: 0016_store
-Revises: 0013_email_key_and_send_limits
+Revises: 0015_delayed_dismissal
 Create Date: 2026-12-01 12:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016_store'
-down_revision = '0013_email_key_and_send_limits'
+down_revision = '0015_delayed_dismissal'
 branch_labels = None
 depends_on = None
 
