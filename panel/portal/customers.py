@@ -19,6 +19,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
+from panel.portal.sections import shown_for
 from panel.contacts.verification import SendLimited
 from panel.web import page_number, search_text
 
@@ -46,7 +47,8 @@ def customer(customer_id: int):
     actor = actors.current()
     found = access.fetch_customer(actor, customer_id, message=access.NOT_YOURS)
     return render_template("portal/customer.html", customer=found, reseller=accounts.reseller_of(found),
-                           owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree)
+                           owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree,
+                           shown_sections=shown_for(actor, found))
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
