@@ -303,4 +303,4 @@ def invoice(number: str):
 
 
 # Pages of other areas live in their own modules on the same blueprint, behind the same guard.
-from panel.portal import customers, deployments, onboarding, password_reset, sessions, staff_routes, summary, support  # noqa: E402, F401, I001
+from panel.portal import customers, deployments, onboarding, password_reset, sessions, summary, support  # noqa: E402, F401
