@@ -104,9 +104,9 @@ def shown_for(actor: Actor, customer: Customer) -> frozenset[str]:
 def set_portal_access(actor: Actor, customer: Customer, keys) -> bool:
     """Staff choose the sections `customer`'s contacts see; audited as a change of the customer row.
     Returns whether anything changed. 404/403 outside the actor's reach or rights."""
-    access.require(actor, customer, write=True)
     if actor.in_portal:
         abort(404, HIDDEN)  # Portal Access is the carrier's choice, never a contact's
+    access.require(actor, customer, write=True)
     unknown = set(keys) - set(PORTAL_SECTIONS)
     if unknown:
         raise KeyError(f"unknown portal section(s): {', '.join(sorted(unknown))}")
