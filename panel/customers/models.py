@@ -7,6 +7,7 @@ import sqlalchemy.orm as so
 
 from panel.extensions import db
 from panel.money import MINOR_UNITS
+from panel.options import DEFAULTS, Setting
 from panel.types import Money, UTCDateTime, utcnow
 
 STATUSES = ("Active", "Inactive", "Penalty", "Pending Approval")
@@ -22,7 +23,24 @@ BUSINESS_TYPES = ("Agriculture", "Construction", "Education", "Finance and Insur
 # Only staff change these; a portal admin sees them read-only and the server ignores them from the portal.
 RESTRICTED_FIELDS = ("reseller_id", "customer_type", "payment_terms", "debit_limit")
 ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
+# What a customer's portal contacts may see (Portal Access; panel/portal/sections.py answers and guards it).
+PORTAL_SECTIONS = ("balance", "calls", "invoices", "deployments", "store", "reports")
+PORTAL_SECTIONS_OPTION = "portal_sections"  # Settings → Options: what a new customer's contacts see
+DEFAULTS.setdefault(PORTAL_SECTIONS_OPTION, " ".join(PORTAL_SECTIONS))
 MAILING_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
+
+
+def portal_sections_text(keys) -> str:
+    """The stored form of a set of portal sections: known keys only, in PORTAL_SECTIONS order, space-separated."""
+    chosen = set(keys)
+    return " ".join(key for key in PORTAL_SECTIONS if key in chosen)
+
+
+def _new_customer_sections(context) -> str:
+    """A new customer's Portal Access: the Settings → Options default, read in the INSERT's own transaction
+    (a column default, so every way of creating a customer gets it, without a hook in each)."""
+    value = context.connection.execute(sa.select(Setting.value).where(Setting.key == PORTAL_SECTIONS_OPTION)).scalar()
+    return portal_sections_text((DEFAULTS[PORTAL_SECTIONS_OPTION] if value is None else value).split())
 
 
 def address_fields(kind: str) -> tuple[str, ...]:
@@ -49,6 +67,10 @@ class Customer(db.Model):
     channels_updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Which invoices Auto Generate Invoice (the button, and the worker daily) makes for this customer.
     invoice_schedule: so.Mapped[str] = so.mapped_column(sa.String(10), default="none", server_default="none")
+    # Portal Access: the sections its contacts see (space-separated PORTAL_SECTIONS keys). Customers that
+    # existed before it see every section, as they did; a new one gets the Settings → Options default.
+    portal_sections: so.Mapped[str] = so.mapped_column(sa.String(120), default=_new_customer_sections,
+                                                       server_default=" ".join(PORTAL_SECTIONS))
 
     email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")

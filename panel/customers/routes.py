@@ -109,3 +109,5 @@ def pending(customer_id: int):
     return render_fragment("delayed/_customer_pending.html", customer=customer, changes=pending_changes,
                            labels=changes.target_labels(pending_changes))
 
+
+from panel.customers import portal_access_routes  # noqa: E402, F401  (Main tab → Portal Access, on this blueprint)

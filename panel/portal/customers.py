@@ -22,6 +22,7 @@ from panel.invoices import balance
 from panel.portal import bp
 from panel.portal.forms import SubAccountContactForm
 from panel.support import credits
+from panel.portal.sections import shown_for
 from panel.contacts.verification import SendLimited
 from panel.web import search_text
 
@@ -53,7 +54,8 @@ def customer(customer_id: int):
     found = access.fetch_customer(actor, customer_id, message=access.NOT_YOURS)
     return render_template("portal/customer.html", customer=found, reseller=accounts.reseller_of(found),
                            owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree,
-                           show_cards=card_rules.may_view(actor, found))
+                           show_cards=card_rules.may_view(actor, found),
+                           shown_sections=shown_for(actor, found))
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from panel.deployments.section import (
     render_section,
 )
 from panel.portal import bp
+from panel.portal.sections import section_required
 from panel.web import search_text
 
 ENDPOINTS = {"create": "portal.deployment_create", "licence": "portal.deployment_licence",
@@ -45,6 +46,7 @@ def _deployment(actor: Actor, customer_id: int, deployment_id: int) -> Deploymen
 
 
 @bp.get("/deployments")
+@section_required("deployments")
 def deployments():
     """The contact's own customer's deployments; the customer comes from the session, never the URL."""
     actor = actors.current()
@@ -55,6 +57,7 @@ def deployments():
 
 
 @bp.get("/customers/<int:customer_id>/deployments")
+@section_required("deployments")
 def customer_deployments(customer_id: int):
     """An Admin contact's view of the deployments of any customer in their tree."""
     actor = actors.current()
@@ -64,6 +67,7 @@ def customer_deployments(customer_id: int):
 
 
 @bp.post("/customers/<int:customer_id>/deployments")
+@section_required("deployments")
 def deployment_create(customer_id: int):
     actor = actors.current()
     customer = access.managed_customer(actor, customer_id)
@@ -71,6 +75,7 @@ def deployment_create(customer_id: int):
 
 
 @bp.post("/customers/<int:customer_id>/deployments/<int:deployment_id>/licences")
+@section_required("deployments")
 def deployment_licence(customer_id: int, deployment_id: int):
     actor = actors.current()
     customer = access.managed_customer(actor, customer_id)
@@ -79,6 +84,7 @@ def deployment_licence(customer_id: int, deployment_id: int):
 
 
 @bp.post("/customers/<int:customer_id>/deployments/<int:deployment_id>/support-plans")
+@section_required("deployments")
 def deployment_plan(customer_id: int, deployment_id: int):
     actor = actors.current()
     customer = access.managed_customer(actor, customer_id)
@@ -87,6 +93,7 @@ def deployment_plan(customer_id: int, deployment_id: int):
 
 
 @bp.get("/deployments/search")
+@section_required("deployments")
 def search_deployments():
     """The portal's deployment picker: the contact's own customer, or an Admin's whole tree."""
     actor = actors.current()

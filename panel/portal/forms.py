@@ -1,5 +1,5 @@
 """Forms of the customer portal."""
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from panel.contacts.forms import PHONE, TYPE_CHOICES, ContactIdentityChecks
@@ -76,3 +76,19 @@ class SubAccountContactForm(ContactIdentityChecks, AuditedForm):
         return {"name": self.name.data, "email": self.email.data, "contact_type": self.contact_type.data,
                 "phone": (self.phone.data or "").strip(), "mobile": (self.mobile.data or "").strip(),
                 "public_notes": (self.public_notes.data or "").strip()}
+
+
+def portal_sections_field(label: str, description: str) -> SelectMultipleField:
+    """Check boxes, one a portal section (panel/portal/sections.py); none checked is a choice too."""
+    from panel.portal.sections import LABELS
+
+    return SelectMultipleField(label, choices=[SelectChoice(key, text) for key, text in LABELS.items()],
+                               option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
+                               validate_choice=True, description=description)
+
+
+class PortalAccessForm(AuditedForm):
+    """Staff (Main tab → Portal Access): the sections this customer's contacts see in the portal."""
+
+    sections = portal_sections_field("Its contacts see", "A section left unchecked is absent from the portal's "
+                                     "menu, and its pages are not found.")

@@ -10,6 +10,7 @@ from panel import access
 from panel import actor as actors
 from panel.onboarding import pages
 from panel.portal import bp
+from panel.portal.sections import open_for, section_required
 from panel.support.forms import IssueReportForm
 from panel.support.reports import file_report, reports_of
 from panel.web import render_page
@@ -38,12 +39,15 @@ def onboarding_cancel(draft_id: int):
 # Report an issue ---------------------------------------------------------------------------------
 
 @bp.route("/report-issue", methods=["GET", "POST"])
+@section_required("reports")
 def report_issue():
     """Any contact reports an issue of their own customer; an Admin contact may pick a deployment of a
     sub-account, and then reports it for that customer. E-mailed to that customer's support contacts."""
     actor = actors.current()
     own = access.fetch_customer(actor, actor.customer_id)
-    form = IssueReportForm(reachable=lambda customer_id: access.can_see_customer(actor, customer_id))
+    # With Deployments hidden (Portal Access) there is no picker, and no deployment id is one of theirs.
+    pick = open_for(actor, "deployments")
+    form = IssueReportForm(reachable=lambda customer_id: pick and access.can_see_customer(actor, customer_id))
     if request.method == "POST" and form.validate():
         customer = own if form.chosen is None else access.fetch_customer(actor, form.chosen.customer_id)
         report, messages = file_report(actor, customer, actor.contact, form.subject.data, form.description.data,
@@ -56,4 +60,5 @@ def report_issue():
                   "support contacts, so nobody was e-mailed. Your provider's staff can see the report.")
         return redirect(url_for("portal.report_issue"), 303)
     return render_page("portal/report_issue.html", code=422 if form.errors else 200, form=form, customer=own,
-                       reports=reports_of(actor, own.id, 20))
+                       reports=reports_of(actor, own.id, 20),
+                       pick_deployment=pick)

@@ -32,6 +32,7 @@ from panel.portal.access import (
     refuse_sign_in,
     remember_contact,
 )
+from panel.portal.sections import menu_sections, section_required
 from panel.portal.forms import (
     ChangePasswordForm,
     MobileCodeForm,
@@ -89,7 +90,8 @@ def portal_context():
     actor = actors.current()
     if not actor.in_portal:
         return {"portal": None}
-    return {"portal": actor, "portal_login": open_portal_login() if actor.impersonated else None}
+    return {"portal": actor, "portal_login": open_portal_login() if actor.impersonated else None,
+            "portal_sections": menu_sections(actor)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -279,6 +281,7 @@ def return_to_panel():
 
 
 @bp.get("/invoices")
+@section_required("invoices")
 def invoices():
     """The contact's own customer's invoices; the customer comes from the session, never from the URL."""
     actor = actors.current()
@@ -288,6 +291,7 @@ def invoices():
 
 
 @bp.get("/invoices/<number>")
+@section_required("invoices")
 def invoice(number: str):
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
@@ -299,4 +303,4 @@ def invoice(number: str):
 
 
 # Pages of other areas live in their own modules on the same blueprint, behind the same guard.
-from panel.portal import cards, customers, deployments, onboarding, password_reset, sessions, store, support  # noqa: E402, F401
+from panel.portal import cards, customers, deployments, onboarding, password_reset, sessions, store, summary, support  # noqa: E402, F401

@@ -10,6 +10,7 @@ from jinja2_fragments.flask import render_block
 
 from panel import actor as actors
 from panel.portal import bp
+from panel.portal.sections import section_required
 from panel.store import cart as carts
 from panel.store import catalogue, rules
 from panel.store.forms import AddToCartForm, QuantityForm
@@ -61,6 +62,7 @@ def _page(actor, code: int = 200, block: str | None = None, **context):
 
 
 @bp.get("/store")
+@section_required("store")
 def store():
     actor = actors.current()
     if not rules.may_browse(actor):
@@ -70,6 +72,7 @@ def store():
 
 
 @bp.get("/store/products/<int:product_id>")
+@section_required("store")
 def store_product(product_id: int):
     """A product's details (only one the customer sees: priced in its currency, not retired)."""
     actor = actors.current()
@@ -88,6 +91,7 @@ def _back():
 
 
 @bp.post("/store/cart")
+@section_required("store")
 def store_add():
     """Add to cart. htmx gets the add form's answer and the cart (out of band); a refusal keeps the cart."""
     actor = actors.current()
@@ -132,6 +136,7 @@ def _cart_answer(actor, code: int = 200, **extra):
 
 
 @bp.post("/store/cart/lines/<int:line_id>")
+@section_required("store")
 def store_line_quantity(line_id: int):
     actor = actors.current()
     line = carts.line_of(actor, line_id)
@@ -148,6 +153,7 @@ def store_line_quantity(line_id: int):
 
 
 @bp.post("/store/cart/lines/<int:line_id>/remove")
+@section_required("store")
 def store_line_remove(line_id: int):
     actor = actors.current()
     line = carts.line_of(actor, line_id)

@@ -7,6 +7,7 @@ from flask import render_template
 from panel import access
 from panel import actor as actors
 from panel.portal import bp
+from panel.portal.sections import section_required
 from panel.support import credits
 from panel import pages
 
@@ -14,6 +15,7 @@ LOG_SIZE = 25
 
 
 @bp.get("/support-credits")
+@section_required("deployments")
 def support_credits():
     """The contact's own customer's support credits; the customer comes from the session, never the URL."""
     actor = actors.current()

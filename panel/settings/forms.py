@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from panel.api.models import SCOPES
 from panel.forms import AuditedForm, email_address
+from panel.portal.forms import portal_sections_field
 
 BIG = 10**15
 
@@ -32,6 +33,9 @@ class OptionsForm(AuditedForm):
     sip_realm = StringField("SIP realm", validators=[Optional(), Length(max=200),
                                                      Regexp(r"^[A-Za-z0-9.-]+$", message="Use a host name such as sip.example.net.")],
                             description="The realm SIP users' digest hashes are made for.")
+    portal_sections = portal_sections_field(
+        "A new customer's contacts see", "Portal Access of each customer created from now on (staff change it on "
+        "the customer's Main tab); existing customers keep theirs.")
 
     RANGE = ("number_range_start", "number_range_end", "number_block_size")
 

@@ -14,6 +14,7 @@ from panel.numbering.sip import DEFAULT_REALM
 from panel.settings import bp
 from panel.settings.forms import ApiTokenForm, OptionsForm
 from panel.options import get_option, set_option
+from panel.portal.sections import default_sections, set_default_sections
 from panel.web import render_page
 
 
@@ -34,6 +35,7 @@ def options():
             form.number_range_end.data = number_range.end
             form.number_block_size.data = number_range.block_size
         form.sip_realm.data = get_option("sip_realm") or DEFAULT_REALM
+        form.portal_sections.data = sorted(default_sections())
     if form.validate_on_submit():
         try:
             if form.number_range_start.data is not None:
@@ -44,6 +46,7 @@ def options():
         set_option("audit_comment", "1" if form.require_comment.data else "0")
         if form.sip_realm.data:
             set_option("sip_realm", form.sip_realm.data.strip())
+        set_default_sections(form.portal_sections.data or [])
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)

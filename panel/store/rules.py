@@ -7,14 +7,15 @@ contact type themselves.
   the contact (whatever the contact's type).
 """
 from panel.actor import Actor
+from panel.portal.sections import open_for
 
 BUYER_TYPES = frozenset({"Admin", "Billing"})
 
 
 def store_open(actor: Actor) -> bool:
-    """Whether the Store is open to this actor's customer at all. True for now: h-portal17 adds per-customer
-    "Portal Access" sections (key "store"); the lead wires its guard here at merge (its "store" section)."""
-    return True
+    """Whether the Store is open to this actor's customer at all: its Portal Access "store" section
+    (panel/portal/sections.py; the portal's Store routes answer 404 when it is closed)."""
+    return open_for(actor, "store")
 
 
 def _buyer(actor: Actor) -> bool:
