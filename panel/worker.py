@@ -12,6 +12,7 @@ from panel.errors import database_trouble, one_line
 from panel.extensions import db
 from panel.invoices.billing import auto_invoice_job
 from panel.mail.outbox import deliver_job
+from panel.store.fulfilment import fulfil_paid_orders
 
 
 def _delayed_saves():
@@ -31,10 +32,15 @@ def _invoices():
     return auto_invoice_job()
 
 
+def _store_orders():
+    done = fulfil_paid_orders()  # each line claimed once, whichever worker gets there first
+    return f"{done} order lines fulfilled" if done else None
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices)]
+              ("auto invoices", _invoices), ("store orders", _store_orders)]
 
 
 def run_pass() -> dict:
