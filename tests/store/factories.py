@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import factory
+import sqlalchemy as sa
 
 from panel.contacts.models import Contact
 from panel.extensions import db
@@ -56,6 +57,22 @@ class CartLineFactory(Factory):
     quantity = 1
 
 
+def catalogue() -> dict:
+    """The four products of the walk-through (made once) and the Ground shipping rate: {kind: product id}."""
+    found = {p.sku: p.id for p in db.session.scalars(sa.select(Product))}
+    if "SUP-5" not in found:
+        ProductFactory(sku="SUP-5", name="5 support credits", kind="credits", price=Decimal("250.00"))
+        ProductFactory(sku="POMP-1", name="Peace of Mind Standard", tab="plans", category="Peace of Mind Plans",
+                       kind="plan", product_line="PBX", price=Decimal("500.00"))
+        ProductFactory(sku="MOD-1", name="Call recording module", tab="licences", category="Commercial Modules",
+                       kind="licence", price=Decimal("75.00"))
+        ProductFactory(sku="GW-4", name="4-port gateway", tab="hardware", category="Gateways", kind="hardware",
+                       price=Decimal("300.00"))
+        ShippingRateFactory(name="Ground", amount=Decimal("15.00"))
+        found = {p.sku: p.id for p in db.session.scalars(sa.select(Product))}
+    return {"credits": found["SUP-5"], "plan": found["POMP-1"], "licence": found["MOD-1"], "hardware": found["GW-4"]}
+
+
 def shop(contact_type: str = "Billing", email: str = "buyer@acme.example") -> dict:
     """A customer with a buying contact, a PBX deployment, and a cart of credits ×2, a plan, a licence and
     hardware; ids of everything."""
@@ -63,18 +80,11 @@ def shop(contact_type: str = "Billing", email: str = "buyer@acme.example") -> di
                                   billing_country="US").id
     contact_id = ContactFactory(customer_id=customer_id, email=email, contact_type=contact_type, name="Bea Buyer").id
     deployment_id = DeploymentFactory(customer_id=customer_id, name="Head office PBX").id
-    credits = ProductFactory(sku="SUP-5", name="5 support credits", kind="credits", price=Decimal("250.00"))
-    plan = ProductFactory(sku="POMP-1", name="Peace of Mind Standard", tab="plans", category="Peace of Mind Plans",
-                          kind="plan", product_line="PBX", price=Decimal("500.00"))
-    licence = ProductFactory(sku="MOD-1", name="Call recording module", tab="licences", category="Commercial Modules",
-                             kind="licence", price=Decimal("75.00"))
-    gateway = ProductFactory(sku="GW-4", name="4-port gateway", tab="hardware", category="Gateways",
-                             kind="hardware", price=Decimal("300.00"))
-    rate = ShippingRateFactory(name="Ground", amount=Decimal("15.00"))
+    products = catalogue()
+    rate = db.session.scalar(sa.select(ShippingRate).where(ShippingRate.name == "Ground"))
     cart_id = CartFactory(contact_id=contact_id, customer_id=customer_id).id
-    lines = {name: CartLineFactory(cart_id=cart_id, product_id=p.id, quantity=q).id
-             for name, p, q in (("credits", credits, 2), ("plan", plan, 1), ("licence", licence, 1),
-                                ("hardware", gateway, 1))}
+    lines = {name: CartLineFactory(cart_id=cart_id, product_id=products[name], quantity=q).id
+             for name, q in (("credits", 2), ("plan", 1), ("licence", 1), ("hardware", 1))}
     return {"customer_id": customer_id, "contact_id": contact_id, "deployment_id": deployment_id, "cart_id": cart_id,
             "lines": lines, "rate_id": rate.id, "email": email,
-            "products": {"credits": credits.id, "plan": plan.id, "licence": licence.id, "hardware": gateway.id}}
+            "products": products}
