@@ -84,6 +84,7 @@ class OrderView:
     shipment: Shipment | None
     converted_to: Order | None
     quote: Order | None
+    labels: dict  # ("deployment", id) → "D-100001 · name", ("organisation", id) → customer name
 
     @property
     def expired(self) -> bool:
@@ -100,7 +101,21 @@ def view(order: Order) -> OrderView:
         order=order, invoice=invoice, paid=paid, payments=rows,
         shipment=db.session.scalar(sa.select(Shipment).where(Shipment.order_id == order.id)),
         converted_to=db.session.scalar(sa.select(Order).where(Order.quote_id == order.id)),
-        quote=db.session.get(Order, order.quote_id) if order.quote_id else None)
+        quote=db.session.get(Order, order.quote_id) if order.quote_id else None, labels=_labels(order))
+
+
+def _labels(order: Order) -> dict:
+    deployment_ids = {line.deployment_id for line in order.lines if line.deployment_id}
+    organisation_ids = {line.organisation_id for line in order.lines if line.organisation_id}
+    labels = {}
+    if deployment_ids:
+        for d in db.session.scalars(sa.select(Deployment).where(Deployment.id.in_(deployment_ids))):
+            labels[("deployment", d.id)] = f"{d.deployment_number} · {d.name}"
+    if organisation_ids:
+        for customer_id, name in db.session.execute(sa.select(Customer.id, Customer.name)
+                                                    .where(Customer.id.in_(organisation_ids))):
+            labels[("organisation", customer_id)] = name
+    return labels
 
 
 # -- staff: payment, cancel, ship --------------------------------------------------------------------

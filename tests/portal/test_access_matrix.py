@@ -43,7 +43,7 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id", "group_id")
+           "staff_user_id", "passkey_id", "group_id", "order_number")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -119,6 +119,10 @@ def ids(app, world):
         passkey = _passkey_of_another_staff_user()
         staff_id, group_id = _staff_user_and_group()
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
+        from panel.store.models import Order
+
+        db.session.add(Order(number="O-900001", kind="order", customer_id=world.b, placed_by="system",
+                             status="Awaiting payment", currency="USD"))
         from panel.sessions import WebSession
 
         web_session = WebSession(token_digest="0" * 64, data="{}", contact_id=world.ben, user_agent="", ip="",
@@ -130,7 +134,7 @@ def ids(app, world):
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
                 "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
-                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id}
+                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id, "order_number": "O-900001"}
 
 
 def _passkey_of_another_staff_user():
