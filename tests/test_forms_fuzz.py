@@ -60,6 +60,11 @@ NO_FORM = {
     "auth.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
     "portal.set_password": "reached only through a mailed single-use link (tests/auth/test_password_reset.py)",
     "settings.staff_reactivate": "shown only for a deactivated staff user (tests/settings/test_staff_users.py)",
+    "store.order_payment": "shown only for an order whose invoice awaits payment; the crawl's order has no invoice (tests/store/test_orders_routes.py)",
+    "store.order_ship": "shown only for a paid order with hardware to ship (tests/store/test_orders_routes.py)",
+    "portal.checkout_submit": "shown only with a cart, which the crawl's contacts do not have (tests/store/test_checkout_routes.py, tests/browser)",
+    "portal.quote_convert": "shown only on a quote (tests/store/test_checkout_routes.py)",
+    "portal.quote_copy": "shown only on a quote (tests/store/test_checkout_routes.py)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login",
