@@ -66,6 +66,7 @@ AREA_OF = {
     "store.order_cancel": "orders",
     "store.order_ship": "orders",
     "store.customer_orders_section": "orders",
+    "store.quote_convert": "orders",
     # Admin pages on other blueprints (each checks for an admin itself, as Settings' own pages do).
     "auth.staff_sessions": "settings",
     "auth.revoke_staff_session": "settings",

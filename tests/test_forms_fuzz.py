@@ -64,6 +64,7 @@ NO_FORM = {
     "store.order_ship": "shown only for a paid order with hardware to ship (tests/store/test_orders_routes.py)",
     "portal.checkout_submit": "shown only with a cart, which the crawl's contacts do not have (tests/store/test_checkout_routes.py, tests/browser)",
     "portal.quote_convert": "shown only on a quote (tests/store/test_checkout_routes.py)",
+    "store.quote_convert": "shown only on a quote (tests/store/test_orders_routes.py)",
     "portal.quote_copy": "shown only on a quote (tests/store/test_checkout_routes.py)",
 }
 # They end or change the session that sent them: each example gets a fresh session.

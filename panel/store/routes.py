@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from panel import access
 from panel import actor as actors
 from panel.store import bp, orders
-from panel.store.forms import CancelOrderForm, RecordPaymentForm, ShipForm
+from panel.store.forms import CancelOrderForm, ConvertQuoteForm, RecordPaymentForm, ShipForm
 from panel.store.models import ORDER_STATUSES, PAYMENT_METHODS
 from panel.web import render_fragment, render_page
 
@@ -44,12 +44,13 @@ def _order(order_number: str, write: bool = False):
     return order
 
 
-def _order_page(order, code: int = 200, payment_form=None, cancel_form=None, ship_form=None):
+def _order_page(order, code: int = 200, payment_form=None, cancel_form=None, ship_form=None, convert_form=None):
     return render_page("store/order.html", code=code, view=orders.view(order),
                        customer=access.fetch_customer(actors.current(), order.customer_id),
                        payment_form=payment_form or RecordPaymentForm(formdata=None),
                        cancel_form=cancel_form or CancelOrderForm(formdata=None),
-                       ship_form=ship_form or ShipForm(formdata=None))
+                       ship_form=ship_form or ShipForm(formdata=None),
+                       convert_form=convert_form or ConvertQuoteForm(formdata=None))
 
 
 @bp.get("/orders/<order_number>")
@@ -108,6 +109,23 @@ def order_ship(order_number: str):
             flash(f"{order.number} is marked shipped.")
             return redirect(url_for(".order_show", order_number=order.number), 303)
     return _order_page(order, 422, ship_form=form)
+
+
+@bp.post("/orders/<order_number>/convert")
+def quote_convert(order_number: str):
+    quote = _order(order_number, write=True)
+    form = ConvertQuoteForm()
+    if form.validate_on_submit():
+        try:
+            order = orders.convert_quote(actors.current(), quote, form.method.data, form.terms.data)
+        except orders.OrderRefused as error:
+            if error.field == "payment_method":
+                error.field = "method"
+            _refused(form, error)
+        else:
+            flash(f"{quote.number} is now order {order.number}.")
+            return redirect(url_for(".order_show", order_number=order.number), 303)
+    return _order_page(quote, 422, convert_form=form)
 
 
 @bp.get("/customers/<int:customer_id>/orders")

@@ -98,3 +98,16 @@ def test_the_portal_history_lists_the_customers_orders(app, portal_client):
     assert number in html and "Orders › History" in html
     assert re.search(r"Awaiting payment", html)
     assert "No quotes yet." in client.get("/portal/quotes").get_data(as_text=True)
+
+
+def test_staff_convert_a_quote_once_when_the_customer_accepted_the_terms(app, as_role):
+    _, number = placed(app, quote=True, payment_method="")
+    client = as_role("staff")
+    assert "Convert to order" in client.get(f"/orders/{number}").get_data(as_text=True)
+    refused = client.post(f"/orders/{number}/convert", {"method": "wire"})
+    assert refused.status_code == 422 and "Terms and Conditions" in refused.get_data(as_text=True)
+    done = client.post(f"/orders/{number}/convert", {"method": "wire", "terms": "y"})
+    assert done.status_code == 303 and "/orders/O-" in done.headers["Location"]
+    page = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert "Converted into" in page and "Convert to order" not in page
+    assert client.post(f"/orders/{number}/convert", {"method": "wire", "terms": "y"}).status_code == 422
