@@ -23,6 +23,7 @@ from panel.actor import Actor
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
 from panel.extensions import db
+from panel.forms import CONTROL
 from panel.invoices.billing import SEQUENCE as INVOICE_SEQUENCE
 from panel.invoices.models import Invoice, InvoiceLine
 from panel.options import get_option
@@ -209,7 +210,9 @@ def _po(submission: Submission, errors: dict) -> str:
     if not submission.has_po:
         return ""
     po = " ".join((submission.po_number or "").split())
-    if not po:
+    if CONTROL.search(po):
+        errors["po_number"] = "Remove the control characters from this field."
+    elif not po:
         errors["po_number"] = "Enter your reference or PO number (or answer No)."
     elif len(po) > 100:
         errors["po_number"] = "At most 100 characters."
@@ -272,7 +275,9 @@ def place(actor: Actor, submission: Submission) -> Order:
             errors["shipping_rate_id"] = "Choose a shipping rate."
         address = "\n".join(line.strip() for line in (submission.shipping_address or "").splitlines()
                             if line.strip())[:1000]
-        if not address:
+        if CONTROL.search(address.replace("\n", " ")):
+            errors["shipping_address"] = "Remove the control characters from this field."
+        elif not address:
             errors["shipping_address"] = "Enter the address to ship to."
     method = _check_payment(submission, errors)
     po = _po(submission, errors)

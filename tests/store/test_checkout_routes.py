@@ -56,6 +56,9 @@ def test_a_refusal_comes_back_422_by_the_field_and_keeps_what_was_typed(app, por
     assert "Enter your reference or PO number (or answer No)." in html
     assert "Dock 4, Harbour Rd" in html and token in html
     assert "Head office PBX" in html  # the picked deployment is shown again
+    for name in ("po_number", "shipping_address"):
+        response = client.post("/portal/store/checkout", form_of(ids, token, **{name: "PO\x00\x07"}))
+        assert response.status_code == 422 and "Remove the control characters" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 4
@@ -141,3 +144,28 @@ def test_another_customers_order_is_not_found(app, portal_client):
     token = token_of(client.get("/portal/store/checkout").get_data(as_text=True))
     number = client.post("/portal/store/checkout", form_of(ids, token)).headers["Location"].rsplit("/", 1)[1]
     assert portal_client(other["email"]).get(f"/portal/orders/{number}").status_code == 404
+
+
+JUNK = ["x" * 20_000, "\x00\x01bad", "<script>alert(1)</script>", "' OR 1=1 --", "99999999999999999999", "-1",
+        "١٢٣", "\u202e\u200b"]
+
+
+def test_junk_in_any_field_is_refused_by_the_field_never_a_500_and_nothing_is_written(app, portal_client):
+    with app.app_context():
+        ids = shop()
+    client = portal_client(ids["email"])
+    token = token_of(client.get("/portal/store/checkout").get_data(as_text=True))
+    fields = list(form_of(ids, token))
+    for name in fields:
+        if name == "token":
+            continue
+        for junk in JUNK:
+            data = form_of(ids, token, **{name: junk})
+            data.pop("terms", None)  # never accepted, so the cart stays for the next try
+            response = client.post("/portal/store/checkout", data)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 422, (name, junk[:20], response.status_code)
+            assert 'class="error' in html and "<script>alert(1)</script>" not in html, (name, junk[:20])
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 4
