@@ -302,8 +302,8 @@ def place(actor: Actor, submission: Submission) -> Order:
             db.session.flush()
     except IntegrityError:
         found = existing(actor, token)
-        if found is None:
-            raise
+        if found is None:  # a token another customer's order holds: a forged or pasted field
+            raise CheckoutRefused({"form": "This checkout page is out of date: open the checkout again."}) from None
         return found
     if not submission.quote:
         _invoice(order)

@@ -189,3 +189,17 @@ def test_a_quote_is_numbered_q_valid_for_the_configured_days_and_has_no_invoice(
         assert quote.number.startswith("Q-") and quote.kind == "quote" and quote.status == "Quote"
         assert quote.invoice_id is None
         assert timedelta(days=9, hours=23) < quote.valid_until - utcnow() <= timedelta(days=10)
+
+
+def test_a_token_another_customers_order_holds_is_refused_not_reused(app):
+    with app.app_context():
+        ids = shop()
+        other = shop(email="other@beta.example")
+        submission = full_submission(ids)
+        checkout.place(_actor(ids["contact_id"]), submission)
+        unit_of_work.commit()
+        with pytest.raises(CheckoutRefused) as refused:
+            checkout.place(_actor(other["contact_id"]), full_submission(other, token=submission.token))
+        assert "out of date" in refused.value.errors["form"]
+        unit_of_work.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 1
