@@ -61,6 +61,14 @@ AREA_OF = {
     "onboarding": "onboarding",
     "audit": "audit",
     "settings": "settings",
+    # The Store's Orders pages (the store blueprint's Settings → Store pages are the settings area's).
+    "store.orders_list": "orders",
+    "store.order_show": "orders",
+    "store.order_payment": "orders",
+    "store.order_cancel": "orders",
+    "store.order_ship": "orders",
+    "store.customer_orders_section": "orders",
+    "store.quote_convert": "orders",
     # Admin pages on other blueprints (each checks for an admin itself, as Settings' own pages do).
     "auth.staff_sessions": "settings",
     "auth.revoke_staff_session": "settings",

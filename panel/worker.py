@@ -13,6 +13,7 @@ from panel.errors import database_trouble, one_line
 from panel.extensions import db
 from panel.invoices.billing import auto_invoice_job
 from panel.mail.outbox import deliver_job
+from panel.store.fulfilment import fulfil_paid_orders
 
 
 def _delayed_saves():
@@ -36,10 +37,15 @@ def _card_charges():
     return reconcile_job()  # charges whose outcome is unknown (a timeout, a crash): asked of the processor
 
 
+def _store_orders():
+    done = fulfil_paid_orders()  # each line claimed once, whichever worker gets there first
+    return f"{done} order lines fulfilled" if done else None
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices), ("card charges", _card_charges)]
+              ("auto invoices", _invoices), ("card charges", _card_charges), ("store orders", _store_orders)]
 
 
 def run_pass() -> dict:

@@ -77,6 +77,11 @@ NO_FORM = {
     "twofactor.reset_passkey": "JSON for static/passkeys.js on a mailed link's page (tests/auth/test_link_second_factor.py)",
     "portal.reset_passkey_options": "JSON for static/passkeys.js on a mailed link's page (tests/auth/test_link_second_factor.py)",
     "portal.reset_passkey": "JSON for static/passkeys.js on a mailed link's page (tests/auth/test_link_second_factor.py)",
+    "store.order_payment": "shown only for an order whose invoice awaits payment; the crawl's order has no invoice (tests/store/test_orders_routes.py)",
+    "store.order_ship": "shown only for a paid order with hardware to ship (tests/store/test_orders_routes.py)",
+    "portal.quote_convert": "shown only on a quote (tests/store/test_checkout_routes.py)",
+    "store.quote_convert": "shown only on a quote (tests/store/test_orders_routes.py)",
+    "portal.quote_copy": "shown only on a quote (tests/store/test_checkout_routes.py)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login",

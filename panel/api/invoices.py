@@ -116,6 +116,7 @@ def _summary(invoice: Invoice, customer_name: str, paid: Decimal) -> dict:
         "number": invoice.number,
         "customer_id": invoice.customer_id,
         "customer_name": customer_name,
+        "kind": invoice.kind,
         "time_frame": invoice.time_frame,
         "period_start": moment(invoice.period_start),
         "period_end": moment(invoice.period_end),

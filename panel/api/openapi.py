@@ -8,7 +8,10 @@ from functools import cache
 from panel.api.limits import DEFAULT_LIMIT, MAX_CDRS, MAX_ID, MAX_LIMIT
 from panel.api.models import SCOPES
 from panel.customers.accounts import MAX_CHANNELS
-from panel.invoices.models import INVOICE_STATUSES, PAYMENT_METHODS
+from panel.invoices.models import INVOICE_KINDS, INVOICE_STATUSES, PAYMENT_METHODS
+from panel.store.models import KINDS as PRODUCT_KINDS
+from panel.store.models import ORDER_KINDS, ORDER_STATUSES
+from panel.store.models import PAYMENT_METHODS as STORE_PAYMENT_METHODS
 
 
 def _ref(name: str) -> dict:
@@ -98,7 +101,9 @@ INVOICE_PROPERTIES = {
     "number": {"type": "string", "examples": ["INV-000001"]},
     "customer_id": {"type": "integer"},
     "customer_name": {"type": "string"},
-    "time_frame": {"enum": ["daily", "weekly", "monthly"]},
+    "kind": {"enum": list(INVOICE_KINDS),
+             "description": "usage: calls of a period; store: one Store order (time_frame `order`, the order's day)."},
+    "time_frame": {"enum": ["daily", "weekly", "monthly", "order"]},
     "period_start": _ref("DateTime") | {"description": "The first moment billed (inclusive)."},
     "period_end": _ref("DateTime") | {"description": "The end of the period, EXCLUSIVE: a November invoice "
                                                      "ends at 2026-12-01T00:00:00+00:00."},
@@ -141,6 +146,53 @@ SCHEMAS |= {
     }),
     "InvoicePage": _object({
         "invoices": {"type": "array", "items": _ref("Invoice"), "description": "In id order (oldest first)."},
+        "next_cursor": {"type": ["string", "null"],
+                        "description": "Pass as `cursor` for the next page; null on the last page."},
+    }),
+}
+
+
+ORDER_LINE = _object({
+    "position": {"type": "integer", "minimum": 1},
+    "sku": {"type": "string"},
+    "name": {"type": "string"},
+    "kind": {"enum": list(PRODUCT_KINDS), "description": "What buying it does: " + ", ".join(
+        f"{key} ({label})" for key, label in PRODUCT_KINDS.items()) + "."},
+    "unit_price": _ref("Money"),
+    "quantity": {"type": "integer", "minimum": 1},
+    "amount": _ref("Money"),
+    "credits": {"type": ["string", "null"], "description": "Support credits per unit (kind credits)."},
+    "deployment_id": {"type": ["integer", "null"], "description": "The deployment a plan or licence is for."},
+    "organisation_id": {"type": ["integer", "null"], "description": "The customer whose ledger gets the credits."},
+    "fulfilled_at": _nullable(_ref("DateTime")) | {"description": "When the line was fulfilled (once); null: not yet."},
+}, description="One product of the order as it was bought.")
+
+SCHEMAS |= {
+    "OrderLine": ORDER_LINE,
+    "Order": _object({
+        "number": {"type": "string", "examples": ["O-000001", "Q-000001"]},
+        "kind": {"enum": list(ORDER_KINDS)},
+        "customer_id": {"type": "integer"},
+        "customer_name": {"type": "string"},
+        "status": {"enum": list(ORDER_STATUSES), "description": "Orders: Awaiting payment → Paid → Fulfilled, or "
+                                                                "Cancelled. Quotes: Quote, then Converted."},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "subtotal": _ref("Money"),
+        "shipping": _ref("Money"),
+        "total": _ref("Money"),
+        "payment_method": {"enum": [*STORE_PAYMENT_METHODS, None]},
+        "po_number": {"type": ["string", "null"]},
+        "invoice_number": {"type": ["string", "null"], "description": "The order's store invoice (none for quotes)."},
+        "quote_number": {"type": ["string", "null"], "description": "The quote the order was converted from."},
+        "valid_until": _nullable(_ref("DateTime")) | {"description": "Quotes: the last moment it can be converted."},
+        "created_at": _ref("DateTime"),
+        "paid_at": _nullable(_ref("DateTime")),
+        "fulfilled_at": _nullable(_ref("DateTime")),
+        "cancelled_at": _nullable(_ref("DateTime")),
+        "lines": {"type": "array", "items": _ref("OrderLine"), "description": "In position order."},
+    }, description="A Store order or quote with its lines."),
+    "OrderPage": _object({
+        "orders": {"type": "array", "items": _ref("Order"), "description": "In id order (oldest first)."},
         "next_cursor": {"type": ["string", "null"],
                         "description": "Pass as `cursor` for the next page; null on the last page."},
     }),
@@ -232,6 +284,29 @@ PATHS = {
         "get": _operation("getInvoice", "One invoice with its lines and payments", "invoices",
                           _json("The invoice.", "InvoiceDetail"), (("404", "NotFound"),)),
     },
+    "/orders": {
+        "get": _operation(
+            "listOrders", "List Store orders and quotes", "orders",
+            _json("A page of orders and the cursor of the next.", "OrderPage"), (("422", "Invalid"),),
+            "Orders and quotes in id order, a page at a time: follow `next_cursor` until it is null. Unknown or "
+            "repeated parameters are refused (422).",
+            parameters=[
+                {"name": "customer_id", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+                {"name": "status", "in": "query", "schema": {"enum": list(ORDER_STATUSES)}},
+                {"name": "kind", "in": "query", "schema": {"enum": list(ORDER_KINDS)}},
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                 "description": "The `next_cursor` of the page before; opaque."},
+            ]),
+    },
+    "/orders/{number}": {
+        "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"},
+                        "examples": {"number": {"value": "O-000001"}}}],
+        "get": _operation("getOrder", "One Store order or quote with its lines", "orders",
+                          _json("The order.", "Order"), (("404", "NotFound"),)),
+    },
     "/openapi.json": {
         "get": {"operationId": "getOpenApi", "summary": "This document", "security": [],
                 "responses": {"200": {"description": "The OpenAPI 3.1 document of /api/v1.",
@@ -249,7 +324,8 @@ def document() -> dict:
             "title": "Customer panel API",
             "version": "1",
             "description": (
-                "For machine clients: the switch (channels, call records) and billing systems (invoices). "
+                "For machine clients: the switch (channels, call records) and billing systems (invoices, Store "
+                "orders). "
                 "Every operation but this document needs a bearer token, which an admin issues in Settings "
                 "→ API tokens with one or more scopes (" + ", ".join(SCOPES) + "); it is shown once and "
                 "only its digest is kept. Money is a decimal string with the currency's own decimal places, "

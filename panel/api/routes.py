@@ -8,6 +8,7 @@ from panel import access
 from panel import actor as actors
 from panel.api import bp
 from panel.api import invoices as invoice_api
+from panel.api import orders as order_api
 from panel.api.guard import requires
 from panel.api.limits import MAX_CDRS, MAX_ID
 from panel.api.openapi import document
@@ -84,6 +85,26 @@ def invoice(number: str):
     answer = invoice_api.invoice_by_number(number)
     if answer is None:
         abort(404, "There is no invoice with that number.")
+    return jsonify(answer)
+
+
+@bp.get("/orders")
+@requires("orders")
+def orders():
+    """Store orders and quotes in id order, a page at a time (panel/api/orders.py says how)."""
+    try:
+        filters = order_api.parse_filters(request.args)
+    except invoice_api.InvalidParameter as error:
+        return jsonify(error="invalid", message=str(error), parameter=error.parameter), 422
+    return jsonify(order_api.order_page(filters))
+
+
+@bp.get("/orders/<number>")
+@requires("orders")
+def order(number: str):
+    answer = order_api.order_by_number(number)
+    if answer is None:
+        abort(404, "There is no order with that number.")
     return jsonify(answer)
 
 

@@ -20,6 +20,7 @@ AREAS = {
     "portal_login": "Portal Login",
     "onboarding": "Onboarding",
     "audit": "Audit log",
+    "orders": "Store orders",
     "settings": "Settings",
 }
 # A staff user in no group keeps what the role gave before groups existed: every area but Settings.

@@ -107,7 +107,8 @@ def customer_deployments(actor: Actor, customer_id: int, wanted: PageRequest, si
 
 
 def find(actor: Actor, query: str, *, customer_id: int | None = None, tree_root: int | None = None,
-         everyone: bool = False, wanted: PageRequest = FIRST, size: int = PICKER_SIZE, details: bool = False) -> Page:
+         everyone: bool = False, wanted: PageRequest = FIRST, size: int = PICKER_SIZE, details: bool = False,
+         product: str | None = None) -> Page:
     """Deployments whose Deployment ID or name holds `query`, in name order, within one customer,
     the tree under `tree_root`, or (staff only) every customer. Without text: the first deployments
     of the customer or tree; across everyone nothing until at least three characters are typed (the
@@ -120,6 +121,8 @@ def find(actor: Actor, query: str, *, customer_id: int | None = None, tree_root:
         scope = []
     else:
         raise ValueError("find() needs a customer, a tree or everyone=True")
+    if product:  # only deployments of one product (the Store's picker for a product line)
+        scope.append(Deployment.product == product)
     if customer_id is not None:
         reach = access.can_see_customer(actor, customer_id)
     elif tree_root is not None:  # a whole tree: staff, or an Admin contact within theirs

@@ -70,7 +70,7 @@ def _invoiced_periods(customer_id: int, start: datetime, end: datetime) -> list[
     """invoiced_periods, for the functions here that have checked the actor already."""
     rows = db.session.execute(
         sa.select(Invoice.id, Invoice.number, Invoice.period_start, Invoice.period_end)
-        .where(Invoice.customer_id == customer_id, Invoice.status != "void",
+        .where(Invoice.customer_id == customer_id, Invoice.status != "void", Invoice.kind == "usage",
                Invoice.period_start < end, Invoice.period_end > start)
         .order_by(Invoice.period_start)
     ).all()

@@ -15,6 +15,9 @@ from panel.extensions import db
 from panel.types import Money, UTCDateTime, utcnow
 
 INVOICE_STATUSES = ("issued", "paid", "void")
+# Usage invoices bill a period of calls; store invoices bill one order of the Store (panel/store/), with no
+# period rule: they are exempt from the one-per-period constraint and the time-frame check.
+INVOICE_KINDS = ("usage", "store")
 PAYMENT_STATUSES = ("Pending", "Completed", "Cancelled")
 PAYMENT_METHODS = ("Bank transfer", "Credit card", "Direct debit", "Cheque", "Cash", "Other")
 
@@ -26,6 +29,7 @@ class Invoice(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     number: so.Mapped[str] = so.mapped_column(sa.String(20), unique=True)
     customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10), default="usage", server_default="usage")
     time_frame: so.Mapped[str] = so.mapped_column(sa.String(10))
     period_start: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     period_end: so.Mapped[datetime] = so.mapped_column(UTCDateTime())  # exclusive
@@ -45,7 +49,7 @@ class Invoice(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {INVOICE_STATUSES!r}", name="status"),
-        sa.CheckConstraint("time_frame IN ('daily', 'weekly', 'monthly')", name="time_frame"),
+        sa.CheckConstraint("kind <> 'usage' OR time_frame IN ('daily', 'weekly', 'monthly')", name="time_frame"),
         sa.CheckConstraint("period_end > period_start", name="period"),
         sa.CheckConstraint("total >= 0", name="total"),
         # A customer's invoices newest period first (Main tab, portal), and the overlap check.
@@ -73,6 +77,8 @@ class Invoice(db.Model):
     def period_label(self) -> str:
         """"2026-11-02", or "2026-11-02 – 2026-11-08" for a longer period: its first and last days."""
         first = f"{self.period_start:%Y-%m-%d}"
+        if self.kind == "store":
+            return first  # the day of the order
         return first if self.time_frame == "daily" else f"{first} – {self.last_day:%Y-%m-%d}"
 
     def __repr__(self) -> str:

@@ -304,3 +304,4 @@ def invoice(number: str):
 
 # Pages of other areas live in their own modules on the same blueprint, behind the same guard.
 from panel.portal import cards, customers, deployments, onboarding, password_reset, sessions, store, summary, support  # noqa: E402, F401
+from panel.portal import checkout, orders  # noqa: E402, F401

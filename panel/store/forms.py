@@ -1,7 +1,9 @@
-"""Forms of the store: a product and its prices, a shipping rate, the store's settings (staff), and the
-quantities of the portal's Store and cart."""
-from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+"""Forms of the store: a product and its prices, a shipping rate, the store's settings (staff), the
+quantities of the portal's Store and cart, and the staff Orders pages (record a wire or cheque payment,
+cancel, mark shipped, convert a quote)."""
+from wtforms import (BooleanField, HiddenField, IntegerField, RadioField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from panel import money
 from panel.forms import AmountField, AuditedForm, PanelForm
@@ -91,3 +93,28 @@ class PlanChoiceForm(PanelForm):
 
     line = StringField(validators=[Length(max=20)])
     product_id = StringField(validators=[Length(max=9)])
+
+
+
+class RecordPaymentForm(AuditedForm):
+    method = RadioField("Method", choices=[SelectChoice("wire", "Wire Transfer"), SelectChoice("cheque", "Check")], default="wire",
+                        validators=[DataRequired("Choose Wire Transfer or Check.")])
+    reference = StringField("Reference", description="The transfer's reference or the cheque's number.",
+                            validators=[DataRequired("Enter the payment's reference."), Length(max=100)])
+
+
+class CancelOrderForm(AuditedForm):
+    reason = TextAreaField("Reason", validators=[DataRequired("Say why the order is cancelled."), Length(max=500)])
+
+
+class ShipForm(AuditedForm):
+    tracking_reference = StringField("Tracking reference",
+                                     validators=[DataRequired("Enter the tracking reference."), Length(max=100)])
+
+
+class ConvertQuoteForm(AuditedForm):
+    """Staff converting a customer's quote (the customer's contact may do it in the portal too)."""
+
+    method = RadioField("Payment method", choices=[SelectChoice("wire", "Wire Transfer"), SelectChoice("cheque", "Check")],
+                        default="wire", validators=[DataRequired("Choose Wire Transfer or Check.")])
+    terms = BooleanField("The customer accepted the Terms and Conditions")

@@ -85,7 +85,8 @@ def test_a_listed_invoice_has_its_customer_money_as_strings_and_no_lines(client,
     created_at = answer["invoices"][0].pop("created_at")
     assert created_at.endswith("+00:00")
     assert answer["invoices"][0] == {
-        "number": "INV-000001", "customer_id": data["acme"], "customer_name": "Acme Telecom", "time_frame": "daily",
+        "number": "INV-000001", "customer_id": data["acme"], "customer_name": "Acme Telecom", "kind": "usage",
+        "time_frame": "daily",
         "period_start": "2026-10-01T00:00:00+00:00", "period_end": "2026-10-02T00:00:00+00:00", "currency": "USD",
         "calls": 1, "billed_seconds": 60, "minutes": "1.00", "total": "0.10", "paid": "0.10", "due": "0.00",
         "status": "paid", "created_by": "system", "voided_at": None, "void_reason": None,
@@ -196,7 +197,8 @@ def test_one_invoice_has_its_lines_paid_due_and_payments(client, data, token):
     answer = get(client, f"{URL}/INV-000002", token).get_json()
     answer.pop("created_at")
     assert answer == {
-        "number": "INV-000002", "customer_id": data["acme"], "customer_name": "Acme Telecom", "time_frame": "daily",
+        "number": "INV-000002", "customer_id": data["acme"], "customer_name": "Acme Telecom", "kind": "usage",
+        "time_frame": "daily",
         "period_start": "2026-10-02T00:00:00+00:00", "period_end": "2026-10-03T00:00:00+00:00", "currency": "USD",
         "calls": 2, "billed_seconds": 120, "minutes": "2.00", "total": "0.20", "paid": "0.15", "due": "0.05",
         "status": "issued", "created_by": "system", "voided_at": None, "void_reason": None,

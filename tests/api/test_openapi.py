@@ -11,6 +11,7 @@ from panel.api.invoices import LIST_PARAMETERS
 from panel.api.models import SCOPES
 from panel.api.tokens import issue_token
 from tests.api.test_invoices_api import make_invoices
+from tests.api.test_orders_api import placed_order_and_quote
 
 SPEC_URL = "/api/v1/openapi.json"
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -123,6 +124,7 @@ def calls(app, customer):
         ids = make_invoices()
         full = issue_token("everything", list(SCOPES))
         unit_of_work.commit()
+        order_number, quote_number = placed_order_and_quote()
     acme = ids["acme"]
     record = {"customer_id": acme, "call_id": "c1", "start_time": "2026-11-20T10:00:00Z", "destination": "4420",
               "answered": True, "duration": 60, "billed_duration": 60, "rate": "0.010000", "cost": "0.0100",
@@ -151,6 +153,14 @@ def calls(app, customer):
         ("GET", "/invoices/{number}", "/invoices/INV-000003", None, True),  # void
         ("GET", "/invoices/{number}", "/invoices/INV-000002", None, False),
         ("GET", "/invoices/{number}", "/invoices/INV-404404", None, True),
+        ("GET", "/orders", "/orders?limit=1", None, True),
+        ("GET", "/orders", "/orders?kind=quote", None, True),
+        ("GET", "/orders", "/orders", None, False),
+        ("GET", "/orders", "/orders?status=Lost", None, True),
+        ("GET", "/orders/{number}", f"/orders/{order_number}", None, True),
+        ("GET", "/orders/{number}", f"/orders/{quote_number}", None, True),
+        ("GET", "/orders/{number}", f"/orders/{order_number}", None, False),
+        ("GET", "/orders/{number}", "/orders/O-404404", None, True),
         ("GET", "/openapi.json", "/openapi.json", None, False),
     ]
 
@@ -183,7 +193,7 @@ def test_real_answers_of_every_operation_match_the_document(client, spec, calls)
 
 def test_the_document_refuses_what_the_api_would_not_send(spec):
     invoice = validator(spec, {"$ref": "#/components/schemas/Invoice"})
-    good = {"number": "INV-000001", "customer_id": 1, "customer_name": "Acme", "time_frame": "daily",
+    good = {"number": "INV-000001", "customer_id": 1, "customer_name": "Acme", "kind": "usage", "time_frame": "daily",
             "period_start": "2026-10-01T00:00:00+00:00", "period_end": "2026-10-02T00:00:00+00:00",
             "currency": "USD", "calls": 1, "billed_seconds": 60, "minutes": "1.00", "total": "0.10",
             "paid": "0.00", "due": "0.10", "status": "issued", "created_at": "2026-11-01T10:00:00.5+00:00",

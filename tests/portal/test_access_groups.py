@@ -25,7 +25,10 @@ EXPECTED_AREA = {
 }
 EXCEPTIONS = {"contacts.portal_login": "portal_login", "invoices.new_payment": "payments",
               "invoices.payments_section": "payments", "invoices.payment_status": "payments",
-              "invoices.allocate": "payments", "settings.options": "settings", "settings.index": "settings"}
+              "invoices.allocate": "payments", "settings.options": "settings", "settings.index": "settings",
+              "store.orders_list": "orders", "store.order_show": "orders", "store.order_payment": "orders",
+              "store.order_cancel": "orders", "store.order_ship": "orders", "store.customer_orders_section": "orders",
+              "store.quote_convert": "orders"}
 MENU = {"customers": "Customers", "contacts": "Global Contacts", "audit": "Audit log", "settings": "Settings"}
 
 

@@ -54,7 +54,7 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id", "card_id")
+           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id", "card_id", "order_number")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -140,6 +140,10 @@ def ids(app, world):
         card = _stored_cards(world.b)
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
         product_id, rate_id, line_id = _store_of(world)
+        from panel.store.models import Order
+
+        db.session.add(Order(number="O-900001", kind="order", customer_id=world.b, placed_by="system",
+                             status="Awaiting payment", currency="USD"))
         from panel.sessions import WebSession
 
         web_session = WebSession(token_digest="0" * 64, data="{}", contact_id=world.ben, user_agent="", ip="",
@@ -153,7 +157,7 @@ def ids(app, world):
                 "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
                 "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id, "product_id": product_id,
                 "rate_id": rate_id, "line_id": line_id,
-                "card_id": card.id}
+                "card_id": card.id, "order_number": "O-900001"}
 
 
 def _store_of(world):

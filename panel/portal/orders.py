@@ -1,0 +1,82 @@
+"""Portal pages: Orders → History and Orders → Quotes, an order's (or quote's) page with its lines,
+invoice, payment and shipment, a printable view, and a quote's Convert and Copy to cart."""
+from flask import flash, redirect, request, url_for
+
+from panel import access
+from panel import actor as actors
+from panel.portal import bp
+from panel.store import checkout, orders, payment, rules
+from panel.store.models import PAYMENT_METHODS
+from panel.web import render_page
+
+
+def _cursor() -> int | None:
+    text = request.args.get("before", "")
+    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1 else None
+
+
+def _list(kind: str):
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
+    page = orders.customer_orders(actor, customer.id, kind, before_id=_cursor())
+    return render_page("portal/orders.html", customer=customer, page=page, kind=kind)
+
+
+@bp.get("/orders")
+def order_history():
+    return _list("order")
+
+
+@bp.get("/quotes")
+def quotes():
+    return _list("quote")
+
+
+def _order(order_number: str):
+    actor = actors.current()
+    return orders.by_number(actor, order_number, customer_id=actor.customer_id)
+
+
+def _page(order, code: int = 200, error: str = "", field_errors: dict | None = None, printable: bool = False):
+    actor = actors.current()
+    return render_page("portal/order.html", code=code, view=orders.view(order), error=error,
+                       field_errors=field_errors or {}, printable=printable, cards=payment.cards_configured(),
+                       methods=PAYMENT_METHODS, may_order=rules.may_place_order(actor),
+                       terms_version=checkout.terms_version(), chosen=request.form.get("payment_method", ""))
+
+
+@bp.get("/orders/<order_number>")
+def order_page(order_number: str):
+    return _page(_order(order_number))
+
+
+@bp.get("/orders/<order_number>/print")
+def order_print(order_number: str):
+    return _page(_order(order_number), printable=True)
+
+
+@bp.post("/orders/<order_number>/convert")
+def quote_convert(order_number: str):
+    quote = _order(order_number)
+    try:
+        order = orders.convert_quote(actors.current(), quote, request.form.get("payment_method", ""),
+                                     request.form.get("terms") == "1")
+    except orders.OrderRefused as refused:
+        if refused.field:
+            return _page(quote, 422, field_errors={refused.field: str(refused)})
+        return _page(quote, 409, error=str(refused))
+    flash(f"{quote.number} is now order {order.number}.")
+    return redirect(url_for("portal.order_page", order_number=order.number), 303)
+
+
+@bp.post("/orders/<order_number>/copy")
+def quote_copy(order_number: str):
+    quote = _order(order_number)
+    if quote.kind != "quote":
+        return _page(quote, 409, error=f"{quote.number} is not a quote.")
+    added, left_out = orders.copy_to_cart(actors.current(), quote)
+    message = f"{added} line{'s' if added != 1 else ''} of {quote.number} added to your cart at today's prices."
+    if left_out:
+        message += f" No longer sold: {', '.join(left_out)}."
+    flash(message)
+    return redirect(url_for("portal.checkout_page"), 303)
