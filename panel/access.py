@@ -59,6 +59,11 @@ AREA_OF = {
     "onboarding": "onboarding",
     "audit": "audit",
     "settings": "settings",
+    "alerts": "customers",  # a customer's Alerts section; the global alerts are Settings
+    "alerts.global_page": "settings",
+    "alerts.global_create": "settings",
+    "alerts.global_update": "settings",
+    "alerts.global_delete": "settings",
     # Admin pages on other blueprints (each checks for an admin itself, as Settings' own pages do).
     "auth.staff_sessions": "settings",
     "auth.revoke_staff_session": "settings",

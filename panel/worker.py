@@ -6,6 +6,7 @@ import socket
 import time
 
 from panel import unit_of_work
+from panel.alerts.evaluate import alerts_job
 from panel.calls.rollup import rollup_job
 from panel.delayed.changes import apply_due
 from panel.errors import database_trouble, one_line
@@ -31,10 +32,14 @@ def _invoices():
     return auto_invoice_job()
 
 
+def _alerts():
+    return alerts_job()  # each batch of customers a unit of work of its own
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices)]
+              ("auto invoices", _invoices), ("alerts", _alerts)]
 
 
 def run_pass() -> dict:

@@ -108,6 +108,13 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     )
     reseller_id = IntegerField("Reseller owner (customer id)", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
                                description="Leave empty for a direct customer of the carrier.")
+    daily_spend_limit = AmountField(
+        "Daily spend limit", optional=True,
+        description="Today's spend (UTC) at which the switch's credit check refuses new calls; empty: no limit.",
+    )
+    allow_inbound_zero_balance = BooleanField(
+        "Allow inbound calls with zero balance",
+        description="Once the credit is used up, the credit check still lets inbound calls through.")
     require_two_factor = BooleanField("Portal contacts must use two-factor sign-in",
                                       description="Each contact sets up an authenticator app at their next sign-in.")
     customer_type = SelectField("Customer type", choices=[SelectChoice(t) for t in CUSTOMER_TYPES], default="End Customer")
@@ -122,7 +129,12 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     def validate(self, extra_validators=None) -> bool:
         if self.currency is not None and self.currency.data in MINOR_UNITS:
             self.debit_limit.decimals = places(self.currency.data)  # typed in the currency being chosen
+            self.daily_spend_limit.decimals = places(self.currency.data)
         return super().validate(extra_validators)
+
+    def validate_daily_spend_limit(self, field):
+        if field.data is not None and field.data <= 0:
+            raise ValidationError("The daily spend limit is more than zero (leave it empty for no limit).")
 
     def validate_debit_limit(self, field):
         if field.data < 0:
@@ -144,3 +156,4 @@ class CustomerEditForm(CustomerForm):
         super().__init__(*args, **kwargs)
         if kwargs.get("obj") is not None:
             self.debit_limit.decimals = places(kwargs["obj"].currency)
+            self.daily_spend_limit.decimals = places(kwargs["obj"].currency)

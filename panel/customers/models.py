@@ -49,6 +49,10 @@ class Customer(db.Model):
     channels_updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Which invoices Auto Generate Invoice (the button, and the worker daily) makes for this customer.
     invoice_schedule: so.Mapped[str] = so.mapped_column(sa.String(10), default="none", server_default="none")
+    # The credit check (panel/alerts/credit.py): today's spend (UTC) at which new calls are refused (None: no
+    # limit), and whether inbound calls are still let through once the credit is used up.
+    daily_spend_limit: so.Mapped[Decimal | None] = so.mapped_column(Money())
+    allow_inbound_zero_balance: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")

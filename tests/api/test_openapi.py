@@ -151,6 +151,10 @@ def calls(app, customer):
         ("GET", "/invoices/{number}", "/invoices/INV-000003", None, True),  # void
         ("GET", "/invoices/{number}", "/invoices/INV-000002", None, False),
         ("GET", "/invoices/{number}", "/invoices/INV-404404", None, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": acme, "direction": "outbound"}, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": acme, "direction": "outbound"}, False),
+        ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": 999999, "direction": "inbound"}, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"direction": "sideways"}, True),
         ("GET", "/openapi.json", "/openapi.json", None, False),
     ]
 
