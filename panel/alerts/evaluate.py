@@ -170,6 +170,12 @@ def _status_changed_by_staff(penalty: AlertPenalty) -> bool:
     return any('"status"' in (data or "") for data in entries)
 
 
+def _states(customer_ids: list[int]) -> dict[tuple[int, int], AlertState]:
+    """The stored states, as this worker saw them: a change by another worker since makes its write miss."""
+    return {(s.alert_id, s.customer_id): s for s in db.session.scalars(
+        sa.select(AlertState).where(AlertState.customer_id.in_(customer_ids)))}
+
+
 def evaluate_batch(customer_ids: list[int], now: datetime) -> int:
     """Compare every alert of these customers with their figures; returns how many fired."""
     alerts = alerts_by_customer(customer_ids)
@@ -177,10 +183,9 @@ def evaluate_batch(customer_ids: list[int], now: datetime) -> int:
     if not wanted:
         return 0
     customers = db.session.scalars(sa.select(Customer).where(Customer.id.in_(wanted))).all()
+    states = _states(wanted)
     # The worker computes balances afresh each pass (cheap grouped sums); authorize reads what it stored.
     figures = figures_of(customers, now, refresh_older_than=timedelta(0))
-    states = {(s.alert_id, s.customer_id): s for s in db.session.scalars(
-        sa.select(AlertState).where(AlertState.customer_id.in_(wanted)))}
     fired = 0
     for customer in customers:
         for alert in alerts[customer.id]:

@@ -67,7 +67,7 @@ def cached_balances(customer_ids: list[int], now: datetime | None = None, *, ref
     cached = {row.customer_id: (row.balance, row.refreshed_at) for row in db.session.execute(
         sa.select(BalanceCache.customer_id, BalanceCache.balance, BalanceCache.refreshed_at)
         .where(BalanceCache.customer_id.in_(customer_ids)))}
-    stale = [cid for cid in customer_ids if cid not in cached or now - cached[cid][1] > limit]
+    stale = [cid for cid in customer_ids if cid not in cached or now - cached[cid][1] >= limit]
     if stale:
         fresh = balances_of(stale)
         _upsert([{"customer_id": cid, "balance": balance, "refreshed_at": now} for cid, balance in fresh.items()])
