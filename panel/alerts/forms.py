@@ -1,5 +1,5 @@
 """The alert form (a customer's alerts and the global ones share it)."""
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from panel import money
@@ -21,8 +21,8 @@ class SignedAmountField(AmountField):
 
 class AlertForm(AuditedForm):
     name = StringField("Name", validators=[DataRequired("Give the alert a name."), Length(max=100)])
-    figure = SelectField("Figure", choices=list(FIGURES.items()), default="balance")
-    operator = SelectField("Operator", choices=[(o, o) for o in OPERATORS], default="<")
+    figure = SelectField("Figure", choices=[SelectChoice(k, v) for k, v in FIGURES.items()], default="balance")
+    operator = SelectField("Operator", choices=[SelectChoice(o) for o in OPERATORS], default="<")
     threshold = SignedAmountField("Threshold", decimals=2,
                                   description="In the customer's currency for money figures; a number of channels, "
                                               "or a percentage for ASR.")
@@ -32,7 +32,7 @@ class AlertForm(AuditedForm):
                     "no longer crossed.")
     repeat_minutes = IntegerField("Repeat every (minutes)", validators=[Optional(), NumberRange(min=1, max=MAX_MINUTES)],
                                   description="While still crossed, fire again after this long; empty: never.")
-    contact_types = SelectMultipleField("Mail the contacts of type", choices=[(t, t) for t in CONTACT_TYPES],
+    contact_types = SelectMultipleField("Mail the contacts of type", choices=[SelectChoice(t) for t in CONTACT_TYPES],
                                         description="No contact of a chosen type: the customer's own e-mail.")
     extra_addresses = TextAreaField("Other addresses", validators=[Length(max=2000)],
                                     description="One e-mail address per line.")

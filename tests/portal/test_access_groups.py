@@ -22,10 +22,13 @@ EXPECTED_AREA = {
     "customers": "customers", "delayed": "customers", "contacts": "contacts", "numbering": "numbering",
     "summary": "invoices", "invoices": "invoices", "deployments": "deployments", "support": "deployments",
     "onboarding": "onboarding", "audit": "audit", "settings": None,  # admins only, but for Options
+    "alerts": "customers",
 }
 EXCEPTIONS = {"contacts.portal_login": "portal_login", "invoices.new_payment": "payments",
               "invoices.payments_section": "payments", "invoices.payment_status": "payments",
-              "invoices.allocate": "payments", "settings.options": "settings"}
+              "invoices.allocate": "payments", "settings.options": "settings",
+              "alerts.global_page": "settings", "alerts.global_create": "settings", "alerts.global_update": "settings",
+              "alerts.global_delete": "settings"}
 MENU = {"customers": "Customers", "contacts": "Global Contacts", "audit": "Audit log", "settings": "Settings"}
 
 

@@ -32,7 +32,9 @@ NOT_FOR_CONTACTS = {"portal.return_to_panel"}  # only a Portal Login can return
 NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.two_factor_setup", "portal.sessions_page", "portal.revoke_session",
                        "portal.revoke_other_sessions"}  # nor see or end the contact's sessions
 # Settings › Sessions lives on the auth blueprint, for admins only.
-ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions"}
+ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions",
+                        # Settings → Alerts: the Settings area (admins here, as no one else is in a group)
+                        "alerts.global_page", "alerts.global_create", "alerts.global_update", "alerts.global_delete"}
 # Read-only staff may sign themselves out of their own sessions.
 READONLY_SIGN_OUT = {"auth.revoke_my_session", "auth.revoke_my_other_sessions", "auth.revoke_all_my_sessions"}
 # The session in the URL is contact B's: no staff user's own, and no staff session for an admin to end.
@@ -43,7 +45,7 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id", "group_id")
+           "staff_user_id", "passkey_id", "group_id", "alert_id", "global_alert_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -118,6 +120,7 @@ def ids(app, world):
         draft = _onboarding_draft(world)
         passkey = _passkey_of_another_staff_user()
         staff_id, group_id = _staff_user_and_group()
+        alert_id, global_alert_id = _alerts(world.b)
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
         from panel.sessions import WebSession
 
@@ -130,7 +133,21 @@ def ids(app, world):
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
                 "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
-                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id}
+                "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id, "alert_id": alert_id,
+                "global_alert_id": global_alert_id}
+
+
+def _alerts(customer_id):
+    """A low-balance alert of customer B and a global alert."""
+    from decimal import Decimal
+
+    from panel.alerts.models import Alert
+
+    alerts = [Alert(customer_id=owner, name=name, figure="balance", operator="<", threshold=Decimal(5))
+              for owner, name in ((customer_id, "Low balance"), (None, "Global low balance"))]
+    db.session.add_all(alerts)
+    db.session.commit()
+    return alerts[0].id, alerts[1].id
 
 
 def _passkey_of_another_staff_user():
