@@ -33,6 +33,10 @@ class OptionsForm(AuditedForm):
                                                      Regexp(r"^[A-Za-z0-9.-]+$", message="Use a host name such as sip.example.net.")],
                             description="The realm SIP users' digest hashes are made for.")
 
+    authorize_balance_max_age = IntegerField(
+        "Credit check: balance at most (seconds old)", validators=[Optional(), NumberRange(min=0, max=3600)],
+        description="POST /api/v1/calls/authorize computes a cached balance again once it is this old (60 by default).")
+
     RANGE = ("number_range_start", "number_range_end", "number_block_size")
 
     def validate(self, extra_validators=None) -> bool:

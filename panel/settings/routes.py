@@ -28,6 +28,7 @@ def options():
             form.number_range_end.data = number_range.end
             form.number_block_size.data = number_range.block_size
         form.sip_realm.data = get_option("sip_realm") or DEFAULT_REALM
+        form.authorize_balance_max_age.data = int(get_option("authorize_balance_max_age") or 60)
     if form.validate_on_submit():
         try:
             if form.number_range_start.data is not None:
@@ -38,6 +39,8 @@ def options():
         set_option("audit_comment", "1" if form.require_comment.data else "0")
         if form.sip_realm.data:
             set_option("sip_realm", form.sip_realm.data.strip())
+        if form.authorize_balance_max_age.data is not None:
+            set_option("authorize_balance_max_age", str(form.authorize_balance_max_age.data))
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)
