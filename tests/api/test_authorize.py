@@ -145,3 +145,26 @@ def test_a_token_without_the_calls_scope_is_refused(app, client):
     for token in (None, "pnl_wrong", other):
         response = ask(client, token, customer_id=customer)
         assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_customer_form_sets_the_daily_spend_limit_and_the_inbound_choice(app, as_role, customer, client, token):
+    from tests.customers.test_customer_pages import VALID, errors
+
+    staff = as_role("staff")
+    form = {**VALID, "save_action": "continue"}
+    refused = staff.post(f"/customers/{customer}/edit", form | {"daily_spend_limit": "0"})
+    assert refused.status_code == 422 and any("daily spend limit" in e for e in errors(refused))
+    assert staff.post(f"/customers/{customer}/edit", form | {"daily_spend_limit": "12,5"}).status_code == 422
+    saved = staff.post(f"/customers/{customer}/edit", form | {"daily_spend_limit": "20.00",
+                                                              "allow_inbound_zero_balance": "y"})
+    assert saved.status_code == 303
+    with app.app_context():
+        stored = db.session.get(Customer, customer)
+        assert (stored.daily_spend_limit, stored.allow_inbound_zero_balance) == (Decimal(20), True)
+    page = staff.get(f"/customers/{customer}").get_data(as_text=True)
+    assert "inbound calls allowed with zero balance" in page
+    answer = ask(client, token, customer_id=customer, direction="inbound").get_json()
+    assert answer["allowed"] is True and answer["daily_spend_limit"] == "20.00"
+    staff.post(f"/customers/{customer}/edit", form | {"daily_spend_limit": ""})
+    with app.app_context():
+        assert db.session.get(Customer, customer).daily_spend_limit is None
