@@ -36,7 +36,7 @@ def test_staff_add_an_alert_and_it_is_listed_with_its_state_and_audited(app, as_
     response = client.post(f"/customers/{customer}/alerts", GOOD, htmx=True)
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_data(as_text=True)
-    assert "Low balance" in body and "Armed" in body and "never" in body
+    assert "Low balance" in body and "Balance &lt; 5<" in body and "Armed" in body and "never" in body
     [alert] = alerts_of(app, customer)
     assert (alert.threshold, alert.reset_threshold, alert.penalty_minutes, alert.types, alert.addresses) == (
         Decimal(5), Decimal(8), 60, ["Billing"], ["cfo@acme.example"])
