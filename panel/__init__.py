@@ -131,7 +131,7 @@ class BoundedInt(IntegerConverter):
 def _register_blueprints(app: Flask) -> None:
     blueprints = {}
     for area in ("auth", "twofactor", "customers", "contacts", "delayed", "audit", "settings", "api", "portal", "numbering",
-                 "summary", "invoices", "deployments", "support", "onboarding", "store", "cards"):
+                 "summary", "invoices", "deployments", "support", "onboarding", "store", "cards", "alerts"):
         importlib.import_module(f"panel.{area}.routes")  # attaches the views to the area's blueprint
         blueprints[area] = importlib.import_module(f"panel.{area}").bp
         app.register_blueprint(blueprints[area])

@@ -69,6 +69,11 @@ AREA_OF = {
     "store.order_ship": "orders",
     "store.customer_orders_section": "orders",
     "store.quote_convert": "orders",
+    "alerts": "customers",  # a customer's Alerts section; the global alerts are Settings
+    "alerts.global_page": "settings",
+    "alerts.global_create": "settings",
+    "alerts.global_update": "settings",
+    "alerts.global_delete": "settings",
     # Admin pages on other blueprints (each checks for an admin itself, as Settings' own pages do).
     "auth.staff_sessions": "settings",
     "auth.revoke_staff_session": "settings",

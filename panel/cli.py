@@ -75,7 +75,7 @@ def register(app: Flask) -> None:
 
     @app.cli.command("create-api-token")
     @click.argument("name")
-    @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["channels", "invoices", "cdrs"]))
+    @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["channels", "invoices", "cdrs", "calls"]))
     def create_api_token(name: str, scopes: tuple[str, ...]):
         """Issue a bearer token for a machine client; it is printed once and stored only as a digest."""
         with unit_of_work.unit():

@@ -1,4 +1,5 @@
 """Imports every model so that Alembic and the mapper registry see the whole schema."""
+from panel.alerts.models import Alert, AlertFiring, AlertPenalty, AlertState, BalanceCache  # noqa: F401
 from panel.api.models import ApiToken  # noqa: F401
 from panel.audit.models import AuditEntry  # noqa: F401
 from panel.auth.models import AuthLink, LoginFailure, ResetRequest, StaffGroup, StaffGroupMember, StaffUser  # noqa: F401

@@ -5,7 +5,7 @@ import sqlalchemy.orm as so
 
 from panel.extensions import db
 
-DEFAULTS = {"audit_comment": "0"}
+DEFAULTS = {"audit_comment": "0", "authorize_balance_max_age": "60"}
 
 
 class Setting(db.Model):

@@ -6,6 +6,7 @@ import socket
 import time
 
 from panel import unit_of_work
+from panel.alerts.evaluate import alerts_job
 from panel.calls.rollup import rollup_job
 from panel.cards.cards import reconcile_job
 from panel.delayed.changes import apply_due
@@ -42,10 +43,15 @@ def _store_orders():
     return f"{done} order lines fulfilled" if done else None
 
 
+def _alerts():
+    return alerts_job()  # each batch of customers a unit of work of its own
+
+
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices), ("card charges", _card_charges), ("store orders", _store_orders)]
+              ("auto invoices", _invoices), ("card charges", _card_charges), ("store orders", _store_orders),
+              ("alerts", _alerts)]
 
 
 def run_pass() -> dict:

@@ -49,6 +49,7 @@ NO_FORM = {
     "auth.revoke_staff_session": "Revoke shows beside other users' sessions; the crawler's admin has only its own (tests/portal/test_server_sessions.py)",
     "api.cdrs": "JSON API with a bearer token, no HTML form (tests/api)",
     "api.channels": "JSON API with a bearer token, no HTML form (tests/api)",
+    "api.authorize_call": "JSON API with a bearer token, no HTML form (tests/api/test_authorize.py)",
     "twofactor.verify": "the second step of sign-in: only a half-signed-in session sees it (tests/twofactor)",
     "portal.two_factor": "the second step of sign-in: only a half-signed-in session sees it (tests/twofactor)",
     "twofactor.passkey_register_options": "JSON for static/passkeys.js (tests/twofactor, tests/browser)",

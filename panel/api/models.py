@@ -7,7 +7,7 @@ import sqlalchemy.orm as so
 from panel.extensions import db
 from panel.types import UTCDateTime, utcnow
 
-SCOPES = ("channels", "invoices", "cdrs", "orders")
+SCOPES = ("channels", "invoices", "cdrs", "orders", "calls")
 
 
 class ApiToken(db.Model):

@@ -123,6 +123,38 @@ INVOICE_PROPERTIES = {
 }
 
 SCHEMAS |= {
+    "AuthorizeRequest": {
+        "type": "object", "required": ["direction"],
+        "description": "Exactly one of customer_id and sip_username names the customer.",
+        "properties": {
+            "customer_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            "sip_username": {"type": "string", "minLength": 1, "maxLength": 64,
+                             "description": "A SIP user of the customer (its Internal Number Block)."},
+            "direction": {"enum": ["outbound", "inbound"]},
+        },
+        "oneOf": [{"required": ["customer_id"]}, {"required": ["sip_username"]}],
+    },
+    "Authorization": _object({
+        "allowed": {"type": "boolean"},
+        "reason": {"enum": ["ok", "status", "channel_limit", "daily_spend_limit", "credit_limit"],
+                   "description": "ok; status: not Active (Penalty, Inactive, Pending Approval); channel_limit: the "
+                                  "channels in use are at the limit; daily_spend_limit: today's spend (UTC) is at the "
+                                  "limit; credit_limit: the balance is at or below minus the debit limit (an inbound "
+                                  "call passes when the customer allows inbound calls with zero balance)."},
+        "message": {"type": "string"},
+        "customer_id": {"type": "integer"},
+        "status": {"type": "string"},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "balance": _ref("Money") | {"description": "The cached balance the answer used."},
+        "available": _ref("Money") | {"description": "balance + debit limit."},
+        "balance_age_seconds": {"type": "integer", "minimum": 0,
+                                "description": "How old the balance is: at most the authorize_balance_max_age "
+                                               "option (60 s by default)."},
+        "channels_in_use": {"type": "integer", "minimum": 0},
+        "channel_limit": {"type": "integer", "minimum": 0, "description": "0: no limit set."},
+        "spend_today": _ref("Money"),
+        "daily_spend_limit": _nullable(_ref("Money")) | {"description": "null: no limit."},
+    }),
     "Invoice": _object(INVOICE_PROPERTIES, description="An invoice as listed: without lines or allocations."),
     "InvoiceLine": _object({
         "position": {"type": "integer", "minimum": 1},
@@ -268,6 +300,15 @@ PATHS = {
             f"At most {MAX_CDRS:,} records a request. A record already stored (same source and call_id) "
             "counts as a duplicate, so a batch can be sent again safely.",
             requestBody={"required": True, "content": {"application/json": {"schema": _ref("CdrBatch")}}}),
+    },
+    "/calls/authorize": {
+        "post": _operation(
+            "authorizeCall", "May this call start?", "calls",
+            _json("Allowed, or refused with the reason.", "Authorization"), (("404", "NotFound"), ("422", "Invalid")),
+            "The switch asks before every call. The answer reads only cached or indexed figures: the balance is at "
+            "most `authorize_balance_max_age` seconds old (Settings → Options; 60 by default) and the answer says how "
+            "old. A refusal is a 200 with `allowed: false`.",
+            requestBody={"required": True, "content": {"application/json": {"schema": _ref("AuthorizeRequest")}}}),
     },
     "/invoices": {
         "get": _operation(

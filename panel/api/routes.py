@@ -6,6 +6,7 @@ from flask import abort, jsonify, request
 
 from panel import access
 from panel import actor as actors
+from panel.alerts import credit
 from panel.api import bp
 from panel.api import invoices as invoice_api
 from panel.api import orders as order_api
@@ -66,6 +67,35 @@ def cdrs():
     except ValueError as error:
         return jsonify(error="invalid", message=str(error)), 422
     return jsonify(result)
+
+
+AUTHORIZE_USAGE = ('Send {"customer_id": <id>} or {"sip_username": "<username>"}, and '
+                   '"direction": "outbound" or "inbound".')
+
+
+@bp.post("/calls/authorize")
+@requires("calls")
+def authorize_call():
+    """The switch asks before a call: allowed, or refused with the reason (panel/alerts/credit.py)."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(error="invalid", message="The body is not a JSON object. " + AUTHORIZE_USAGE), 422
+    customer_id, username = payload.get("customer_id"), payload.get("sip_username")
+    direction = payload.get("direction", "outbound")
+    if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)
+                                    or not 1 <= customer_id <= MAX_ID):
+        return jsonify(error="invalid", message="customer_id is a whole number. " + AUTHORIZE_USAGE), 422
+    if username is not None and (not isinstance(username, str) or not 0 < len(username) <= 64):
+        return jsonify(error="invalid", message="sip_username is a string. " + AUTHORIZE_USAGE), 422
+    if (customer_id is None) == (username is None):
+        return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
+    if direction not in credit.DIRECTIONS:
+        return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
+    try:
+        customer = credit.find_customer(actors.current(), customer_id=customer_id, sip_username=username)
+    except credit.NoCustomer as error:
+        abort(404, str(error))
+    return jsonify(credit.authorize(actors.current(), customer, direction).as_json())
 
 
 @bp.get("/invoices")

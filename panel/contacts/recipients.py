@@ -124,6 +124,12 @@ def recipients(customer: Customer, kind: str) -> list[Recipient]:
     return _resolve(customer, _contacts_by_customer([customer.id], spec.contact_types).get(customer.id, []))
 
 
+def recipients_of_types(customer: Customer, contact_types) -> list[Recipient]:
+    """Mail to chosen contact types (a balance alert's own choice): its active contacts of those types, else
+    the customer's e-mail, else nobody."""
+    return _resolve(customer, _contacts_by_customer([customer.id], tuple(contact_types)).get(customer.id, []))
+
+
 def recipients_of_own_mail(contact: Contact) -> list[Recipient]:
     """Welcome and password mail: the contact themselves, whatever their type."""
     return [Recipient(contact.name, contact.email, contact.id, contact.contact_type)]

@@ -34,7 +34,8 @@ ADDRESSES = (*address_fields("billing"), "shipping_same_as_billing", *address_fi
 # type, payment terms, debit limit or support credits, nor what the carrier controls (status, channels).
 PORTAL_EDITABLE = ("name", "email", "phone", *MAILING_FIELDS, "business_type", *ADDRESSES)
 EDITABLE = ("name", "status", "debit_limit", "channel_limit", "flow_speed", "email", "phone", *MAILING_FIELDS,
-            "invoice_schedule", "require_two_factor", "reseller_id", "customer_type", "payment_terms", "business_type", *ADDRESSES)
+            "invoice_schedule", "require_two_factor", "reseller_id", "customer_type", "payment_terms", "business_type", *ADDRESSES,
+            "daily_spend_limit", "allow_inbound_zero_balance")
 
 
 def apply_customer_values(customer: Customer, values: dict, fields: tuple[str, ...] = EDITABLE) -> None:

@@ -138,6 +138,13 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     reseller_q = StringField("Reseller owner", validators=[Length(max=200)],
                              description="Type part of its name or its customer id, then pick it from the list; "
                                          "leave empty for a direct customer of the carrier.")
+    daily_spend_limit = AmountField(
+        "Daily spend limit", optional=True,
+        description="Today's spend (UTC) at which the switch's credit check refuses new calls; empty: no limit.",
+    )
+    allow_inbound_zero_balance = BooleanField(
+        "Allow inbound calls with zero balance",
+        description="Once the credit is used up, the credit check still lets inbound calls through.")
     require_two_factor = BooleanField("Portal contacts must use two-factor sign-in",
                                       description="Each contact sets up an authenticator app at their next sign-in.")
     customer_type = SelectField("Customer type", choices=[SelectChoice(t) for t in CUSTOMER_TYPES], default="End Customer")
@@ -155,7 +162,12 @@ class CustomerForm(SaveOptionsMixin, CustomerDetailsFields, AuditedForm):
     def validate(self, extra_validators=None) -> bool:
         if self.currency is not None and self.currency.data in MINOR_UNITS:
             self.debit_limit.decimals = places(self.currency.data)  # typed in the currency being chosen
+            self.daily_spend_limit.decimals = places(self.currency.data)
         return super().validate(extra_validators)
+
+    def validate_daily_spend_limit(self, field):
+        if field.data is not None and field.data <= 0:
+            raise ValidationError("The daily spend limit is more than zero (leave it empty for no limit).")
 
     def validate_debit_limit(self, field):
         if field.data < 0:
@@ -192,3 +204,4 @@ class CustomerEditForm(CustomerForm):
         super().__init__(*args, **kwargs)
         if kwargs.get("obj") is not None:
             self.debit_limit.decimals = places(kwargs["obj"].currency)
+            self.daily_spend_limit.decimals = places(kwargs["obj"].currency)

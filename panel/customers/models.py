@@ -71,6 +71,10 @@ class Customer(db.Model):
     # existed before it see every section, as they did; a new one gets the Settings → Options default.
     portal_sections: so.Mapped[str] = so.mapped_column(sa.String(120), default=_new_customer_sections,
                                                        server_default=" ".join(PORTAL_SECTIONS))
+    # The credit check (panel/alerts/credit.py): today's spend (UTC) at which new calls are refused (None: no
+    # limit), and whether inbound calls are still let through once the credit is used up.
+    daily_spend_limit: so.Mapped[Decimal | None] = so.mapped_column(Money())
+    allow_inbound_zero_balance: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")

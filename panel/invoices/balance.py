@@ -59,3 +59,19 @@ class Overview:
 
 def overview(customer: Customer) -> Overview:
     return Overview(customer=customer, balance=balance_of(customer.id))
+
+
+def balances_of(customer_ids: list[int]) -> dict[int, Decimal]:
+    """balance_of for many customers at once (the worker's batches): three grouped index-only sums."""
+    if not customer_ids:
+        return {}
+    totals = dict.fromkeys(customer_ids, Decimal(0))
+    for column, key, sign, conditions in (
+            (LedgerEntry.amount, LedgerEntry.customer_id, 1, ()),
+            (Payment.amount, Payment.customer_id, 1, (Payment.status == "Completed",)),
+            (Invoice.total, Invoice.customer_id, -1, (Invoice.status != "void",))):
+        rows = db.session.execute(sa.select(key, sa.func.sum(column)).where(key.in_(customer_ids), *conditions)
+                                  .group_by(key))
+        for customer_id, amount in rows:
+            totals[customer_id] += sign * Decimal(amount or 0)
+    return {customer_id: total.quantize(Decimal("0.0001")) for customer_id, total in totals.items()}

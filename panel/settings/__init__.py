@@ -31,6 +31,8 @@ PAGES = [
     SettingsPage("twofactor.admin", "Two-factor sign-in", "Who must sign in with a second factor; resets."),
     SettingsPage("settings.ip_allowlist", "IP allow-list", "Addresses staff may sign in from."),
     SettingsPage("auth.staff_sessions", "Sessions", "Signed-in staff sessions, and ending them."),
+    SettingsPage("alerts.global_page", "Alerts", "Balance alerts and penalties for customers without their own.",
+                 admins_only=False),
     SettingsPage("store.products", "Store", "The portal store's catalogue, shipping rates, terms and payment instructions."),
 ]
 

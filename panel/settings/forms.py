@@ -37,6 +37,10 @@ class OptionsForm(AuditedForm):
         "A new customer's contacts see", "Portal Access of each customer created from now on (staff change it on "
         "the customer's Main tab); existing customers keep theirs.")
 
+    authorize_balance_max_age = IntegerField(
+        "Credit check: balance at most (seconds old)", validators=[Optional(), NumberRange(min=0, max=3600)],
+        description="POST /api/v1/calls/authorize computes a cached balance again once it is this old (60 by default).")
+
     RANGE = ("number_range_start", "number_range_end", "number_block_size")
 
     def validate(self, extra_validators=None) -> bool:

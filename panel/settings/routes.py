@@ -36,6 +36,7 @@ def options():
             form.number_block_size.data = number_range.block_size
         form.sip_realm.data = get_option("sip_realm") or DEFAULT_REALM
         form.portal_sections.data = sorted(default_sections())
+        form.authorize_balance_max_age.data = int(get_option("authorize_balance_max_age") or 60)
     if form.validate_on_submit():
         try:
             if form.number_range_start.data is not None:
@@ -47,6 +48,8 @@ def options():
         if form.sip_realm.data:
             set_option("sip_realm", form.sip_realm.data.strip())
         set_default_sections(form.portal_sections.data or [])
+        if form.authorize_balance_max_age.data is not None:
+            set_option("authorize_balance_max_age", str(form.authorize_balance_max_age.data))
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)

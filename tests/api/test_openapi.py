@@ -161,6 +161,10 @@ def calls(app, customer):
         ("GET", "/orders/{number}", f"/orders/{quote_number}", None, True),
         ("GET", "/orders/{number}", f"/orders/{order_number}", None, False),
         ("GET", "/orders/{number}", "/orders/O-404404", None, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": acme, "direction": "outbound"}, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": acme, "direction": "outbound"}, False),
+        ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": 999999, "direction": "inbound"}, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"direction": "sideways"}, True),
         ("GET", "/openapi.json", "/openapi.json", None, False),
     ]
 

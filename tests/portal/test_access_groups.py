@@ -22,13 +22,16 @@ EXPECTED_AREA = {
     "customers": "customers", "delayed": "customers", "contacts": "contacts", "numbering": "numbering",
     "summary": "invoices", "invoices": "invoices", "deployments": "deployments", "support": "deployments",
     "onboarding": "onboarding", "audit": "audit", "cards": "payments", "settings": None,  # admins only, but for Options
+    "alerts": "customers",
 }
 EXCEPTIONS = {"contacts.portal_login": "portal_login", "invoices.new_payment": "payments",
               "invoices.payments_section": "payments", "invoices.payment_status": "payments",
               "invoices.allocate": "payments", "settings.options": "settings", "settings.index": "settings",
               "store.orders_list": "orders", "store.order_show": "orders", "store.order_payment": "orders",
               "store.order_cancel": "orders", "store.order_ship": "orders", "store.customer_orders_section": "orders",
-              "store.quote_convert": "orders"}
+              "store.quote_convert": "orders",
+              "alerts.global_page": "settings", "alerts.global_create": "settings", "alerts.global_update": "settings",
+              "alerts.global_delete": "settings"}
 MENU = {"customers": "Customers", "contacts": "Global Contacts", "audit": "Audit log", "settings": "Settings"}
 
 

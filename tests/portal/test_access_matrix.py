@@ -43,7 +43,9 @@ NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.two_factor_setup", "portal.ses
                        "portal.two_factor_off", "portal.two_factor_codes", "portal.passkey_register_options",
                        "portal.passkey_register", "portal.passkey_remove"}
 # Settings › Sessions lives on the auth blueprint, for admins only.
-ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions"}
+ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions",
+                        # Settings → Alerts: the Settings area (admins here, as no one else is in a group)
+                        "alerts.global_page", "alerts.global_create", "alerts.global_update", "alerts.global_delete"}
 # Read-only staff may sign themselves out of their own sessions.
 READONLY_SIGN_OUT = {"auth.revoke_my_session", "auth.revoke_my_other_sessions", "auth.revoke_all_my_sessions"}
 # The session in the URL is contact B's: no staff user's own, and no staff session for an admin to end.
@@ -54,7 +56,8 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 # Every URL argument of the app; the `ids` fixture gives each a real object of customer B.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
-           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id", "card_id", "order_number")
+           "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id", "card_id", "order_number",
+           "alert_id", "global_alert_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -138,6 +141,7 @@ def ids(app, world):
         passkey = _passkey_of_another_staff_user()
         staff_id, group_id = _staff_user_and_group()
         card = _stored_cards(world.b)
+        alert_id, global_alert_id = _alerts(world.b)
         db.session.get(Contact, world.ben).contact_type = "Admin"  # B's contact manages B (and its tree)
         product_id, rate_id, line_id = _store_of(world)
         from panel.store.models import Order
@@ -157,7 +161,8 @@ def ids(app, world):
                 "session_id": web_session.id, "staff_id": staff_id, "group_id": group_id,
                 "staff_user_id": passkey.staff_user_id, "passkey_id": passkey.id, "product_id": product_id,
                 "rate_id": rate_id, "line_id": line_id,
-                "card_id": card.id, "order_number": "O-900001"}
+                "card_id": card.id, "order_number": "O-900001",
+                "alert_id": alert_id, "global_alert_id": global_alert_id}
 
 
 def _store_of(world):
@@ -186,6 +191,19 @@ def _stored_cards(customer_id):
     db.session.add_all(cards)
     db.session.commit()
     return cards[1]
+
+
+def _alerts(customer_id):
+    """A low-balance alert of customer B and a global alert."""
+    from decimal import Decimal
+
+    from panel.alerts.models import Alert
+
+    alerts = [Alert(customer_id=owner, name=name, figure="balance", operator="<", threshold=Decimal(5))
+              for owner, name in ((customer_id, "Low balance"), (None, "Global low balance"))]
+    db.session.add_all(alerts)
+    db.session.commit()
+    return alerts[0].id, alerts[1].id
 
 
 def _passkey_of_another_staff_user():
