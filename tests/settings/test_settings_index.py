@@ -32,7 +32,7 @@ def test_an_admin_sees_every_settings_page_linked_and_each_opens(app, as_role):
     assert 'href="/settings/"' in menu
 
 
-def test_staff_granted_settings_see_options_only_and_others_are_refused(app, as_role):
+def test_staff_granted_settings_see_options_and_global_alerts_only_and_others_are_refused(app, as_role):
     with app.app_context():
         user = StaffUserFactory(role="staff", email="settings.staff@example.com")
         group = StaffGroup(name="Only settings", grants="settings:rw")
@@ -42,5 +42,5 @@ def test_staff_granted_settings_see_options_only_and_others_are_refused(app, as_
         db.session.commit()
     granted = PanelClient(app.test_client())
     assert granted.login("settings.staff@example.com").status_code == 303
-    assert _links(granted.get("/settings/").get_data(as_text=True)) == ["/settings/options"]
+    assert _links(granted.get("/settings/").get_data(as_text=True)) == ["/settings/options", "/settings/alerts"]
     assert as_role("staff").get("/settings/").status_code == 403
