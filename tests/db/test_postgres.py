@@ -47,12 +47,21 @@ def test_models_and_migrations_describe_the_same_schema(backend, pg_app, app):
     target = pg_app if backend == "postgresql" else app
     with target.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
-    left = [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS)]
+    left = [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS) and not _made_elsewhere(d, backend)]
     if backend == "sqlite":
         # SQLite keeps no name for a reference added by ALTER TABLE ADD COLUMN (customer.reseller_id):
         # the same reference then shows as removed without a name and added with one.
         left = [d for d in left if d[0] not in ("remove_fk", "add_fk") or _fk_columns(d[1]) != ["reseller_id"]]
     assert left == []
+
+
+def _made_elsewhere(difference, backend: str) -> bool:
+    """A model's constraint made on the other database only (`.ddl_if(dialect=...)`: call_record's
+    dedup key, which holds start_time on partitioned PostgreSQL), which autogenerate does not know."""
+    if difference[0] != "add_constraint":
+        return False
+    condition = getattr(difference[1], "_ddl_if", None)
+    return condition is not None and condition.dialect is not None and condition.dialect != backend
 
 
 def _fk_columns(constraint) -> list[str]:
