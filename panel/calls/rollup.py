@@ -177,9 +177,11 @@ def _rollup(since: datetime | None) -> RollupReport:
     r, h = CallRecord.__table__, HourlySummary.__table__
     written = 0
     kept_from = _kept_from()
-    if kept_from is not None and (previous is None or from_hour is not None) and (from_hour or kept_from) <= kept_from:
-        # Retention dropped the records before kept_from: a full recompute starts there, and the
-        # hours before it stay as they were.
+    # Retention dropped the records before kept_from: a full recompute starts there, and the hours
+    # before it stay as they were.
+    if previous is None:
+        from_hour = kept_from  # None: everything, from scratch
+    elif kept_from is not None and from_hour is not None and from_hour < kept_from:
         from_hour = kept_from
 
     if previous is None and from_hour is None:  # the first run: everything, from scratch
