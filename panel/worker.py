@@ -6,6 +6,7 @@ import socket
 import time
 
 from panel import unit_of_work
+from panel.calls.partitions import worker_job as partitions_job
 from panel.calls.rollup import rollup_job
 from panel.delayed.changes import apply_due
 from panel.errors import database_trouble, one_line
@@ -27,6 +28,10 @@ def _rollup():
     return rollup_job()
 
 
+def _partitions():
+    return partitions_job()  # PostgreSQL: months made ahead, the default partition emptied, retention
+
+
 def _invoices():
     return auto_invoice_job()
 
@@ -34,7 +39,7 @@ def _invoices():
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices)]
+              ("call partitions", _partitions), ("auto invoices", _invoices)]
 
 
 def run_pass() -> dict:
