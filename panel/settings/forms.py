@@ -10,9 +10,10 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from panel.api.models import SCOPES
+from panel.calls.partitions import parse_retention
 from panel.forms import AuditedForm, email_address
 
 BIG = 10**15
@@ -33,7 +34,19 @@ class OptionsForm(AuditedForm):
                                                      Regexp(r"^[A-Za-z0-9.-]+$", message="Use a host name such as sip.example.net.")],
                             description="The realm SIP users' digest hashes are made for.")
 
+    call_record_retention = StringField(
+        "Call record retention (months)", validators=[Length(max=10)],
+        description="Raw call records of months older than this many months before the current one are dropped, "
+                    "a whole month at a time (PostgreSQL). Hourly figures, invoices and the Summary keep the "
+                    "history. Leave empty to keep every record.")
+
     RANGE = ("number_range_start", "number_range_end", "number_block_size")
+
+    def validate_call_record_retention(self, field):
+        try:
+            parse_retention(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

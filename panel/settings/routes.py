@@ -3,6 +3,7 @@ from flask import abort, flash, redirect, url_for
 
 from panel.api.models import ApiToken
 from panel.api.tokens import issue_token, listed_tokens, revoke_token
+from panel.calls.partitions import RETENTION_OPTION, parse_retention
 from panel.extensions import db
 from panel.numbering.allocation import (
     NumberingError,
@@ -28,6 +29,7 @@ def options():
             form.number_range_end.data = number_range.end
             form.number_block_size.data = number_range.block_size
         form.sip_realm.data = get_option("sip_realm") or DEFAULT_REALM
+        form.call_record_retention.data = get_option(RETENTION_OPTION)
     if form.validate_on_submit():
         try:
             if form.number_range_start.data is not None:
@@ -38,6 +40,9 @@ def options():
         set_option("audit_comment", "1" if form.require_comment.data else "0")
         if form.sip_realm.data:
             set_option("sip_realm", form.sip_realm.data.strip())
+        retention = parse_retention(form.call_record_retention.data)
+        if get_option(RETENTION_OPTION) != ("" if retention is None else str(retention)):
+            set_option(RETENTION_OPTION, "" if retention is None else str(retention))
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)
