@@ -122,11 +122,12 @@ def _ranges(pairs) -> list[tuple[int, datetime, datetime]]:
     return [tuple(run) for run in runs]
 
 
-def _recompute(connection, condition) -> int:
-    """Recompute the hours of the records matching `condition`; returns how many rows were written."""
+def figures_query(condition) -> sa.Select:
+    """The hourly figures of the records matching `condition` (ranges of start_time: on PostgreSQL
+    only the months' partitions those ranges fall in are read)."""
     r = CallRecord.__table__
     hour = hour_of(r.c.start_time)
-    figures = (
+    return (
         sa.select(
             r.c.customer_id,
             hour,
@@ -141,6 +142,11 @@ def _recompute(connection, condition) -> int:
         .where(condition)  # a WHERE is needed anyway: SQLite parses INSERT … SELECT … ON CONFLICT only with one
         .group_by(r.c.customer_id, hour)
     )
+
+
+def _recompute(connection, condition) -> int:
+    """Recompute the hours of the records matching `condition`; returns how many rows were written."""
+    figures = figures_query(condition)
     h = HourlySummary.__table__
     columns = ["customer_id", "hour", "calls", "answered", "seconds", "billed_seconds", "cost", "charge"]
     statement = _insert(connection)(h).from_select(columns, figures)

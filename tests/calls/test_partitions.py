@@ -14,7 +14,7 @@ from panel.audit.models import AuditEntry
 from panel.calls import loading, partitions
 from panel.calls.importer import import_csv, insert_records
 from panel.calls.models import CallRecord, HourlySummary
-from panel.calls.rollup import rollup
+from panel.calls.rollup import figures_query, rollup
 from panel.customers.accounts import create_customer
 from panel.extensions import db
 from panel.options import set_option
@@ -286,3 +286,17 @@ def test_a_one_month_download_reads_only_that_months_partition(pg_app):
         db.session.rollback()
     scanned = {name for name in _partitions(pg_app) if name in plan}
     assert scanned == {partitions.partition_name(months[1])}, plan
+
+
+def test_the_rollup_of_late_records_reads_only_their_months_partitions(pg_app):
+    customer = _customer(pg_app)
+    months = [partitions.add_months(THIS_MONTH, -k) for k in (3, 2, 1, 0)]
+    _import(pg_app, HEADER + "".join(_line(customer, f"r{k}", m + timedelta(days=1)) for k, m in enumerate(months)))
+    r = CallRecord.__table__
+    late = [(months[0] + timedelta(days=1, hours=h)).replace(tzinfo=UTC) for h in (0, 5)]
+    condition = sa.or_(*(sa.and_(r.c.customer_id == customer, r.c.start_time >= t, r.c.start_time < t + timedelta(hours=1))
+                         for t in late))
+    with pg_app.app_context():
+        plan = _plan(figures_query(condition))
+        db.session.rollback()
+    assert {name for name in _partitions(pg_app) if name in plan} == {partitions.partition_name(months[0])}, plan
