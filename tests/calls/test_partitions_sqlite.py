@@ -42,6 +42,9 @@ def test_sqlite_keeps_one_table_and_the_same_dedup(sqlite_template, tmp_path):
             assert partitions.apply_retention(SYSTEM, keep=1) == partitions.Retention([], [])
         assert db.session.scalar(sa.text("SELECT count(*) FROM call_record")) == 1
         db.session.remove()
+    listed = app.test_cli_runner().invoke(args=["call-partitions", "--apply-retention"])
+    assert listed.exit_code == 0 and "one table here (SQLite)" in listed.output
+    with app.app_context():
         db.engine.dispose()
 
 
