@@ -201,7 +201,8 @@ def test_a_partition_made_ahead_for_later_months(pg_app):
 def test_retention_drops_only_whole_old_months_and_the_hourly_figures_keep_them(pg_app):
     customer = _customer(pg_app)
     old, kept, current = (partitions.add_months(THIS_MONTH, -k) + timedelta(hours=10) for k in (5, 2, 0))
-    _import(pg_app, HEADER + _line(customer, "old", old) + _line(customer, "kept", kept) + _line(customer, "now", current))
+    _import(pg_app, HEADER + _line(customer, "old", old) + _line(customer, "old2", old + timedelta(minutes=5))
+            + _line(customer, "kept", kept) + _line(customer, "now", current))
     old_name = partitions.partition_name(partitions.month_of(old))
     with pg_app.app_context():
         set_option(partitions.RETENTION_OPTION, "2")
@@ -222,8 +223,14 @@ def test_retention_drops_only_whole_old_months_and_the_hourly_figures_keep_them(
         # A full recompute from before the dropped month keeps its figures.
         rollup(since=(old - timedelta(days=60)).replace(tzinfo=UTC))
         after = {h.hour: h.calls for h in db.session.scalars(sa.select(HourlySummary))}
-    assert hours[old.replace(tzinfo=UTC)] == 1
+    assert hours[old.replace(tzinfo=UTC)] == 2
     assert after == hours
+    # A late record of the dropped month is stored (in a partition made for it again) but does not
+    # replace the hour's figures, which hold the dropped records too.
+    _import(pg_app, HEADER + _line(customer, "late-old", old + timedelta(minutes=9)))
+    with pg_app.app_context():
+        rollup()
+        assert db.session.get(HourlySummary, (customer, old.replace(tzinfo=UTC))).calls == 2
 
 
 def test_retention_keeps_a_month_whose_records_are_not_rolled_up_and_never_the_current_month(pg_app):
