@@ -8,7 +8,7 @@ On PostgreSQL the table becomes `PARTITION BY RANGE (start_time)`: one partition
 (call_record_YYYY_MM) and call_record_default, which normally stays empty (panel.calls.partitions
 moves rows that land there into their month's partition). The existing rows move without losing
 one: the old table is renamed, the new one made with a partition for every month the old rows
-cover (and this month and the next three), the rows copied with INSERT … SELECT, the counts
+cover (and last month, this month and the next three), the rows copied with INSERT … SELECT, the counts
 compared (a difference aborts the migration, which runs in one transaction), and the old table
 dropped. The id sequence is kept, so new ids go on past the old maximum.
 
@@ -106,8 +106,10 @@ def upgrade():
     op.execute("CREATE TABLE call_record_default PARTITION OF call_record DEFAULT")
     months = {_month(m) for m in bind.execute(sa.text(
         "SELECT DISTINCT date_trunc('month', start_time) FROM call_record_old")).scalars()}
+    # Last month too: records of its last days still arrive in the first days of this one.
     month = _month(datetime.now(UTC))
-    for _ in range(AHEAD + 1):
+    month = datetime(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    for _ in range(AHEAD + 2):
         months.add(month)
         month = _next(month)
     for month in sorted(months):
