@@ -1,5 +1,5 @@
 """The `flask --app wsgi ...` commands: seed-demo, create-staff, worker, audit-verify, create-api-token,
-import-cdrs, rollup, backup, restore, db-ready."""
+import-cdrs, rollup, call-partitions, backup, restore, db-ready."""
 import os
 import sys
 import time
@@ -13,6 +13,7 @@ from panel.api.tokens import issue_token
 from panel.audit.chain import verify_chain
 from panel.backup import BackupError, backup, restore
 from panel.calls.importer import CsvError, import_csv, parse_time
+from panel.calls import partitions
 from panel.calls.rollup import rollup
 from panel.extensions import db
 from panel.seed import seed_demo_data
@@ -135,6 +136,43 @@ def register(app: Flask) -> None:
         with unit_of_work.unit():
             report = rollup(when)
         click.echo(f"Roll-up done: {report.hours:,} customer-hours recomputed in {report.seconds:.2f} s.")
+
+    @app.cli.command("call-partitions")
+    @click.option("--ahead", default=partitions.MONTHS_AHEAD, show_default=True,
+                  help="Make this month's partition and this many after it where missing.")
+    @click.option("--apply-retention", "retention", is_flag=True,
+                  help="Drop the partitions older than the retention setting (Settings → Options).")
+    @click.option("--keep", type=click.IntRange(1, partitions.MAX_RETENTION),
+                  help="With --apply-retention: months to keep instead of the setting.")
+    def call_partitions(ahead: int, retention: bool, keep: int | None):
+        """Show call_record's monthly partitions (PostgreSQL), make the coming ones, apply retention."""
+        from panel import actor as actors
+        with unit_of_work.unit():
+            connection = db.session.connection()
+            if not partitions.is_partitioned(connection):
+                click.echo("call_record is one table here (SQLite): nothing to partition.")
+                return
+            made = partitions.make_ahead(connection, ahead) + partitions.adopt_default(connection)
+            for name in made:
+                click.echo(f"made {name}")
+            if retention:
+                if keep is None and partitions.retention_months() is None:
+                    click.echo("Retention: keep every month (set call_record_retention_months on Settings → Options, "
+                               "or give --keep).")
+                else:
+                    done = partitions.apply_retention(actors.SYSTEM, keep)
+                    for name in done.dropped:
+                        click.echo(f"dropped {name}")
+                    for name in done.waiting:
+                        click.echo(f"kept {name} until the roll-up has seen its records")
+            listed = partitions.listing(connection)
+        click.echo(f"{'month':<8} {'partition':<24} {'rows (estimate)':>16} {'size':>10}")
+        for p in listed:
+            month = f"{p.month:%Y-%m}" if p.month else "default"
+            rows = f"{p.rows:,}" if p.rows >= 0 else "not analysed"
+            click.echo(f"{month:<8} {p.name:<24} {rows:>16} {p.bytes / 1048576:>8.1f} MB")
+        kept = partitions.retention_months()
+        click.echo(f"Retention: {f'{kept} months before the current one' if kept else 'keep every month'}.")
 
     @app.cli.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False))

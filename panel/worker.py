@@ -7,6 +7,7 @@ import time
 
 from panel import unit_of_work
 from panel.alerts.evaluate import alerts_job
+from panel.calls.partitions import worker_job as partitions_job
 from panel.calls.rollup import rollup_job
 from panel.cards.cards import reconcile_job
 from panel.delayed.changes import apply_due
@@ -30,6 +31,10 @@ def _rollup():
     return rollup_job()
 
 
+def _partitions():
+    return partitions_job()  # PostgreSQL: months made ahead, the default partition emptied, retention
+
+
 def _invoices():
     return auto_invoice_job()
 
@@ -50,8 +55,8 @@ def _alerts():
 WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
-              ("auto invoices", _invoices), ("card charges", _card_charges), ("store orders", _store_orders),
-              ("alerts", _alerts)]
+              ("call partitions", _partitions), ("auto invoices", _invoices), ("card charges", _card_charges),
+              ("store orders", _store_orders), ("alerts", _alerts)]
 
 
 def run_pass() -> dict:

@@ -121,8 +121,9 @@ def record_event(action: str, message: str, customer_id: int | None = None, data
     ("Sign-in", "Failed sign-in"); what else is worth knowing goes in `data` (shown by "View Difference"
     as field → value), never a secret. By `actor`, else the current actor (panel/actor.py)."""
 
-    if action not in EVENT_ACTIONS:
-        raise ValueError(f"an event's action is one of {', '.join(EVENT_ACTIONS)}")
+    # DELETE: rows removed wholesale rather than one by one (a month of call records dropped by retention).
+    if action not in (*EVENT_ACTIONS, "DELETE"):
+        raise ValueError(f"an event's action is one of {', '.join(EVENT_ACTIONS)} or DELETE")
     if len(message) > MESSAGE_LENGTH:
         raise ValueError(f"an event's message has at most {MESSAGE_LENGTH} characters: {message!r}")
     fields = (actor or actors.current()).audit_fields()

@@ -1,7 +1,9 @@
 """Storing call records: batches of parsed records (the API, and CSV files on SQLite) and CSV files
 loaded through COPY on PostgreSQL.
 
-A record sent twice is stored once (the unique (source, call_id)), and records of unknown customers
+A record sent twice is stored once (the unique (source, call_id) on SQLite, (source, call_id,
+start_time) on PostgreSQL, where call_record is partitioned by month: the switch re-sends identical
+records), and records of unknown customers
 are refused. On SQLite a file's batches go in one after the other through `insert_records`. On
 PostgreSQL (about 50,000 records a second with 10 million stored, tests/bench/bench_calls.py)
 WORKERS connections load batches of PARALLEL_BATCH side by side while the file is read on: each
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from panel import unit_of_work
+from panel.calls import partitions
 from panel.calls.models import CallRecord
 from panel.calls.parsing import COLUMNS, Records, RecordError, parse_row
 from panel.calls.rollup import _insert, database_now, hold_off_rollups
@@ -98,6 +101,7 @@ def insert_records(rows: list[dict], source: str) -> tuple[int, int]:
     received_at = database_now(connection)  # after the lock: a roll-up running now sees these next time
     if connection.dialect.name == "postgresql":
         inserted = _insert_postgresql(connection, rows, source, received_at)
+        partitions.adopt_default(connection, wait=False)  # records of a month without its partition yet
     else:
         values = [{**row, "source": source, "received_at": received_at} for row in rows]
         table = CallRecord.__table__
@@ -120,7 +124,7 @@ _MOVE = sa.text(
     "billed_seconds, rate, cost, charge, received_at) "
     "SELECT customer_id, :source, call_id, start_time AT TIME ZONE 'UTC', destination, answered, duration_seconds, "
     "billed_seconds, rate, cost, charge, :received_at FROM call_record_in "
-    "ON CONFLICT (source, call_id) DO NOTHING"
+    "ON CONFLICT (source, call_id, start_time) DO NOTHING"
 ).bindparams(sa.bindparam("source", type_=sa.String()), sa.bindparam("received_at", type_=UTCDateTime()))
 
 
@@ -171,7 +175,7 @@ _PARAMETERS = (sa.bindparam("source", type_=sa.String()), sa.bindparam("received
 # new rows land all over: each of its pages is then visited once a batch, not once a row.
 _MOVE_NEW = sa.text(_INSERT_CSV + "ORDER BY customer_id, start_time").bindparams(*_PARAMETERS)
 _MOVE_ANY = sa.text(
-    _INSERT_CSV + "ORDER BY customer_id, start_time ON CONFLICT (source, call_id) DO NOTHING"
+    _INSERT_CSV + "ORDER BY customer_id, start_time ON CONFLICT (source, call_id, start_time) DO NOTHING"
 ).bindparams(*_PARAMETERS)
 # A record stored meanwhile by another transaction; two batches sharing call ids waited for each other.
 RETRY_WITH_ON_CONFLICT = {"23505", "40P01"}  # unique_violation, deadlock_detected
@@ -197,15 +201,27 @@ class _Loaded:
 # refuses the rows of the others, and inserts with the triggers of call_record off for its
 # transaction (session_replication_role = replica). Only when those triggers are all the foreign
 # key's, and the role may do that (a superuser); otherwise the trigger checks every row.
+# On PostgreSQL call_record is partitioned by month (panel.calls.partitions): the foreign key is the
+# parent's constraint, cloned on every partition (conparentid), and its check triggers live on the
+# partitions. Every table of the tree is looked at, so a trigger or rule added to any partition
+# makes batches fall back to the trigger's per-row check.
 _CHECKS_ONLY_THE_CUSTOMER = sa.text("""
-    WITH fk AS (
+    WITH RECURSIVE tree AS (
+      SELECT 'call_record'::regclass::oid AS oid
+      UNION ALL SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid),
+    parent_fk AS (
       SELECT oid FROM pg_constraint
       WHERE conrelid = 'call_record'::regclass AND contype = 'f' AND confrelid = 'customer'::regclass
         AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = 'call_record'::regclass AND attname = 'customer_id')]
-        AND confkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = 'customer'::regclass AND attname = 'id')])
-    SELECT current_setting('is_superuser') = 'on' AND (SELECT count(*) FROM fk) = 1
-      AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = 'call_record'::regclass AND tgconstraint NOT IN (SELECT oid FROM fk))
-      AND NOT EXISTS (SELECT FROM pg_rewrite WHERE ev_class = 'call_record'::regclass)""")
+        AND confkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = 'customer'::regclass AND attname = 'id')]),
+    fk AS (
+      SELECT oid FROM parent_fk
+      UNION ALL SELECT c.oid FROM pg_constraint c WHERE c.contype = 'f' AND c.conparentid IN (SELECT oid FROM parent_fk))
+    SELECT current_setting('is_superuser') = 'on' AND (SELECT count(*) FROM parent_fk) = 1
+      AND NOT EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND conrelid IN (SELECT oid FROM tree)
+                      AND oid NOT IN (SELECT oid FROM fk))
+      AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM tree) AND tgconstraint NOT IN (SELECT oid FROM fk))
+      AND NOT EXISTS (SELECT FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM tree))""")
 _LOCK_CUSTOMERS = sa.text("SELECT FROM customer WHERE id IN (SELECT customer_id FROM call_record_csv) FOR KEY SHARE")
 
 
@@ -321,9 +337,13 @@ def load_parallel(records: Records, source: str, report: "ImportReport", batch_s
         if lines:
             loaders.load(_Batch("".join(lines), len(lines)))
         loaders.finish()
-        tick()
     finally:
         loaders.close()
+    # Records of a month that had no partition went to the default one: give them theirs (after a
+    # read error the worker's next pass does it).
+    with unit_of_work.unit():
+        partitions.adopt_default(db.session.connection())
+    tick()
 
 
 def load_serial(records: Records, source: str, report: "ImportReport", batch_size: int,

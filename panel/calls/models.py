@@ -17,7 +17,17 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class CallRecord(db.Model):
-    """One call as the switch billed it. (source, call_id) names it: a record sent twice is stored once."""
+    """One call as the switch billed it. A record sent twice is stored once: (source, call_id) names it
+    on SQLite, (source, call_id, start_time) on PostgreSQL, where the table is partitioned by month
+    (a partitioned table's unique keys must hold the partition key; the switch re-sends identical
+    records, same call id and same start time, so they are still stored once).
+
+    On PostgreSQL (migration 0021, panel.calls.partitions) the table is PARTITION BY RANGE
+    (start_time), one partition per UTC month, and its primary key is (id, start_time). The ORM
+    names a record by `id` alone on both databases (ids come from one sequence and are unique);
+    SQLite keeps one table whose INTEGER PRIMARY KEY id auto-increments. The schema is made by the
+    migrations only (nothing calls create_all).
+    """
 
     __tablename__ = "call_record"
 
@@ -37,7 +47,11 @@ class CallRecord(db.Model):
     received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     __table_args__ = (
-        sa.UniqueConstraint("source", "call_id", name="uq_call_record_source_call_id"),
+        # The dedup key, one per database (see the class): tests/db compares each database with the
+        # constraints made for it (ddl_if).
+        sa.UniqueConstraint("source", "call_id", name="uq_call_record_source_call_id").ddl_if(dialect="sqlite"),
+        sa.UniqueConstraint("source", "call_id", "start_time",
+                            name="uq_call_record_source_call_id_start_time").ddl_if(dialect="postgresql"),
         sa.CheckConstraint("duration_seconds >= 0", name="duration_seconds"),
         sa.CheckConstraint("billed_seconds >= 0", name="billed_seconds"),
         sa.CheckConstraint("rate >= 0", name="rate"),

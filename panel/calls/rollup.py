@@ -24,10 +24,15 @@ from sqlalchemy.sql.functions import FunctionElement
 from panel import unit_of_work
 from panel.calls.models import CallRecord, HourlySummary, RollupState
 from panel.extensions import db
+from panel.options import get_option
 from panel.types import UTCDateTime, utcnow
 
 LOCK_KEY = 0x726F6C6C  # "roll": exclusive for a roll-up, shared for inserts of call records
 STATE_NAME = "call_hour"
+# The first day (YYYY-MM-DD, UTC) of the oldest month whose raw records are kept, once retention
+# has dropped older ones (panel.calls.partitions): a roll-up never recomputes the hours before it,
+# so call_hour keeps them.
+KEPT_FROM_OPTION = "call_record_kept_from"
 HOUR = timedelta(hours=1)
 RANGES_PER_STATEMENT = 250  # (customer, hour range) conditions in one statement: 3 parameters each
 
@@ -117,11 +122,12 @@ def _ranges(pairs) -> list[tuple[int, datetime, datetime]]:
     return [tuple(run) for run in runs]
 
 
-def _recompute(connection, condition) -> int:
-    """Recompute the hours of the records matching `condition`; returns how many rows were written."""
+def figures_query(condition) -> sa.Select:
+    """The hourly figures of the records matching `condition` (ranges of start_time: on PostgreSQL
+    only the months' partitions those ranges fall in are read)."""
     r = CallRecord.__table__
     hour = hour_of(r.c.start_time)
-    figures = (
+    return (
         sa.select(
             r.c.customer_id,
             hour,
@@ -136,6 +142,11 @@ def _recompute(connection, condition) -> int:
         .where(condition)  # a WHERE is needed anyway: SQLite parses INSERT … SELECT … ON CONFLICT only with one
         .group_by(r.c.customer_id, hour)
     )
+
+
+def _recompute(connection, condition) -> int:
+    """Recompute the hours of the records matching `condition`; returns how many rows were written."""
+    figures = figures_query(condition)
     h = HourlySummary.__table__
     columns = ["customer_id", "hour", "calls", "answered", "seconds", "billed_seconds", "cost", "charge"]
     statement = _insert(connection)(h).from_select(columns, figures)
@@ -145,6 +156,13 @@ def _recompute(connection, condition) -> int:
     )
     # RETURNING counts the rows written on both databases (psycopg gives no rowcount here).
     return len(connection.execute(statement.returning(h.c.customer_id)).all())
+
+
+def _kept_from() -> datetime | None:
+    text = get_option(KEPT_FROM_OPTION)
+    if not text:
+        return None
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def rollup(since: datetime | None = None) -> RollupReport:
@@ -164,8 +182,15 @@ def _rollup(since: datetime | None) -> RollupReport:
     previous = last_run()
     r, h = CallRecord.__table__, HourlySummary.__table__
     written = 0
+    kept_from = _kept_from()
+    # Retention dropped the records before kept_from: a full recompute starts there, and the hours
+    # before it stay as they were.
+    if previous is None:
+        from_hour = kept_from  # None: everything, from scratch
+    elif kept_from is not None and from_hour is not None and from_hour < kept_from:
+        from_hour = kept_from
 
-    if previous is None:  # the first run: everything, from scratch
+    if previous is None and from_hour is None:  # the first run: everything, from scratch
         connection.execute(sa.delete(h))
         written += _recompute(connection, sa.true())
     else:
@@ -173,10 +198,13 @@ def _rollup(since: datetime | None) -> RollupReport:
             connection.execute(sa.delete(h).where(h.c.hour >= from_hour))
             written += _recompute(connection, r.c.start_time >= from_hour)
         # The hours of the records received since the last run (those from `from_hour` on are done).
-        hours = connection.execute(
+        hours = [] if previous is None else connection.execute(
             sa.select(r.c.customer_id, hour_of(r.c.start_time)).where(r.c.received_at > previous).distinct()
         ).all()
-        pairs = {(c, hour) for c, hour in hours if from_hour is None or hour < from_hour}
+        # Not the hours before kept_from: their figures stay, a late record of such a month
+        # (stored again in a partition made for it) does not replace them.
+        pairs = {(c, hour) for c, hour in hours
+                 if (from_hour is None or hour < from_hour) and (kept_from is None or hour >= kept_from)}
         runs = _ranges(pairs)
         for i in range(0, len(runs), RANGES_PER_STATEMENT):
             chunk = runs[i:i + RANGES_PER_STATEMENT]

@@ -10,9 +10,10 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from panel.api.models import SCOPES
+from panel.calls.partitions import parse_retention
 from panel.forms import AuditedForm, email_address
 from panel.portal.forms import portal_sections_field
 
@@ -41,7 +42,19 @@ class OptionsForm(AuditedForm):
         "Credit check: balance at most (seconds old)", validators=[Optional(), NumberRange(min=0, max=3600)],
         description="POST /api/v1/calls/authorize computes a cached balance again once it is this old (60 by default).")
 
+    call_record_retention = StringField(
+        "Call record retention (months)", validators=[Length(max=10)],
+        description="Raw call records of months older than this many months before the current one are dropped, "
+                    "a whole month at a time (PostgreSQL). Hourly figures, invoices and the Summary keep the "
+                    "history. Leave empty to keep every record.")
+
     RANGE = ("number_range_start", "number_range_end", "number_block_size")
+
+    def validate_call_record_retention(self, field):
+        try:
+            parse_retention(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

@@ -3,6 +3,7 @@ from flask import abort, flash, redirect, url_for
 
 from panel.api.models import ApiToken
 from panel.api.tokens import issue_token, listed_tokens, revoke_token
+from panel.calls.partitions import RETENTION_OPTION, parse_retention
 from panel.extensions import db
 from panel.numbering.allocation import (
     NumberingError,
@@ -37,6 +38,7 @@ def options():
         form.sip_realm.data = get_option("sip_realm") or DEFAULT_REALM
         form.portal_sections.data = sorted(default_sections())
         form.authorize_balance_max_age.data = int(get_option("authorize_balance_max_age") or 60)
+        form.call_record_retention.data = get_option(RETENTION_OPTION)
     if form.validate_on_submit():
         try:
             if form.number_range_start.data is not None:
@@ -50,6 +52,9 @@ def options():
         set_default_sections(form.portal_sections.data or [])
         if form.authorize_balance_max_age.data is not None:
             set_option("authorize_balance_max_age", str(form.authorize_balance_max_age.data))
+        retention = parse_retention(form.call_record_retention.data)
+        if get_option(RETENTION_OPTION) != ("" if retention is None else str(retention)):
+            set_option(RETENTION_OPTION, "" if retention is None else str(retention))
         flash("Options saved.")
         return redirect(url_for(".options"), 303)
     return render_page("settings/options.html", form=form, code=422 if form.is_submitted() else 200)

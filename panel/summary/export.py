@@ -75,6 +75,18 @@ def _time(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def records_query(customer_id: int, start: datetime, end: datetime) -> sa.Select:
+    """The customer's records that started in [start, end): on PostgreSQL the bounds on start_time
+    prune call_record's monthly partitions to the months of the period."""
+    r = CallRecord.__table__
+    return (
+        sa.select(r.c.customer_id, r.c.call_id, r.c.start_time, r.c.destination, r.c.answered, r.c.duration_seconds,
+                  r.c.billed_seconds, r.c.rate, r.c.cost, r.c.charge)
+        .where(r.c.customer_id == customer_id, r.c.start_time >= start, r.c.start_time < end)
+        .order_by(r.c.start_time, r.c.id)
+    )
+
+
 def record_lines(customer_id: int, start: datetime, end: datetime) -> Iterator[str]:
     """The customer's call records that started in [start, end), as CSV text in the import format,
     streamed in batches through the (customer_id, start_time) index."""
@@ -82,15 +94,7 @@ def record_lines(customer_id: int, start: datetime, end: datetime) -> Iterator[s
     writer = csv.writer(out)
     writer.writerow(FIELDS)
     yield out.getvalue()
-    r = CallRecord.__table__
-    query = (
-        sa.select(r.c.customer_id, r.c.call_id, r.c.start_time, r.c.destination, r.c.answered, r.c.duration_seconds,
-                  r.c.billed_seconds, r.c.rate, r.c.cost, r.c.charge)
-        .where(r.c.customer_id == customer_id, r.c.start_time >= start, r.c.start_time < end)
-        .order_by(r.c.start_time, r.c.id)
-        .execution_options(yield_per=RECORDS_BATCH)
-    )
-    result = db.session.execute(query)
+    result = db.session.execute(records_query(customer_id, start, end).execution_options(yield_per=RECORDS_BATCH))
     try:
         for batch in result.partitions():
             out.seek(0)

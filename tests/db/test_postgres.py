@@ -1,5 +1,6 @@
 """What depends on the database itself: migrations, the audit entry in the change's transaction,
 and a single-line hash chain under concurrent writers, on PostgreSQL (and SQLite where it applies)."""
+import re
 import threading
 
 import pytest
@@ -46,13 +47,30 @@ NOT_IN_MODELS = ("ix_contact_phone_trgm", "ix_contact_mobile_trgm", "ix_customer
 def test_models_and_migrations_describe_the_same_schema(backend, pg_app, app):
     target = pg_app if backend == "postgresql" else app
     with target.app_context(), db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
-    left = [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS)]
+        context = MigrationContext.configure(connection, opts={"include_name": _not_a_partition})
+        diff = compare_metadata(context, db.metadata)
+    left = [d for d in diff if not any(name in str(d) for name in NOT_IN_MODELS) and not _made_elsewhere(d, connection.dialect.name)]
     if backend == "sqlite":
         # SQLite keeps no name for a reference added by ALTER TABLE ADD COLUMN (customer.reseller_id):
         # the same reference then shows as removed without a name and added with one.
         left = [d for d in left if d[0] not in ("remove_fk", "add_fk") or _fk_columns(d[1]) != ["reseller_id"]]
     assert left == []
+
+
+def _not_a_partition(name, type_, parent_names) -> bool:
+    """call_record's monthly partitions (and its default one) on PostgreSQL: call_record stands for them."""
+    return not (type_ == "table" and re.fullmatch(r"call_record_(\d{4}_\d{2}|default)", name or ""))
+
+
+def _made_elsewhere(difference, backend: str) -> bool:
+    """A model's constraint made on the other database only (`.ddl_if(dialect=...)`: call_record's
+    dedup key, which holds start_time on partitioned PostgreSQL), which autogenerate does not know."""
+    if difference[0] != "add_constraint":
+        return False
+    elsewhere = {constraint.name for table in db.metadata.tables.values() for constraint in table.constraints
+                 if constraint._ddl_if is not None and constraint._ddl_if.dialect not in (None, backend)}
+    assert elsewhere, "call_record's dedup keys are made per database"
+    return difference[1].name in elsewhere
 
 
 def _fk_columns(constraint) -> list[str]:
