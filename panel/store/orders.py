@@ -141,21 +141,10 @@ def record_payment(actor: Actor, order: Order, method: str, reference: str, rece
         .where(sa.func.lower(Payment.reference) == reference.lower(), Order.id != order.id).limit(1))
     if used:
         raise OrderRefused(f"The reference {reference} already paid {used}.", "reference")
-    invoice = db.session.get(Invoice, order.invoice_id)
-    due = invoice.total - paid_amounts([invoice.id]).get(invoice.id, Decimal(0))
-    customer = db.session.get(Customer, order.customer_id)
     try:
-        received = payments.record_payment(actor, customer, {
-            "amount": due, "method": PAYMENT_METHOD_OF[method], "reference": reference, "status": "Completed",
-            "received_on": received_on or utcnow().date()})
-        payments.allocate(actor, received, {invoice.id: due})
+        return fulfilment.take_payment(actor, order, PAYMENT_METHOD_OF[method], reference, received_on)
     except payments.PaymentRefused as error:
         raise OrderRefused(str(error)) from None
-    db.session.refresh(invoice)
-    if invoice.status == "paid":
-        fulfilment.mark_paid(order)
-        fulfilment.fulfil(actor, order.id)
-    return received
 
 
 def cancel(actor: Actor, order: Order, reason: str) -> Order:
@@ -181,6 +170,23 @@ def cancel(actor: Actor, order: Order, reason: str) -> Order:
         void_invoice(actor, invoice, f"Order {order.number} cancelled: {reason}"[:500])
     order.status, order.cancelled_at, order.cancel_reason = "Cancelled", utcnow(), reason
     db.session.flush()
+    return order
+
+
+def retry_card(actor: Actor, order: Order, card_choice: str) -> Order:
+    """Pay an order awaiting a card payment (its first charge declined) with a card again; OrderRefused with
+    the processor's message by the card field when it is not paid. A charge already made is never made twice."""
+    access.require(actor, order)
+    if actor.in_portal and not rules.may_place_order(actor):
+        raise OrderRefused("Only Admin and Billing contacts pay orders (not in Portal Login).")
+    if order.kind != "order" or order.status != "Awaiting payment":
+        raise OrderRefused(f"{order.number} is {order.status}; there is nothing to pay.")
+    if order.payment_method != "card":
+        raise OrderRefused(f"{order.number} is paid by {order.payment_method}.")
+    try:
+        payment.pay_by_card(actor, order, card_choice)
+    except payment.CardPaymentRefused as error:
+        raise OrderRefused(str(error), "card_choice") from None
     return order
 
 
@@ -258,7 +264,8 @@ def convert_quote(actor: Actor, quote: Order, payment_method: str, terms: bool, 
         try:
             payment.pay_by_card(actor, order, card_choice)
         except payment.CardPaymentRefused as error:
-            raise OrderRefused(str(error), "payment_method") from None
+            if payment.last_charge(order) is None:
+                raise OrderRefused(str(error), "card_choice") from None
     notices.order_placed(order)
     return order
 
