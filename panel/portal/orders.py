@@ -2,7 +2,7 @@
 invoice, payment and shipment, a printable view, and a quote's Convert and Copy to cart."""
 from flask import flash, redirect, request, url_for
 
-from panel import access
+from panel import access, pages
 from panel import actor as actors
 from panel.cards.section import allow_processor
 from panel.portal import bp
@@ -12,15 +12,10 @@ from panel.store.models import PAYMENT_METHODS
 from panel.web import render_page
 
 
-def _cursor() -> int | None:
-    text = request.args.get("before", "")
-    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1 else None
-
-
 def _list(kind: str):
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
-    page = orders.customer_orders(actor, customer.id, kind, before_id=_cursor())
+    page = orders.customer_orders(actor, customer.id, kind, pages.requested(), orders.PAGE_SIZE)
     return render_page("portal/orders.html", customer=customer, page=page, kind=kind)
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from panel import access
+from panel import access, pages
 from panel.actor import Actor
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
@@ -35,37 +35,28 @@ class OrderRefused(Exception):
         self.field = field
 
 
-@dataclass
-class OrderPage:
-    items: list
-    next_cursor: int | None  # the id the next (older) page starts below; None on the last page
-
-
 # -- reading -----------------------------------------------------------------------------------------
 
-def _page(statement, before_id: int | None, size: int) -> OrderPage:
-    if before_id:
-        statement = statement.where(Order.id < before_id)
-    rows = db.session.scalars(statement.order_by(Order.id.desc()).limit(size + 1)).all()
-    more, rows = len(rows) > size, rows[:size]
-    return OrderPage(rows, rows[-1].id if more and rows else None)
+def _page(statement, wanted: pages.PageRequest | None, size: int) -> pages.Page:
+    """Newest first, on the shared keyset pages (panel/pages.py): First / Previous / Next / Last, never OFFSET."""
+    return pages.keyset(db.session, statement, [Order.id.desc()], wanted or pages.FIRST, size)
 
 
 def staff_orders(actor: Actor, *, status: str = "", customer_id: int | None = None, kind: str = "order",
-                 before_id: int | None = None, size: int = PAGE_SIZE) -> OrderPage:
-    """Staff's Orders page: newest first, a cursor (the last id shown), never OFFSET."""
+                 wanted: pages.PageRequest | None = None, size: int = PAGE_SIZE) -> pages.Page:
+    """Staff's Orders page, filtered by status and customer."""
     statement = sa.select(Order).where(Order.kind == kind)
     if status in ORDER_STATUSES:
         statement = statement.where(Order.status == status)
     if customer_id:
         statement = statement.where(Order.customer_id == customer_id)
-    return _page(statement, before_id, size)
+    return _page(statement, wanted, size)
 
 
-def customer_orders(actor: Actor, customer_id: int, kind: str, before_id: int | None = None,
-                    size: int = PAGE_SIZE) -> OrderPage:
+def customer_orders(actor: Actor, customer_id: int, kind: str, wanted: pages.PageRequest | None = None,
+                    size: int = PAGE_SIZE) -> pages.Page:
     access.fetch_customer(actor, customer_id)
-    return _page(sa.select(Order).where(Order.customer_id == customer_id, Order.kind == kind), before_id, size)
+    return _page(sa.select(Order).where(Order.customer_id == customer_id, Order.kind == kind), wanted, size)
 
 
 def by_number(actor: Actor, number: str, customer_id: int | None = None) -> Order:
