@@ -4,7 +4,10 @@ GET shows the cart's lines with a deployment picker for each deployment-specific
 organisation choice for each organisation-specific line, shipping when a line needs it (the total follows
 the rate by htmx), the payment method with the wire and cheque instructions, Quote, the PO number and the
 terms; it makes the checkout token. POST hands everything to panel/store/checkout.py `place`, which checks
-it all again: a refusal comes back 422 with each message by its field and everything typed kept.
+it all again: a refusal comes back 422 with each message by its field and everything typed kept. Credit Card
+offers the saved cards or a new one through the processor's card element (the page's Content-Security-Policy
+lets the processor in: `allow_processor`); a declined charge lands on the order's page with its message and
+Retry (panel/store/payment.py). Every route is behind Portal Access "store".
 """
 from flask import redirect, request, url_for
 from jinja2_fragments.flask import render_block

@@ -1,5 +1,7 @@
 """Portal pages: Orders → History and Orders → Quotes, an order's (or quote's) page with its lines,
-invoice, payment and shipment, a printable view, and a quote's Convert and Copy to cart."""
+invoice, payment and shipment, a printable view, a quote's Convert and Copy to cart, and Retry payment of a
+card order whose charge was declined. Lists are the shared keyset pages (panel/pages.py); every route is behind
+Portal Access "store"."""
 from flask import flash, redirect, request, url_for
 
 from panel import access, pages
