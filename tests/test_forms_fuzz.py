@@ -83,6 +83,7 @@ NO_FORM = {
     "portal.quote_convert": "shown only on a quote (tests/store/test_checkout_routes.py)",
     "store.quote_convert": "shown only on a quote (tests/store/test_orders_routes.py)",
     "portal.quote_copy": "shown only on a quote (tests/store/test_checkout_routes.py)",
+    "portal.order_pay": "Retry is shown only on a card order awaiting payment, with a processor (tests/store/test_card_checkout.py)",
 }
 # They end or change the session that sent them: each example gets a fresh session.
 SESSION_ENDING = {"auth.logout", "portal.logout", "portal.return_to_panel", "contacts.portal_login",

@@ -4,7 +4,10 @@ GET shows the cart's lines with a deployment picker for each deployment-specific
 organisation choice for each organisation-specific line, shipping when a line needs it (the total follows
 the rate by htmx), the payment method with the wire and cheque instructions, Quote, the PO number and the
 terms; it makes the checkout token. POST hands everything to panel/store/checkout.py `place`, which checks
-it all again: a refusal comes back 422 with each message by its field and everything typed kept.
+it all again: a refusal comes back 422 with each message by its field and everything typed kept. Credit Card
+offers the saved cards or a new one through the processor's card element (the page's Content-Security-Policy
+lets the processor in: `allow_processor`); a declined charge lands on the order's page with its message and
+Retry (panel/store/payment.py). Every route is behind Portal Access "store".
 """
 from flask import redirect, request, url_for
 from jinja2_fragments.flask import render_block
@@ -15,7 +18,9 @@ from panel.deployments import records
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.deployments.section import render_results
+from panel.cards.section import allow_processor
 from panel.portal import bp
+from panel.portal.sections import section_required
 from panel.store import checkout, notices, payment, rules
 from panel.store.models import DEPLOYMENT_KINDS, ORGANISATION_KINDS, PAYMENT_METHODS
 from panel.web import render_page, search_text
@@ -33,7 +38,9 @@ def _submission(form, lines) -> checkout.Submission:
         shipping_rate_id=form.get("shipping_rate_id", ""), shipping_address=form.get("shipping_address", "")[:2000],
         payment_method=form.get("payment_method", ""), quote=form.get("quote") == "1",
         has_po=form.get("has_po") == "yes", po_number=form.get("po_number", "")[:200],
-        terms=form.get("terms") == "1", card_choice=form.get("card_choice", "")[:100])
+        terms=form.get("terms") == "1",
+        card_choice=payment.card_choice(form.get("card_choice", "")[:12], form.get("setup_intent", "")[:255],
+                                        form.get("save_card") == "1"))
 
 
 def _deployment_texts(submission: checkout.Submission) -> dict[int, str]:
@@ -59,7 +66,7 @@ def _context(actor, customer, submission: checkout.Submission, errors: dict):
     return dict(customer=customer, rows=rows, rates=rates, ships=ships, rate=rate, subtotal=subtotal,
                 shipping=shipping, total=total, submission=submission, errors=errors,
                 organisations=checkout.organisations(actor), deployment_texts=_deployment_texts(submission),
-                cards=payment.cards_configured(), methods=PAYMENT_METHODS,
+                cards=payment.cards_configured(), card_info=payment.card_info(actor, customer), methods=PAYMENT_METHODS,
                 instructions={m: notices.instructions(m) for m in ("wire", "cheque")},
                 may_order=rules.may_place_order(actor), may_quote=rules.may_quote(actor),
                 terms_version=checkout.terms_version(), DEPLOYMENT_KINDS=DEPLOYMENT_KINDS,
@@ -67,6 +74,7 @@ def _context(actor, customer, submission: checkout.Submission, errors: dict):
 
 
 @bp.get("/store/checkout")
+@section_required("store")
 def checkout_page():
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
@@ -74,10 +82,11 @@ def checkout_page():
                                      quote=not rules.may_place_order(actor))
     submission.organisations = {line.id: str(customer.id) for line in checkout.cart_lines(actor)
                                 if line.product.kind in ORGANISATION_KINDS}
-    return render_page(TEMPLATE, **_context(actor, customer, submission, {}))
+    return allow_processor(render_page(TEMPLATE, **_context(actor, customer, submission, {})))
 
 
 @bp.get("/store/checkout/totals")
+@section_required("store")
 def checkout_totals():
     """The totals block again for another shipping rate (htmx, when the rate changes)."""
     actor = actors.current()
@@ -88,6 +97,7 @@ def checkout_totals():
 
 
 @bp.get("/store/checkout/deployments")
+@section_required("store")
 def checkout_deployments():
     """The checkout's deployment picker: the contact's reach (an Admin's tree), of the product's line if it has one."""
     actor = actors.current()
@@ -101,6 +111,7 @@ def checkout_deployments():
 
 
 @bp.post("/store/checkout")
+@section_required("store")
 def checkout_submit():
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
@@ -109,5 +120,5 @@ def checkout_submit():
     try:
         order = checkout.place(actor, submission)
     except checkout.CheckoutRefused as refused:
-        return render_page(TEMPLATE, code=422, **_context(actor, customer, submission, refused.errors))
+        return allow_processor(render_page(TEMPLATE, code=422, **_context(actor, customer, submission, refused.errors)))
     return redirect(url_for("portal.order_page", order_number=order.number), 303)

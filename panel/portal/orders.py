@@ -1,33 +1,34 @@
 """Portal pages: Orders → History and Orders → Quotes, an order's (or quote's) page with its lines,
-invoice, payment and shipment, a printable view, and a quote's Convert and Copy to cart."""
+invoice, payment and shipment, a printable view, a quote's Convert and Copy to cart, and Retry payment of a
+card order whose charge was declined. Lists are the shared keyset pages (panel/pages.py); every route is behind
+Portal Access "store"."""
 from flask import flash, redirect, request, url_for
 
-from panel import access
+from panel import access, pages
 from panel import actor as actors
+from panel.cards.section import allow_processor
 from panel.portal import bp
+from panel.portal.sections import section_required
 from panel.store import checkout, orders, payment, rules
 from panel.store.models import PAYMENT_METHODS
 from panel.web import render_page
 
 
-def _cursor() -> int | None:
-    text = request.args.get("before", "")
-    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1 else None
-
-
 def _list(kind: str):
     actor = actors.current()
     customer = access.fetch_customer(actor, actor.customer_id)
-    page = orders.customer_orders(actor, customer.id, kind, before_id=_cursor())
+    page = orders.customer_orders(actor, customer.id, kind, pages.requested(), orders.PAGE_SIZE)
     return render_page("portal/orders.html", customer=customer, page=page, kind=kind)
 
 
 @bp.get("/orders")
+@section_required("store")
 def order_history():
     return _list("order")
 
 
 @bp.get("/quotes")
+@section_required("store")
 def quotes():
     return _list("quote")
 
@@ -39,28 +40,41 @@ def _order(order_number: str):
 
 def _page(order, code: int = 200, error: str = "", field_errors: dict | None = None, printable: bool = False):
     actor = actors.current()
-    return render_page("portal/order.html", code=code, view=orders.view(order), error=error,
-                       field_errors=field_errors or {}, printable=printable, cards=payment.cards_configured(),
-                       methods=PAYMENT_METHODS, may_order=rules.may_place_order(actor),
-                       terms_version=checkout.terms_version(), chosen=request.form.get("payment_method", ""))
+    customer = access.fetch_customer(actor, order.customer_id)
+    response = render_page(
+        "portal/order.html", code=code, view=orders.view(order), error=error, field_errors=field_errors or {},
+        printable=printable, cards=payment.cards_configured(), card_info=payment.card_info(actor, customer),
+        card_message=payment.decline_message(order), chosen_card=request.form.get("card_choice", "")[:12],
+        methods=PAYMENT_METHODS, may_order=rules.may_place_order(actor), terms_version=checkout.terms_version(),
+        chosen=request.form.get("payment_method", ""))
+    return allow_processor(response)
+
+
+def _card_choice() -> str:
+    form = request.form
+    return payment.card_choice(form.get("card_choice", "")[:12], form.get("setup_intent", "")[:255],
+                               form.get("save_card") == "1")
 
 
 @bp.get("/orders/<order_number>")
+@section_required("store")
 def order_page(order_number: str):
     return _page(_order(order_number))
 
 
 @bp.get("/orders/<order_number>/print")
+@section_required("store")
 def order_print(order_number: str):
     return _page(_order(order_number), printable=True)
 
 
 @bp.post("/orders/<order_number>/convert")
+@section_required("store")
 def quote_convert(order_number: str):
     quote = _order(order_number)
     try:
         order = orders.convert_quote(actors.current(), quote, request.form.get("payment_method", ""),
-                                     request.form.get("terms") == "1")
+                                     request.form.get("terms") == "1", _card_choice())
     except orders.OrderRefused as refused:
         if refused.field:
             return _page(quote, 422, field_errors={refused.field: str(refused)})
@@ -69,7 +83,23 @@ def quote_convert(order_number: str):
     return redirect(url_for("portal.order_page", order_number=order.number), 303)
 
 
+@bp.post("/orders/<order_number>/pay")
+@section_required("store")
+def order_pay(order_number: str):
+    """Retry: pay an order whose card charge was declined, with a saved or a new card."""
+    order = _order(order_number)
+    try:
+        orders.retry_card(actors.current(), order, _card_choice())
+    except orders.OrderRefused as refused:
+        if refused.field:
+            return _page(order, 422, field_errors={refused.field: str(refused)})
+        return _page(order, 409, error=str(refused))
+    flash(f"{order.number} is paid.")
+    return redirect(url_for("portal.order_page", order_number=order.number), 303)
+
+
 @bp.post("/orders/<order_number>/copy")
+@section_required("store")
 def quote_copy(order_number: str):
     quote = _order(order_number)
     if quote.kind != "quote":

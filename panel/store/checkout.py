@@ -317,7 +317,9 @@ def place(actor: Actor, submission: Submission) -> Order:
             try:
                 payment.pay_by_card(actor, order, submission.card_choice)
             except payment.CardPaymentRefused as error:
-                raise CheckoutRefused({"payment_method": str(error)}) from None
+                if payment.last_charge(order) is None:  # nothing was asked of the processor: nothing is kept
+                    raise CheckoutRefused({"card_choice": str(error)}) from None
+                # The order is committed with its declined (or unknown) charge: its page says so, with Retry.
         notices.order_placed(order)
     return order
 

@@ -13,6 +13,7 @@ worker's next pass; the order is Fulfilled once every line is.
 - service: nothing.
 """
 import calendar
+from decimal import Decimal
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -24,7 +25,9 @@ from panel.customers.models import Customer
 from panel.deployments import records as deployments
 from panel.deployments.models import Deployment
 from panel.extensions import db
-from panel.invoices.models import Invoice
+from panel.invoices import payments
+from panel.invoices.billing import paid_amounts
+from panel.invoices.models import Invoice, Payment
 from panel.store import notices
 from panel.store.models import Order, OrderLine, Shipment
 from panel.support import credits
@@ -133,6 +136,24 @@ def mark_paid(order: Order) -> None:
         order.status, order.paid_at = "Paid", utcnow()
         db.session.flush()
         notices.payment_received(order)
+
+
+def take_payment(actor: Actor, order: Order, method: str, reference: str, received_on: date | None = None) -> Payment:
+    """The one path an order is paid by (staff's wire or cheque, a card charge that succeeded): a Completed
+    payment of the whole amount due, allocated to the order's invoice, which pays it; the order is then Paid
+    and fulfilled at once. The caller holds the order's row lock (`locked_order`). PaymentRefused passes on."""
+    invoice = db.session.get(Invoice, order.invoice_id)
+    due = invoice.total - paid_amounts([invoice.id]).get(invoice.id, Decimal(0))
+    customer = db.session.get(Customer, order.customer_id)
+    received = payments.record_payment(actor, customer, {
+        "amount": due, "method": method, "reference": reference, "status": "Completed",
+        "received_on": received_on or utcnow().date()})
+    payments.allocate(actor, received, {invoice.id: due})
+    db.session.refresh(invoice)
+    if invoice.status == "paid":
+        mark_paid(order)
+        fulfil(actor, order.id)
+    return received
 
 
 def fulfil_paid_orders(limit: int = 100) -> int:

@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from panel import access
+from panel import access, pages
 from panel.actor import Actor
 from panel.customers.models import Customer
 from panel.deployments.models import Deployment
@@ -35,37 +35,28 @@ class OrderRefused(Exception):
         self.field = field
 
 
-@dataclass
-class OrderPage:
-    items: list
-    next_cursor: int | None  # the id the next (older) page starts below; None on the last page
-
-
 # -- reading -----------------------------------------------------------------------------------------
 
-def _page(statement, before_id: int | None, size: int) -> OrderPage:
-    if before_id:
-        statement = statement.where(Order.id < before_id)
-    rows = db.session.scalars(statement.order_by(Order.id.desc()).limit(size + 1)).all()
-    more, rows = len(rows) > size, rows[:size]
-    return OrderPage(rows, rows[-1].id if more and rows else None)
+def _page(statement, wanted: pages.PageRequest | None, size: int) -> pages.Page:
+    """Newest first, on the shared keyset pages (panel/pages.py): First / Previous / Next / Last, never OFFSET."""
+    return pages.keyset(db.session, statement, [Order.id.desc()], wanted or pages.FIRST, size)
 
 
 def staff_orders(actor: Actor, *, status: str = "", customer_id: int | None = None, kind: str = "order",
-                 before_id: int | None = None, size: int = PAGE_SIZE) -> OrderPage:
-    """Staff's Orders page: newest first, a cursor (the last id shown), never OFFSET."""
+                 wanted: pages.PageRequest | None = None, size: int = PAGE_SIZE) -> pages.Page:
+    """Staff's Orders page, filtered by status and customer."""
     statement = sa.select(Order).where(Order.kind == kind)
     if status in ORDER_STATUSES:
         statement = statement.where(Order.status == status)
     if customer_id:
         statement = statement.where(Order.customer_id == customer_id)
-    return _page(statement, before_id, size)
+    return _page(statement, wanted, size)
 
 
-def customer_orders(actor: Actor, customer_id: int, kind: str, before_id: int | None = None,
-                    size: int = PAGE_SIZE) -> OrderPage:
+def customer_orders(actor: Actor, customer_id: int, kind: str, wanted: pages.PageRequest | None = None,
+                    size: int = PAGE_SIZE) -> pages.Page:
     access.fetch_customer(actor, customer_id)
-    return _page(sa.select(Order).where(Order.customer_id == customer_id, Order.kind == kind), before_id, size)
+    return _page(sa.select(Order).where(Order.customer_id == customer_id, Order.kind == kind), wanted, size)
 
 
 def by_number(actor: Actor, number: str, customer_id: int | None = None) -> Order:
@@ -141,21 +132,10 @@ def record_payment(actor: Actor, order: Order, method: str, reference: str, rece
         .where(sa.func.lower(Payment.reference) == reference.lower(), Order.id != order.id).limit(1))
     if used:
         raise OrderRefused(f"The reference {reference} already paid {used}.", "reference")
-    invoice = db.session.get(Invoice, order.invoice_id)
-    due = invoice.total - paid_amounts([invoice.id]).get(invoice.id, Decimal(0))
-    customer = db.session.get(Customer, order.customer_id)
     try:
-        received = payments.record_payment(actor, customer, {
-            "amount": due, "method": PAYMENT_METHOD_OF[method], "reference": reference, "status": "Completed",
-            "received_on": received_on or utcnow().date()})
-        payments.allocate(actor, received, {invoice.id: due})
+        return fulfilment.take_payment(actor, order, PAYMENT_METHOD_OF[method], reference, received_on)
     except payments.PaymentRefused as error:
         raise OrderRefused(str(error)) from None
-    db.session.refresh(invoice)
-    if invoice.status == "paid":
-        fulfilment.mark_paid(order)
-        fulfilment.fulfil(actor, order.id)
-    return received
 
 
 def cancel(actor: Actor, order: Order, reason: str) -> Order:
@@ -181,6 +161,23 @@ def cancel(actor: Actor, order: Order, reason: str) -> Order:
         void_invoice(actor, invoice, f"Order {order.number} cancelled: {reason}"[:500])
     order.status, order.cancelled_at, order.cancel_reason = "Cancelled", utcnow(), reason
     db.session.flush()
+    return order
+
+
+def retry_card(actor: Actor, order: Order, card_choice: str) -> Order:
+    """Pay an order awaiting a card payment (its first charge declined) with a card again; OrderRefused with
+    the processor's message by the card field when it is not paid. A charge already made is never made twice."""
+    access.require(actor, order)
+    if actor.in_portal and not rules.may_place_order(actor):
+        raise OrderRefused("Only Admin and Billing contacts pay orders (not in Portal Login).")
+    if order.kind != "order" or order.status != "Awaiting payment":
+        raise OrderRefused(f"{order.number} is {order.status}; there is nothing to pay.")
+    if order.payment_method != "card":
+        raise OrderRefused(f"{order.number} is paid by {order.payment_method}.")
+    try:
+        payment.pay_by_card(actor, order, card_choice)
+    except payment.CardPaymentRefused as error:
+        raise OrderRefused(str(error), "card_choice") from None
     return order
 
 
@@ -258,7 +255,8 @@ def convert_quote(actor: Actor, quote: Order, payment_method: str, terms: bool, 
         try:
             payment.pay_by_card(actor, order, card_choice)
         except payment.CardPaymentRefused as error:
-            raise OrderRefused(str(error), "payment_method") from None
+            if payment.last_charge(order) is None:
+                raise OrderRefused(str(error), "card_choice") from None
     notices.order_placed(order)
     return order
 

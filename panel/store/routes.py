@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import abort, flash, redirect, request, url_for
 
-from panel import access
+from panel import access, pages
 from panel import actor as actors
 from panel.store import bp, catalogue, orders
 from panel.store.forms import (CancelOrderForm, ConvertQuoteForm, ProductForm, RecordPaymentForm, ShipForm,
@@ -174,11 +174,6 @@ def store_context():
     return {"store_payment_methods": PAYMENT_METHODS}
 
 
-def _cursor() -> int | None:
-    text = request.args.get("before", "")
-    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1 else None
-
-
 @bp.get("/orders")
 def orders_list():
     actor = actors.current()
@@ -188,7 +183,8 @@ def orders_list():
     customer_text = request.args.get("customer_id", "")
     customer_id = int(customer_text) if customer_text.isdigit() and len(customer_text) <= 9 else None
     customer = access.fetch_customer(actor, customer_id) if customer_id else None
-    page = orders.staff_orders(actor, status=status, customer_id=customer_id, kind=kind, before_id=_cursor())
+    page = orders.staff_orders(actor, status=status, customer_id=customer_id, kind=kind,
+                               wanted=pages.requested(), size=orders.PAGE_SIZE)
     return render_page("store/orders.html", "results", page=page, status=status, kind=kind, customer=customer,
                        statuses=ORDER_STATUSES)
 
@@ -290,5 +286,5 @@ def customer_orders_section(customer_id: int):
     actor = actors.current()
     customer = access.fetch_customer(actor, customer_id)
     return render_fragment("store/_customer_orders.html", customer=customer,
-                           orders=orders.customer_orders(actor, customer.id, "order", size=MAIN_TAB_SIZE),
+                           orders=orders.customer_orders(actor, customer.id, "order", pages.requested(), size=MAIN_TAB_SIZE),
                            quotes=orders.customer_orders(actor, customer.id, "quote", size=MAIN_TAB_SIZE))

@@ -28,6 +28,11 @@ GUARDED = {
                     "portal.deployment_licence", "portal.deployment_plan", "portal.search_deployments",
                     "portal.support_credits"},
     "reports": {"portal.report_issue"},
+    "store": {"portal.store", "portal.store_product", "portal.store_add", "portal.store_line_quantity",
+              "portal.store_line_remove", "portal.checkout_page", "portal.checkout_totals",
+              "portal.checkout_deployments", "portal.checkout_submit", "portal.order_history", "portal.quotes",
+              "portal.order_page", "portal.order_print", "portal.order_pay", "portal.quote_convert",
+              "portal.quote_copy"},
 }
 # What the portal's menu and home page link to for each section (absent once it is hidden).
 MENU = {

@@ -9,7 +9,7 @@ from panel import actor as actors
 from panel import unit_of_work
 from panel.contacts.models import Contact
 from panel.extensions import db
-from panel.store import checkout
+from panel.store import checkout, orders
 from panel.store.models import Order
 from panel.support.models import CreditTransaction
 from tests.helpers import staff_sign_in
@@ -25,7 +25,7 @@ def placed(app, email="buyer@acme.example", **changes) -> tuple[dict, str]:
         return ids, order.number
 
 
-def test_the_orders_page_filters_by_status_and_customer_and_pages_by_cursor(app, as_role):
+def test_the_orders_page_filters_by_status_and_customer_and_pages_by_cursor(app, as_role, monkeypatch, portal_client):
     first_ids, first = placed(app)
     _, second = placed(app, "two@acme.example")
     client = as_role("staff")
@@ -34,10 +34,17 @@ def test_the_orders_page_filters_by_status_and_customer_and_pages_by_cursor(app,
     assert first in client.get(f"/orders?customer_id={first_ids['customer_id']}").get_data(as_text=True)
     assert second not in client.get(f"/orders?customer_id={first_ids['customer_id']}").get_data(as_text=True)
     assert first not in client.get("/orders?status=Paid").get_data(as_text=True)
-    with app.app_context():
-        newest = db.session.scalar(sa.select(Order.id).where(Order.number == second))
-    paged = client.get(f"/orders?before={newest}").get_data(as_text=True)
-    assert first in paged and second not in paged
+    monkeypatch.setattr(orders, "PAGE_SIZE", 1)  # the shared keyset pages: First / Previous / Next / Last
+    top = client.get("/orders").get_data(as_text=True)
+    assert second in top and first not in top and "Rows 1–1" in top
+    following = re.search(r'href="(/orders\?[^"]*after=[^"]+)"', top).group(1).replace("&amp;", "&")
+    paged = client.get(following).get_data(as_text=True)
+    assert first in paged and second not in paged and "Rows 2–2" in paged and "Newest" in paged
+    last = client.get("/orders?last=1").get_data(as_text=True)
+    assert first in last and second not in last
+    assert "Rows 1–1" in client.get("/orders?after=forged").get_data(as_text=True)  # a bad cursor: the first page
+    portal = portal_client(first_ids["email"])
+    assert first in portal.get("/portal/orders").get_data(as_text=True)
     assert client.get("/orders?customer_id=999999").status_code == 404
 
 
