@@ -3,6 +3,7 @@ import re
 
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -10,7 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from wtforms.validators import (
     DataRequired,
     Length,
@@ -244,18 +245,19 @@ class IdsField(StringField):
 class BulkSelectionFields(PanelForm):
     """What is selected: the ticked ids, or all customers matching the list's search and status."""
 
-    ids = IdsField("Customers")
-    all_matching = BooleanField("All matching")
-    q = StringField("Search", validators=[Length(max=200)])
-    status_filter = SelectField("Status filter", choices=[SelectChoice("", "Any status")] + [SelectChoice(s) for s in STATUSES],
-                                default="", validate_choice=False)
+    # Hidden: the bulk page carries the selection it was opened with (form.hidden_tag() writes them).
+    ids = IdsField("Customers", widget=HiddenInput())
+    all_matching = HiddenField("All matching")
+    q = HiddenField("Search", validators=[Length(max=200)])
+    status_filter = HiddenField("Status filter")
 
     def validate_status_filter(self, field):
-        if field.data not in ("", *STATUSES):
+        if (field.data or "") not in STATUSES:
             field.data = ""
 
     def selection_parts(self) -> dict:
-        return {"ids": tuple(self.ids.data or ()), "all_matching": bool(self.all_matching.data),
+        return {"ids": tuple(self.ids.data or ()),
+                "all_matching": str(self.all_matching.data or "") in ("1", "y", "on", "True"),
                 "q": " ".join((self.q.data or "").split()), "status": self.status_filter.data or ""}
 
 
