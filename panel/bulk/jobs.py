@@ -284,7 +284,9 @@ def start(actor: Actor, kind: str, selection: Selection, values: dict) -> Result
     if size <= IN_REQUEST:
         return _run(actor, kind, selection, values, in_request=True)
     fields = actor.audit_fields()
-    job = BulkJob(kind=kind, parameters=json.dumps(values, default=str, sort_keys=True), selection=selection.to_json(),
+    comment = g.get("audit_comment")  # the reason typed on the form (Audit Comment), for the worker's entries
+    parameters = {**values, **({"comment": comment} if comment else {})}
+    job = BulkJob(kind=kind, parameters=json.dumps(parameters, default=str, sort_keys=True), selection=selection.to_json(),
                   status="queued", done=0, result="", created_by=fields["user_label"] or "",
                   created_by_id=fields["staff_user_id"], created_ip=fields["ip"])
     db.session.add(job)
@@ -344,10 +346,12 @@ def _finish(job_id: int, status: str, text: str, total: int | None = None) -> No
 def run_job(job_id: int) -> str:
     """Run a claimed job as one unit of work, on behalf of whoever queued it; mark it done or failed."""
     job = db.session.get(BulkJob, job_id)
-    previous = g.get("actor")
+    previous, previous_comment = g.get("actor"), g.pop("audit_comment", None)
     actor = actors.act_as(actors.on_behalf_of(job.created_by, job.created_by_id, ip=job.created_ip))
     write = _progress_writer(job_id)
     kind, selection, values = job.kind, Selection.from_json(job.selection), json.loads(job.parameters)
+    comment = values.pop("comment", None)
+    g.audit_comment = f"Bulk {kind} #{job_id}" + (f": {comment}" if comment else "")
     try:
         with unit_of_work.unit():
             total = count_selected(actor, selection)
@@ -367,6 +371,7 @@ def run_job(job_id: int) -> str:
         return f"bulk {kind} #{job_id} failed"
     finally:
         g.actor = previous
+        g.audit_comment = previous_comment
 
 
 def work_next() -> str | None:

@@ -179,6 +179,7 @@ def test_more_than_200_customers_become_a_job_the_worker_runs(app, as_role):
     assert "every 1s" not in page and "201 of 201 selected customers changed" in page
     rows = _audit_rows(app, ids)
     assert len(rows) == 201 and all("staff" in r.user_label for r in rows)
+    assert {r.comment for r in rows} == {f"Bulk edit #{job_id}"}
 
 
 def test_a_refused_job_is_marked_failed_and_changes_nothing(app):
