@@ -49,6 +49,13 @@ def test_bulk_edit_three_ticked_customers_then_a_big_batch_with_its_progress_bar
             CustomerFactory(name=f"Massive {n:03d}", channel_limit=1)
 
     open_signed_in(page, live_server, "/customers?q=bulkpick")
+    header = page.get_by_label("Select the customers of this page")
+    header.check()  # the header box ticks the page's rows, and clears them again
+    for customer_id in picked:
+        expect(page.get_by_test_id(f"select-{customer_id}")).to_be_checked()
+    header.uncheck()
+    for customer_id in picked:
+        expect(page.get_by_test_id(f"select-{customer_id}")).not_to_be_checked()
     for customer_id in picked[:3]:
         page.get_by_test_id(f"select-{customer_id}").check()
     page.get_by_role("button", name="Bulk changes…").click()
