@@ -3,6 +3,7 @@ from panel.alerts.models import Alert, AlertFiring, AlertPenalty, AlertState, Ba
 from panel.api.models import ApiToken  # noqa: F401
 from panel.audit.models import AuditEntry  # noqa: F401
 from panel.auth.models import AuthLink, LoginFailure, ResetRequest, StaffGroup, StaffGroupMember, StaffUser  # noqa: F401
+from panel.bulk.models import BulkJob  # noqa: F401
 from panel.cards.models import CardCharge, ProcessorCustomer, StoredCard  # noqa: F401
 from panel.calls.models import CallRecord, HourlySummary, RollupState  # noqa: F401
 from panel.contacts.models import Contact  # noqa: F401

@@ -8,6 +8,7 @@ import time
 from panel import unit_of_work
 from panel.alerts.evaluate import alerts_job
 from panel.calls.partitions import worker_job as partitions_job
+from panel.bulk.jobs import work_next as bulk_job
 from panel.calls.rollup import rollup_job
 from panel.cards.cards import reconcile_job
 from panel.delayed.changes import apply_due
@@ -25,6 +26,10 @@ def _delayed_saves():
 
 def _mail():
     return deliver_job()  # each message a unit of work of its own
+
+
+def _bulk_changes():
+    return bulk_job()  # claimed in a commit of its own, then the whole batch in one unit of work
 
 
 def _rollup():
@@ -56,7 +61,7 @@ WORKER_NAME = f"worker {socket.gethostname()}:{os.getpid()}"
 # (name, function) pairs run on every pass; a function returns a short report or None.
 JOBS: list = [("delayed saves", _delayed_saves), ("mail", _mail), ("roll-up", _rollup),
               ("call partitions", _partitions), ("auto invoices", _invoices), ("card charges", _card_charges),
-              ("store orders", _store_orders), ("alerts", _alerts)]
+              ("store orders", _store_orders), ("alerts", _alerts), ("bulk changes", _bulk_changes)]
 
 
 def run_pass() -> dict:

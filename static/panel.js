@@ -330,3 +330,20 @@
     setTimeout(stop, 8000);
   });
 })();
+
+// Bulk changes on the customer list: the header box ticks (or clears) every row box of its table; a row
+// box cleared clears the header box. Delegated, so rows swapped in by htmx work too.
+(function () {
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    var table = box.closest("table");
+    if (!table) return;
+    if (box.hasAttribute("data-select-page")) {
+      table.querySelectorAll("tbody input[type=checkbox][name=ids]").forEach(function (row) { row.checked = box.checked; });
+    } else if (box.name === "ids" && !box.checked) {
+      var head = table.querySelector("[data-select-page]");
+      if (head) head.checked = false;
+    }
+  });
+})();

@@ -130,6 +130,16 @@ def recipients_of_types(customer: Customer, contact_types) -> list[Recipient]:
     return _resolve(customer, _contacts_by_customer([customer.id], tuple(contact_types)).get(customer.id, []))
 
 
+def recipients_by_types(customers: list[Customer], types) -> dict[int, list[Recipient]]:
+    """Bulk mail: for each of `customers` (one read of their contacts), its active contacts of the chosen
+    contact `types`, each address once, else the customer's e-mail (the same fallback as every kind)."""
+    unknown = set(types) - set(CONTACT_TYPES)
+    if unknown or not types:
+        raise ValueError(f"contact types are some of {', '.join(CONTACT_TYPES)}")
+    found = _contacts_by_customer([c.id for c in customers], tuple(types))
+    return {customer.id: _resolve(customer, found.get(customer.id, [])) for customer in customers}
+
+
 def recipients_of_own_mail(contact: Contact) -> list[Recipient]:
     """Welcome and password mail: the contact themselves, whatever their type."""
     return [Recipient(contact.name, contact.email, contact.id, contact.contact_type)]

@@ -56,23 +56,32 @@ def update_customer(actor: Actor, customer: Customer, values: dict, fields: tupl
     return db.session.is_modified(customer)
 
 
-def customer_page(actor: Actor, query: str, status: str, wanted: PageRequest, size: int) -> Page:
-    """The customers `actor` may see (staff: all; a portal contact: their own, an Admin contact their tree)
-    in name order, matching a name fragment or an id, optionally of one status. Reseller owners come along."""
-    statement = sa.select(Customer).options(so.selectinload(Customer.reseller))
+def list_conditions(actor: Actor, query: str, status: str) -> tuple[list, bool]:
+    """The customer list's filter as conditions: those `actor` may see, of `status` (if any), matching `query`
+    (a name fragment or an id; ignored when too short). Also whether a search applies (its matches are capped
+    at search.SEARCH_CAP). The list and Bulk changes' "all matching" use the same conditions."""
     conditions = [Customer.status == status] if status else []
     within = access.customer_ids_within(actor)
     if within is not None:
         conditions.append(Customer.id.in_(within))
     if not query or search.too_short(query):
-        return pages.keyset(db.session, statement.where(*conditions), [Customer.name, Customer.id], wanted, size)
+        return conditions, False
     matches = Customer.name.ilike(search.like(query), escape="\\")
     if query.isdigit() and len(query) < 12:
         # The customer with that id, and any whose name holds the number.
         named = sa.select(Customer.id).where(matches).limit(search.SEARCH_CAP).subquery()
         matches = Customer.id.in_(sa.union(sa.select(Customer.id).where(Customer.id == int(query)), sa.select(named.c.id)))
-    return search.page_of_matches(db.session, statement, Customer.id, [Customer.name], [*conditions, matches],
-                                  wanted, size)
+    return [*conditions, matches], True
+
+
+def customer_page(actor: Actor, query: str, status: str, wanted: PageRequest, size: int) -> Page:
+    """The customers `actor` may see (staff: all; a portal contact: their own, an Admin contact their tree)
+    in name order, matching a name fragment or an id, optionally of one status. Reseller owners come along."""
+    statement = sa.select(Customer).options(so.selectinload(Customer.reseller))
+    conditions, searched = list_conditions(actor, query, status)
+    if not searched:
+        return pages.keyset(db.session, statement.where(*conditions), [Customer.name, Customer.id], wanted, size)
+    return search.page_of_matches(db.session, statement, Customer.id, [Customer.name], conditions, wanted, size)
 
 
 def lock_customer(customer_id: int) -> None:

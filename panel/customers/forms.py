@@ -1,13 +1,24 @@
 """The customer form: create (currency chosen once) and edit (currency fixed)."""
 import re
 
-from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from wtforms.validators import (
     DataRequired,
     Length,
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
@@ -19,6 +30,7 @@ from panel.customers.models import (
     CUSTOMER_TYPES,
     INVOICE_SCHEDULES,
     PAYMENT_TERMS,
+    PORTAL_SECTIONS,
     STATUSES,
 )
 from panel.forms import AmountField, AuditedForm, PanelForm, email_address
@@ -205,3 +217,112 @@ class CustomerEditForm(CustomerForm):
         if kwargs.get("obj") is not None:
             self.debit_limit.decimals = places(kwargs["obj"].currency)
             self.daily_spend_limit.decimals = places(kwargs["obj"].currency)
+
+
+# -- Bulk changes on the customer list (panel/bulk/jobs.py) -----------------------------------------------
+
+LEAVE = "— leave as is —"
+
+
+def _leave_as_is(unbound, **changes):
+    """A field of the customer form for Bulk Edit: the same label, rules and help, but empty means "leave as
+    is" (a select gets that as its first choice)."""
+    kwargs = dict(unbound.kwargs)
+    if "choices" in kwargs:
+        kwargs["choices"] = [SelectChoice("", LEAVE), *kwargs["choices"]]
+        kwargs["default"] = ""
+    else:
+        kwargs["validators"] = [Optional(), *kwargs.get("validators", ())]
+        kwargs["default"] = None
+    kwargs.update(changes)
+    return unbound.field_class(*unbound.args, **kwargs)
+
+
+class IdsField(StringField):
+    """The ticked customers: every `ids` value posted (check boxes, or one comma-separated hidden field)."""
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        parts = [p.strip() for value in valuelist for p in str(value).split(",") if p.strip()]
+        self.data = parts
+
+    def pre_validate(self, form):
+        if any(not p.isdigit() or len(p) > 10 for p in self.data or ()):
+            raise StopValidation("Select customers from the list.")
+        self.data = sorted({int(p) for p in self.data or ()})
+
+    def _value(self):
+        return ",".join(str(i) for i in self.data or ())
+
+
+class BulkSelectionFields(PanelForm):
+    """What is selected: the ticked ids, or all customers matching the list's search and status."""
+
+    # Hidden: the bulk page carries the selection it was opened with (form.hidden_tag() writes them).
+    ids = IdsField("Customers", widget=HiddenInput())
+    all_matching = HiddenField("All matching")
+    q = HiddenField("Search", validators=[Length(max=200)])
+    status_filter = HiddenField("Status filter")
+
+    def validate_status_filter(self, field):
+        if (field.data or "") not in STATUSES:
+            field.data = ""
+
+    def selection_parts(self) -> dict:
+        return {"ids": tuple(self.ids.data or ()),
+                "all_matching": str(self.all_matching.data or "") in ("1", "y", "on", "True"),
+                "q": " ".join((self.q.data or "").split()), "status": self.status_filter.data or ""}
+
+
+class BulkEditForm(BulkSelectionFields, AuditedForm):
+    """Bulk Edit: each field "leave as is" unless given, validated by the customer form's own rules."""
+
+    status = _leave_as_is(CustomerForm.status)
+    channel_limit = _leave_as_is(CustomerForm.channel_limit)
+    flow_speed = _leave_as_is(CustomerForm.flow_speed)
+    # Typed with up to the most decimals of any currency; each customer's own currency is checked per customer.
+    debit_limit = _leave_as_is(CustomerForm.debit_limit, optional=True, decimals=max(MINOR_UNITS.values()),
+                               default="")
+    invoice_schedule = _leave_as_is(CustomerForm.invoice_schedule)
+    portal_access = SelectField("Portal Access", choices=[SelectChoice("", LEAVE),
+                                                          SelectChoice("set", "Set to the sections ticked below")],
+                                default="")
+    portal_sections = SelectMultipleField("Sections the contacts see", choices=[SelectChoice(k) for k in PORTAL_SECTIONS],
+                                          widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+    def values(self) -> dict:
+        values = {name: getattr(self, name).data for name in ("status", "invoice_schedule") if getattr(self, name).data}
+        for name in ("channel_limit", "flow_speed", "debit_limit"):
+            if getattr(self, name).data is not None:
+                values[name] = getattr(self, name).data
+        if self.portal_access.data == "set":
+            values["portal_sections"] = list(self.portal_sections.data or ())
+        return values
+
+
+class BulkMailForm(BulkSelectionFields, AuditedForm):
+    """Bulk mail: plain text to the contacts of the chosen types; {customer} is the customer's name."""
+
+    # The contact types are the contacts area's (choices set by the route: areas do not import each other both ways).
+    contact_types = SelectMultipleField("Send to the contacts of these types", choices=[],
+                                        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+                                        description="A customer with no contact of these types gets it at the customer's e-mail.")
+    subject = StringField("Subject", validators=[DataRequired(message="Enter a subject."), Length(max=200)])
+    body = TextAreaField("Message (plain text)", validators=[DataRequired(message="Enter the message."), Length(max=20_000)],
+                         description="{customer} is replaced by each customer's name; nothing else is.")
+
+    def __init__(self, *args, contact_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact_types.choices = [SelectChoice(t) for t in contact_types]
+
+    def validate_contact_types(self, field):
+        if not field.data:
+            raise ValidationError("Choose at least one contact type.")
+
+    def validate_subject(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("Enter a subject.")
+
+    def values(self) -> dict:
+        return {"subject": self.subject.data, "body": self.body.data, "contact_types": list(self.contact_types.data)}
