@@ -62,7 +62,7 @@ def test_the_main_flows_by_keyboard_only(live_server, world, page: Page):
     expect(page).to_have_url(url + "/customers", timeout=TIMEOUT)
 
     # A skip link first, then find the customer by typing in the search box (it has the focus).
-    focused(page, "input[name=q]")
+    focused(page, "input[name=q][type=search]")
     page.keyboard.type("Acme")
     expect(page.locator("#results")).to_contain_text(live_server.customer_name, timeout=TIMEOUT)
     tab_to(page, f"#results a[href='/customers/{live_server.customer_id}']")

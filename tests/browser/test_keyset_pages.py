@@ -14,7 +14,7 @@ TIMEOUT = 5_000  # ms
 
 
 def names(page: Page) -> list[str]:
-    return page.locator("#results table tbody tr td:nth-child(2)").all_inner_texts()
+    return page.locator("#results table tbody tr a[href*='/customers/']").all_inner_texts()
 
 
 def test_next_previous_back_and_bookmark(live_server, page: Page):
