@@ -26,7 +26,8 @@ def admin_only(view):
     return guarded
 
 
-def _refused(form, error: catalogue.CatalogueError) -> None:
+def _refused(form, error: catalogue.CatalogueError | orders.OrderRefused) -> None:
+    """A refusal by the domain, shown by its field (or above the form when it names none)."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = list(field.errors) + [str(error)]
@@ -210,57 +211,42 @@ def order_show(order_number: str):
     return _order_page(_order(order_number))
 
 
-def _order_refused(form, error: orders.OrderRefused):
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None:
-        target.errors = [str(error)]
-    else:
-        form.form_errors.append(str(error))
+def _order_action(order_number: str, form_class, slot: str, act, done: str):
+    """An order page's form (Record payment, Cancel, Mark shipped): `act(actor, order, form)` on a valid form,
+    then back to the order with `done`; a refusal comes back by its field on the order page (422)."""
+    order = _order(order_number, write=True)
+    form = form_class()
+    if form.validate_on_submit():
+        try:
+            act(actors.current(), order, form)
+        except orders.OrderRefused as error:
+            _refused(form, error)
+        else:
+            flash(done.format(number=order.number))
+            return redirect(url_for(".order_show", order_number=order.number), 303)
+    return _order_page(order, 422, **{slot: form})
 
 
 @bp.post("/orders/<order_number>/payment")
 def order_payment(order_number: str):
-    order = _order(order_number, write=True)
-    form = RecordPaymentForm()
-    if form.validate_on_submit():
-        try:
-            orders.record_payment(actors.current(), order, form.method.data, form.reference.data)
-        except orders.OrderRefused as error:
-            _order_refused(form, error)
-        else:
-            flash(f"Payment recorded: {order.number} is paid.")
-            return redirect(url_for(".order_show", order_number=order.number), 303)
-    return _order_page(order, 422, payment_form=form)
+    return _order_action(order_number, RecordPaymentForm, "payment_form",
+                         lambda actor, order, form: orders.record_payment(actor, order, form.method.data,
+                                                                          form.reference.data),
+                         "Payment recorded: {number} is paid.")
 
 
 @bp.post("/orders/<order_number>/cancel")
 def order_cancel(order_number: str):
-    order = _order(order_number, write=True)
-    form = CancelOrderForm()
-    if form.validate_on_submit():
-        try:
-            orders.cancel(actors.current(), order, form.reason.data)
-        except orders.OrderRefused as error:
-            _order_refused(form, error)
-        else:
-            flash(f"{order.number} is cancelled.")
-            return redirect(url_for(".order_show", order_number=order.number), 303)
-    return _order_page(order, 422, cancel_form=form)
+    return _order_action(order_number, CancelOrderForm, "cancel_form",
+                         lambda actor, order, form: orders.cancel(actor, order, form.reason.data),
+                         "{number} is cancelled.")
 
 
 @bp.post("/orders/<order_number>/ship")
 def order_ship(order_number: str):
-    order = _order(order_number, write=True)
-    form = ShipForm()
-    if form.validate_on_submit():
-        try:
-            orders.mark_shipped(actors.current(), order, form.tracking_reference.data)
-        except orders.OrderRefused as error:
-            _order_refused(form, error)
-        else:
-            flash(f"{order.number} is marked shipped.")
-            return redirect(url_for(".order_show", order_number=order.number), 303)
-    return _order_page(order, 422, ship_form=form)
+    return _order_action(order_number, ShipForm, "ship_form",
+                         lambda actor, order, form: orders.mark_shipped(actor, order, form.tracking_reference.data),
+                         "{number} is marked shipped.")
 
 
 @bp.post("/orders/<order_number>/convert")
@@ -273,7 +259,7 @@ def quote_convert(order_number: str):
         except orders.OrderRefused as error:
             if error.field == "payment_method":
                 error.field = "method"
-            _order_refused(form, error)
+            _refused(form, error)
         else:
             flash(f"{quote.number} is now order {order.number}.")
             return redirect(url_for(".order_show", order_number=order.number), 303)
