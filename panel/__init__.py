@@ -180,7 +180,9 @@ def _tune_sqlite(engine, busy_timeout_ms: int = 15000, files: list[Path] | None 
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        reading = has_request_context() and request.method in ("GET", "HEAD")
+        from panel import unit_of_work  # (areas: see create_app)
+
+        reading = has_request_context() and not unit_of_work.writes()
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
 from panel.extensions import db
 
@@ -79,6 +79,20 @@ def end_read() -> None:
     if has_changes():
         raise RuntimeError("end_read() on a session with changes: they belong to a unit of work")
     rollback()
+
+
+def writing() -> None:
+    """This GET writes (an enrolment page keeps the secret it shows): end what it read so far and go on as a
+    writer. On SQLite a read that turns into a write fails at once, without waiting, when another request
+    committed since the read began; a writer's transaction (BEGIN IMMEDIATE, panel/__init__.py) waits its
+    turn instead. On PostgreSQL it only ends the read."""
+    g._uow_writing = True
+    end_read()
+
+
+def writes() -> bool:
+    """Whether this request's transactions begin as a writer's (anything but GET and HEAD, or `writing()`)."""
+    return request.method not in ("GET", "HEAD") or g.get("_uow_writing", False)
 
 
 def complete() -> None:

@@ -4,6 +4,7 @@ staff routes (routes.py) and the portal's (portal_routes.py) call it."""
 from flask import current_app, jsonify, render_template, request, session
 
 from panel import actor as actors
+from panel import unit_of_work
 from panel.auth import throttle
 from panel.auth.models import StaffUser
 from panel.twofactor import factors, passkeys
@@ -42,6 +43,8 @@ def no_store(response):
 def enrolment(owner, template: str, done):
     """The enrolment page for staff and contacts: QR code and manual key, then the first code; the recovery
     codes are shown once, in the answer to the confirmation."""
+    if request.method == "GET":
+        unit_of_work.writing()  # the secret shown is kept on the first visit
     secret = factors.pending_totp(owner)
     form = ConfirmForm()
     status = 200

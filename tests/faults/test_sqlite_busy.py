@@ -9,14 +9,16 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from panel import create_app
+from panel import create_app, unit_of_work
 from panel.api.models import ApiToken
 from panel.api.tokens import issue_token
 from panel.audit.models import AuditEntry
 from panel.contacts.models import Contact
 from panel.extensions import db
 from panel.mail.models import MailMessage
-from tests.factories import CustomerFactory, StaffUserFactory
+from panel.twofactor import factors
+from panel.twofactor.models import TotpSecret
+from tests.factories import ContactFactory, CustomerFactory, StaffUserFactory
 from tests.helpers import PanelClient, app_config
 
 BUSY = "The database is busy with another change; nothing was saved. Try again in a moment."
@@ -178,4 +180,38 @@ def test_a_read_over_the_api_is_answered_while_another_writer_holds_the_lock_its
     assert again.status_code == 200
     with setup.app.app_context():
         assert db.session.scalar(sa.select(ApiToken.last_used_at)) is not None
+        db.session.remove()
+
+
+def _another_request_writes(path) -> None:
+    other = sqlite3.connect(path, isolation_level=None, timeout=5)
+    other.execute("UPDATE customer SET phone = 'another request' WHERE id = (SELECT min(id) FROM customer)")
+    other.close()
+
+
+def _read_then_write(app, path, contact_id, writer_first: bool) -> None:
+    """The enrolment page: it reads (its snapshot begins), another request commits, then it keeps the secret."""
+    with app.test_request_context("/portal/two-factor/setup", method="GET"):
+        contact = db.session.get(Contact, contact_id)
+        _another_request_writes(path)
+        if writer_first:
+            unit_of_work.writing()
+        factors.pending_totp(contact)
+        unit_of_work.commit()
+        db.session.remove()
+
+
+def test_a_page_that_writes_on_get_waits_its_turn_when_another_request_wrote_since_it_began(sqlite_with_timeout):
+    # The two-factor enrolment page keeps the secret it shows; a portal home page saving its session in
+    # the same moment once made it answer 503 ("database is locked", at once, whatever the busy timeout).
+    setup = sqlite_with_timeout(2000)
+    with setup.app.app_context():
+        contact_id = ContactFactory(customer_id=setup.customer_id).id
+        db.session.commit()
+        db.session.remove()
+    with pytest.raises(sa.exc.OperationalError, match="locked"):
+        _read_then_write(setup.app, setup.path, contact_id, writer_first=False)
+    _read_then_write(setup.app, setup.path, contact_id, writer_first=True)
+    with setup.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpSecret)) == 1
         db.session.remove()
