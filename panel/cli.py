@@ -64,11 +64,15 @@ def register(app: Flask) -> None:
 
     @app.cli.command("audit-verify")
     def audit_verify():
-        """Check the audit log's hash chain; exit 1 if an entry was changed or removed."""
+        """Check the audit log's hash chain; exit 1 if an entry was changed or removed. It reads the log in
+        batches by id (constant memory) and says how fast it went."""
+        started = time.monotonic()
         with db.engine.connect() as connection:
             report = verify_chain(connection)
+        took = time.monotonic() - started
         if report.intact:
-            click.echo(f"Audit chain intact: {report.checked} entries checked.")
+            click.echo(f"Audit chain intact: {report.checked:,} entries checked in {took:.1f} s "
+                       f"({report.checked / took if took else 0:,.0f} entries/s).")
         else:
             click.echo(f"Audit chain BROKEN at entry {report.broken_at}: {report.reason} "
                        f"({report.checked} entries before it are intact).")

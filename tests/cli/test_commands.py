@@ -1,4 +1,6 @@
 """The flask commands of DESIGN.md: seed-demo, create-staff, worker --once, audit-verify."""
+import re
+
 import sqlalchemy as sa
 
 from panel.audit.models import AuditEntry
@@ -63,6 +65,7 @@ def test_audit_verify_reports_intact_and_broken_chains(app):
     assert seeded.exit_code == 0, seeded.output
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 0 and "intact" in result.output
+    assert re.search(r"entries checked in [0-9.]+ s \([0-9,]+ entries/s\)", result.output), result.output
     with app.app_context():
         db.session.close()
         with db.engine.begin() as connection:
