@@ -1,6 +1,7 @@
 """What the staff and portal pages of two-factor sign-in share: checking a code under the sign-in throttle, and
-the enrolment page (QR code, manual key, first code, recovery codes once). Not a routes module: both the
-staff routes (routes.py) and the portal's (portal_routes.py) call it."""
+the enrolment page (QR code, manual key, first code, recovery codes once), and the page of a mailed link that
+sets a password (the second factor first). Not a routes module: the staff routes (routes.py, panel/auth/routes.py)
+and the portal's (portal_routes.py, panel/portal/password_reset.py) call it."""
 from collections.abc import Callable
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, session
