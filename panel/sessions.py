@@ -215,33 +215,39 @@ def _end_portal_logins(connection, staff_user_id: int, keep_token_of: int | None
         update_rows(connection, table, changes, f"Portal Login ended: {why}")
 
 
+def end_sessions(owner_column, owner_id: int, *, keep_current: bool = False, only: int | None = None,
+                 connection=None) -> int:
+    """Clear `owner_column` (WebSession.staff_user_id or .contact_id) from the owner's sessions: all, all but
+    this browser's, or only the row `only`. The other identity a row may hold (staff and contact in one
+    browser) stays signed in. Returns how many sessions were ended."""
+    conn = connection or db.session.connection()
+    current = _current_row_id()
+    query = sa.update(WebSession).where(owner_column == owner_id)
+    if only is not None:
+        query = query.where(WebSession.id == only)
+    elif keep_current and current is not None:
+        query = query.where(WebSession.id != current)
+    return conn.execute(query.values({owner_column: None})).rowcount
+
+
 def end_staff_sessions(staff_user_id: int, *, keep_current: bool = False, only: int | None = None,
                        reason: str = "signed out everywhere", connection=None) -> int:
     """Sign the staff user out of their sessions (all, all but this browser's, or only the row `only`),
     and end the Portal Logins those sessions opened. Returns how many sessions were ended."""
     conn = connection or db.session.connection()
-    current = _current_row_id()
-    query = sa.update(WebSession).where(WebSession.staff_user_id == staff_user_id)
-    if only is not None:
-        query = query.where(WebSession.id == only)
-    elif keep_current and current is not None:
-        query = query.where(WebSession.id != current)
-    ended = conn.execute(query.values(staff_user_id=None)).rowcount
+    ended = end_sessions(WebSession.staff_user_id, staff_user_id, keep_current=keep_current, only=only,
+                         connection=conn)
     if only is None:
-        _end_portal_logins(conn, staff_user_id, current if keep_current else None, f"staff sessions ended: {reason}")
+        _end_portal_logins(conn, staff_user_id, _current_row_id() if keep_current else None,
+                           f"staff sessions ended: {reason}")
     return ended
 
 
 def end_contact_sessions(contact_id: int, *, keep_current: bool = False, only: int | None = None,
                          connection=None) -> int:
-    conn = connection or db.session.connection()
-    current = _current_row_id()
-    query = sa.update(WebSession).where(WebSession.contact_id == contact_id)
-    if only is not None:
-        query = query.where(WebSession.id == only)
-    elif keep_current and current is not None:
-        query = query.where(WebSession.id != current)
-    return conn.execute(query.values(contact_id=None)).rowcount
+    """Sign the contact out of their portal sessions (all, all but this browser's, or only the row `only`)."""
+    return end_sessions(WebSession.contact_id, contact_id, keep_current=keep_current, only=only,
+                        connection=connection)
 
 
 def listed(*, staff_user_id: int | None = None, contact_id: int | None = None, everyone_staff: bool = False):

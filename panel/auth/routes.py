@@ -18,12 +18,11 @@ from panel import emails
 from panel import sessions, unit_of_work
 from panel.access import staff_ip_allowed
 from panel.audit.recorder import record_event
-from panel.auth import bp, links, password_reset, throttle
-from panel.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, NewPasswordForm, NewPasswordWithCodeForm
+from panel.auth import bp, password_reset, reset_pages, throttle
+from panel.auth.forms import EmptyForm, LoginForm
 from panel.auth.models import StaffUser
 from panel.extensions import db
 from panel.passwords import check_password
-from panel.twofactor import factors
 from panel.twofactor import gate as second_factor
 from panel.twofactor import pages as factor_pages
 from panel.types import utcnow
@@ -119,14 +118,7 @@ def _record_failed_sign_in(email: str, user: StaffUser | None, reason: str) -> N
 @bp.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
     """The same answer whether or not the e-mail belongs to a staff user (panel/auth/password_reset.py)."""
-    form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        wait = password_reset.request_staff_reset(form.email.data, request.remote_addr or "")
-        if wait is not None:
-            form.email.errors = [f"Too many requests from your address. Try again in {links.minutes(wait)} minute(s)."]
-            return render_template("auth/forgot_password.html", form=form), 429
-        return render_template("auth/forgot_password.html", form=form, sent=True)
-    return render_template("auth/forgot_password.html", form=form), 422 if form.is_submitted() else 200
+    return reset_pages.forgot_password_page("auth/forgot_password.html", password_reset.request_staff_reset)
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -137,38 +129,24 @@ def set_password(token: str):
     purpose = password_reset.staff_purpose(token)
     link = password_reset.open_link(purpose, token) if purpose else None
     user = db.session.get(StaffUser, link.staff_user_id) if link else None
-    if user is None or not user.active:
-        return render_template("auth/set_password.html", form=None, invalid=links.INVALID), 404
-    ask = factor_pages.link_asks_second_factor(user)
-    form = NewPasswordWithCodeForm() if ask else NewPasswordForm()
+    return factor_pages.set_password_page(
+        "auth/set_password.html", token, user, link,
+        save=lambda password: password_reset.set_staff_password(purpose, token, password),
+        sign_in_url=url_for("auth.login"), after_save=lambda: _invited_into_enrolment(user, purpose),
+        invited=purpose == "invite")
 
-    def page(status: int):
-        return render_template("auth/set_password.html", form=form, invited=purpose == "invite", token=token,
-                               passkeys=ask and bool(factors.passkeys_of(user)),
-                               passkey_ok=ask and factor_pages.passkey_proved_link(user, link.id)), status
 
-    if not form.validate_on_submit():
-        return page(422 if form.is_submitted() else 200)
-    if ask:
-        ok, status = factor_pages.link_factor_checked(user, link.id, form)
-        if not ok:
-            return page(status)
-    try:
-        password_reset.set_staff_password(purpose, token, form.new.data)
-    except links.LinkInvalid as error:
-        return render_template("auth/set_password.html", form=None, invalid=str(error)), 404
-    factor_pages.forget_link_proof()
-    if purpose == "invite" and second_factor.must_enrol(user):
-        ip = request.remote_addr or ""
-        if staff_ip_allowed(ip):
-            start_staff_session(user)
-            user.last_login_at = utcnow()
-            record_event("LOGIN", "Sign-in", actor=actors.staff(user), table_name="staff_sign_in", row_id=user.id,
-                         data={"through": "invitation link"})
-            flash("Your password is set. Your role must use two-factor sign-in: set it up now.")
-            return redirect(second_factor.after_staff_password(user, url_for("customers.index")), 303)
-    flash("Your password is set: sign in with it.")
-    return redirect(url_for("auth.login"), 303)
+def _invited_into_enrolment(user: StaffUser, purpose: str):
+    """After an invitation's password, a role that must use two-factor sign-in goes straight to enrolment
+    (signed in, from an allowed address); None: sign in as usual."""
+    if purpose != "invite" or not second_factor.must_enrol(user) or not staff_ip_allowed(request.remote_addr or ""):
+        return None
+    start_staff_session(user)
+    user.last_login_at = utcnow()
+    record_event("LOGIN", "Sign-in", actor=actors.staff(user), table_name="staff_sign_in", row_id=user.id,
+                 data={"through": "invitation link"})
+    flash("Your password is set. Your role must use two-factor sign-in: set it up now.")
+    return redirect(second_factor.after_staff_password(user, url_for("customers.index")), 303)
 
 
 from panel.auth import session_routes  # noqa: E402, F401  (Your sessions, on the same blueprint)

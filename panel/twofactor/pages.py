@@ -1,11 +1,15 @@
 """What the staff and portal pages of two-factor sign-in share: checking a code under the sign-in throttle, and
-the enrolment page (QR code, manual key, first code, recovery codes once). Not a routes module: both the
-staff routes (routes.py) and the portal's (portal_routes.py) call it."""
-from flask import current_app, jsonify, render_template, request, session
+the enrolment page (QR code, manual key, first code, recovery codes once), and the page of a mailed link that
+sets a password (the second factor first). Not a routes module: the staff routes (routes.py, panel/auth/routes.py)
+and the portal's (portal_routes.py, panel/portal/password_reset.py) call it."""
+from collections.abc import Callable
+
+from flask import current_app, flash, jsonify, redirect, render_template, request, session
 
 from panel import actor as actors
 from panel import unit_of_work
-from panel.auth import throttle
+from panel.auth import links, throttle
+from panel.auth.forms import NewPasswordForm, NewPasswordWithCodeForm
 from panel.auth.models import StaffUser
 from panel.twofactor import factors, passkeys
 from panel.twofactor.forms import ConfirmForm
@@ -159,6 +163,40 @@ def link_passkey(owner, link_id: int, body: bytes, after_url: str):
     throttle.forget_failures(key)
     session[RESET_PASSKEY] = _proof_key(owner, link_id)
     return jsonify(redirect=after_url)
+
+
+def set_password_page(template: str, token: str, owner, link, save: Callable[[str], object], sign_in_url: str,
+                      after_save: Callable[[], object] | None = None, **context):
+    """The page of a mailed link (a reset or an invitation) that sets a staff user's or a contact's password:
+    404 when the link names nobody active; the second factor first when the owner has one; `save(password)`
+    sets it (LinkInvalid when the link was used or expired meanwhile: 404). Then `after_save()` may answer
+    (a staff invitation signs in into enrolment); otherwise the owner signs in with the new password at
+    `sign_in_url`. `context` goes to the template as it is (the staff page's `invited`)."""
+    if owner is None or not owner.active:
+        return render_template(template, form=None, invalid=links.INVALID), 404
+    ask = link_asks_second_factor(owner)
+    form = NewPasswordWithCodeForm() if ask else NewPasswordForm()
+
+    def page(status: int):
+        return render_template(template, form=form, token=token, passkeys=ask and bool(factors.passkeys_of(owner)),
+                               passkey_ok=ask and passkey_proved_link(owner, link.id), **context), status
+
+    if not form.validate_on_submit():
+        return page(422 if form.is_submitted() else 200)
+    if ask:
+        ok, status = link_factor_checked(owner, link.id, form)
+        if not ok:
+            return page(status)
+    try:
+        save(form.new.data)
+    except links.LinkInvalid as error:
+        return render_template(template, form=None, invalid=str(error)), 404
+    forget_link_proof()
+    answer = after_save() if after_save is not None else None
+    if answer is not None:
+        return answer
+    flash("Your password is set: sign in with it.")
+    return redirect(sign_in_url, 303)
 
 
 def passkey_json(text: str):
