@@ -69,8 +69,8 @@ def cdrs():
     return jsonify(result)
 
 
-AUTHORIZE_USAGE = ('Send {"customer_id": <id>} or {"sip_username": "<username>"}, and '
-                   '"direction": "outbound" or "inbound".')
+AUTHORIZE_USAGE = ('Send one of {"customer_id": <id>}, {"sip_username": "<username>"} or {"ip": "<caller IP>"}, '
+                   'and "direction": "outbound" or "inbound".')
 
 
 @bp.post("/calls/authorize")
@@ -80,21 +80,27 @@ def authorize_call():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return jsonify(error="invalid", message="The body is not a JSON object. " + AUTHORIZE_USAGE), 422
-    customer_id, username = payload.get("customer_id"), payload.get("sip_username")
+    customer_id, username, ip = payload.get("customer_id"), payload.get("sip_username"), payload.get("ip")
     direction = payload.get("direction", "outbound")
     if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)
                                     or not 1 <= customer_id <= MAX_ID):
         return jsonify(error="invalid", message="customer_id is a whole number. " + AUTHORIZE_USAGE), 422
     if username is not None and (not isinstance(username, str) or not 0 < len(username) <= 64):
         return jsonify(error="invalid", message="sip_username is a string. " + AUTHORIZE_USAGE), 422
-    if (customer_id is None) == (username is None):
+    if ip is not None and not isinstance(ip, str):
+        return jsonify(error="invalid", message="ip is a string such as \"203.0.113.7\". " + AUTHORIZE_USAGE), 422
+    if [customer_id, username, ip].count(None) != 2:
         return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
     if direction not in credit.DIRECTIONS:
         return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
     try:
-        customer = credit.find_customer(actors.current(), customer_id=customer_id, sip_username=username)
+        customer = credit.find_customer(actors.current(), customer_id=customer_id, sip_username=username, ip=ip)
+    except credit.UnknownCaller as unknown:
+        return jsonify(unknown.as_json())
     except credit.NoCustomer as error:
         abort(404, str(error))
+    except ValueError:
+        return jsonify(error="invalid", message=f"ip {ip[:50]!r} is not an IP address. " + AUTHORIZE_USAGE), 422
     return jsonify(credit.authorize(actors.current(), customer, direction).as_json())
 
 

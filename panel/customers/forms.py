@@ -24,6 +24,7 @@ from wtforms.validators import (
 
 from panel.customers.accounts import ADDRESSES, EDITABLE, PORTAL_EDITABLE
 from panel.customers.hierarchy import HierarchyError, check_reseller
+from panel.customers.trunks import TrunkRefused, parse_network
 from panel.customers.models import (
     BUSINESS_TYPES,
     CURRENCIES,
@@ -326,3 +327,17 @@ class BulkMailForm(BulkSelectionFields, AuditedForm):
 
     def values(self) -> dict:
         return {"subject": self.subject.data, "body": self.body.data, "contact_types": list(self.contact_types.data)}
+
+
+class TrunkAddressForm(AuditedForm):
+    """Main tab → Trunk addresses: one address or CIDR range the customer's switch calls from."""
+
+    network = StringField("Address or range", validators=[Length(max=60)],
+                          description="An IPv4 or IPv6 address (203.0.113.7) or CIDR range (203.0.113.0/24).")
+    label = StringField("Label", validators=[Length(max=100)], description="Optional, such as “SBC Frankfurt”.")
+
+    def validate_network(self, field):
+        try:
+            parse_network(field.data)
+        except TrunkRefused as error:
+            raise ValidationError(str(error)) from None
