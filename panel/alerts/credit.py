@@ -72,7 +72,8 @@ class Answer:
 def find_customer(actor: Actor, customer_id: int | None = None, sip_username: str | None = None,
                   ip: str | None = None) -> Customer:
     """The customer asked about, by id, SIP username or caller IP. NoCustomer for an unknown id or username;
-    UnknownCaller for an IP no trunk address holds (ValueError for one that is no IP address)."""
+    UnknownCaller for an IP no trunk address holds (ValueError for one that is no IP address: the route
+    refuses those first)."""
     customer = None
     if ip is not None:
         address = parse_address(ip)

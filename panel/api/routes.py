@@ -16,6 +16,7 @@ from panel.api.openapi import document
 from panel.calls.importer import FIELDS, accept_batch
 from panel.customers import accounts
 from panel.customers.models import Customer
+from panel.customers.trunks import parse_address
 
 NO_CUSTOMER = "There is no customer with that id."
 
@@ -73,6 +74,14 @@ AUTHORIZE_USAGE = ('Send one of {"customer_id": <id>}, {"sip_username": "<userna
                    'and "direction": "outbound" or "inbound".')
 
 
+def _is_address(value) -> bool:
+    try:
+        parse_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 @bp.post("/calls/authorize")
 @requires("calls")
 def authorize_call():
@@ -87,8 +96,8 @@ def authorize_call():
         return jsonify(error="invalid", message="customer_id is a whole number. " + AUTHORIZE_USAGE), 422
     if username is not None and (not isinstance(username, str) or not 0 < len(username) <= 64):
         return jsonify(error="invalid", message="sip_username is a string. " + AUTHORIZE_USAGE), 422
-    if ip is not None and not isinstance(ip, str):
-        return jsonify(error="invalid", message="ip is a string such as \"203.0.113.7\". " + AUTHORIZE_USAGE), 422
+    if ip is not None and not _is_address(ip):
+        return jsonify(error="invalid", message="ip is an IP address such as \"203.0.113.7\". " + AUTHORIZE_USAGE), 422
     if [customer_id, username, ip].count(None) != 2:
         return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
     if direction not in credit.DIRECTIONS:
@@ -99,8 +108,6 @@ def authorize_call():
         return jsonify(unknown.as_json())
     except credit.NoCustomer as error:
         abort(404, str(error))
-    except ValueError:
-        return jsonify(error="invalid", message=f"ip {ip[:50]!r} is not an IP address. " + AUTHORIZE_USAGE), 422
     return jsonify(credit.authorize(actors.current(), customer, direction).as_json())
 
 
