@@ -18,6 +18,10 @@ has succeeded, never after a rollback. Two deliberate exceptions, both named her
   will go when the mail server answers) ends its unit of work early; the end of the request then finds
   nothing left to commit.
 
+Work that must see the whole unit's changes and still belong to them (a payment receipt listing what the
+payment was allocated to later in the same request) is registered with `before_commit`: it runs inside the
+transaction just before the commit, and is dropped with a rollback.
+
 `db.session.commit()` and `.rollback()` appear in this module and nowhere else in panel/ (the bulk
 seeding commands aside, which load on raw connections).
 """
@@ -30,11 +34,18 @@ from flask import Flask, current_app, g, request
 from panel.extensions import db
 
 _HOOKS = "after_commit"
+_BEFORE = "before_commit"
 
 
 def after_commit(hook: Callable[[], Any]) -> None:
     """Run `hook` once the current transaction has committed; dropped if it rolls back."""
     db.session.info.setdefault(_HOOKS, []).append(hook)
+
+
+def before_commit(hook: Callable[[], Any]) -> None:
+    """Run `hook` in the current transaction just before it commits (what it writes commits with it); dropped
+    if the transaction rolls back instead."""
+    db.session.info.setdefault(_BEFORE, []).append(hook)
 
 
 def keep_on_refusal() -> None:
@@ -49,7 +60,14 @@ def has_changes() -> bool:
 
 def commit() -> None:
     """Commit the session's transaction, then run the after-commit hooks in the order they were added.
-    A hook that registers further hooks (a delivery that queues more) has them run too."""
+    A hook that registers further hooks (a delivery that queues more) has them run too. The before-commit
+    hooks run first, in the transaction."""
+    while True:
+        before = db.session.info.pop(_BEFORE, None)
+        if not before:
+            break
+        for hook in before:
+            hook()
     db.session.commit()
     while True:
         hooks = db.session.info.pop(_HOOKS, None)
@@ -60,6 +78,7 @@ def commit() -> None:
 
 
 def rollback() -> None:
+    db.session.info.pop(_BEFORE, None)
     db.session.info.pop(_HOOKS, None)
     db.session.rollback()
 
@@ -67,6 +86,7 @@ def rollback() -> None:
 def discard() -> None:
     """Roll back and give the connection back to the pool without using it again: for a connection that
     went away (or may have), whose rollback would fail and log a traceback of its own."""
+    db.session.info.pop(_BEFORE, None)
     db.session.info.pop(_HOOKS, None)
     try:
         db.session().invalidate()  # scoped_session does not pass invalidate() on

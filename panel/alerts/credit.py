@@ -1,11 +1,13 @@
 """The credit check the switch asks before every call (POST /api/v1/calls/authorize).
 
-It reads only what is indexed or cached: the customer by key (or its SIP user by the unique username), the
+It reads only what is indexed or cached: the customer by key (or its SIP user by the unique username, or the
+caller's IP by the unique index of trunk addresses: panel/customers/trunks.py), the
 cached balance (computed again when older than the authorize_balance_max_age option), the channels the switch
 reports, and today's rows of the hourly roll-up. The first rule that refuses gives the reason:
 status not Active; channels in use at the channel limit; today's spend at the daily spend limit; the
 balance at or below minus the debit limit (no credit left), which an inbound call passes only when the
-customer's "allow inbound calls with zero balance" is set."""
+customer's "allow inbound calls with zero balance" is set. An IP that no customer's trunk addresses hold is
+refused as an unknown caller (an answer, not a 404: the switch asked about a call, not about a customer)."""
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,17 +18,29 @@ from panel import access
 from panel.actor import Actor
 from panel.alerts.figures import cached_balances, spend_today
 from panel.customers.models import Customer
+from panel.customers.trunks import customer_id_for, parse_address
 from panel.extensions import db
 from panel.money import plain
 from panel.numbering.models import SipUser
 from panel.types import utcnow
 
 DIRECTIONS = ("outbound", "inbound")
-REASONS = ("ok", "status", "channel_limit", "daily_spend_limit", "credit_limit")
+REASONS = ("ok", "status", "channel_limit", "daily_spend_limit", "credit_limit", "unknown_caller")
 
 
 class NoCustomer(LookupError):
     pass
+
+
+class UnknownCaller(NoCustomer):
+    """No customer's trunk addresses hold the caller's IP: refused with reason unknown_caller."""
+
+    def __init__(self, ip: str):
+        super().__init__(f"No customer's trunk addresses hold {ip}: the call is from an unknown caller.")
+        self.ip = ip
+
+    def as_json(self) -> dict:
+        return {"allowed": False, "reason": "unknown_caller", "message": str(self), "ip": self.ip}
 
 
 @dataclass
@@ -55,8 +69,19 @@ class Answer:
         }
 
 
-def find_customer(actor: Actor, customer_id: int | None = None, sip_username: str | None = None) -> Customer:
+def find_customer(actor: Actor, customer_id: int | None = None, sip_username: str | None = None,
+                  ip: str | None = None) -> Customer:
+    """The customer asked about, by id, SIP username or caller IP. NoCustomer for an unknown id or username;
+    UnknownCaller for an IP no trunk address holds (ValueError for one that is no IP address: the route
+    refuses those first)."""
     customer = None
+    if ip is not None:
+        address = parse_address(ip)
+        found = customer_id_for(address)
+        customer = db.session.get(Customer, found) if found is not None else None
+        if customer is None or not access.can_see_customer(actor, customer.id):
+            raise UnknownCaller(str(address))
+        return customer
     if customer_id is not None:
         customer = db.session.get(Customer, customer_id)
     elif sip_username:

@@ -125,15 +125,27 @@ INVOICE_PROPERTIES = {
 SCHEMAS |= {
     "AuthorizeRequest": {
         "type": "object", "required": ["direction"],
-        "description": "Exactly one of customer_id and sip_username names the customer.",
+        "description": "Exactly one of customer_id, sip_username and ip names the customer.",
         "properties": {
             "customer_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             "sip_username": {"type": "string", "minLength": 1, "maxLength": 64,
                              "description": "A SIP user of the customer (its Internal Number Block)."},
+            "ip": {"type": "string", "maxLength": 45, "examples": ["203.0.113.7"],
+                   "description": "The caller's IPv4 or IPv6 address: the customer whose trunk addresses (Main tab → "
+                                  "Trunk addresses) list it exactly, else the one with the narrowest range holding it. "
+                                  "An address no customer's trunk addresses hold is refused as `unknown_caller`."},
             "direction": {"enum": ["outbound", "inbound"]},
         },
-        "oneOf": [{"required": ["customer_id"]}, {"required": ["sip_username"]}],
+        "oneOf": [{"required": ["customer_id"]}, {"required": ["sip_username"]}, {"required": ["ip"]}],
     },
+    "AuthorizeAnswer": {"oneOf": [_ref("Authorization"), _ref("UnknownCaller")]},
+    "UnknownCaller": _object({
+        "allowed": {"const": False},
+        "reason": {"const": "unknown_caller"},
+        "message": {"type": "string"},
+        "ip": {"type": "string", "description": "The address asked about, as the panel reads it (an IPv4-mapped "
+                                                "IPv6 address is given as its IPv4 address)."},
+    }, description="Asked by ip, and no customer's trunk addresses hold it."),
     "Authorization": _object({
         "allowed": {"type": "boolean"},
         "reason": {"enum": ["ok", "status", "channel_limit", "daily_spend_limit", "credit_limit"],
@@ -304,10 +316,11 @@ PATHS = {
     "/calls/authorize": {
         "post": _operation(
             "authorizeCall", "May this call start?", "calls",
-            _json("Allowed, or refused with the reason.", "Authorization"), (("404", "NotFound"), ("422", "Invalid")),
+            _json("Allowed, or refused with the reason.", "AuthorizeAnswer"), (("404", "NotFound"), ("422", "Invalid")),
             "The switch asks before every call. The answer reads only cached or indexed figures: the balance is at "
             "most `authorize_balance_max_age` seconds old (Settings → Options; 60 by default) and the answer says how "
-            "old. A refusal is a 200 with `allowed: false`.",
+            "old. A refusal is a 200 with `allowed: false`, and so is an ip no customer's trunk addresses hold "
+            "(reason `unknown_caller`); an unknown customer_id or sip_username is a 404.",
             requestBody={"required": True, "content": {"application/json": {"schema": _ref("AuthorizeRequest")}}}),
     },
     "/invoices": {

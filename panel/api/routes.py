@@ -16,6 +16,7 @@ from panel.api.openapi import document
 from panel.calls.importer import FIELDS, accept_batch
 from panel.customers import accounts
 from panel.customers.models import Customer
+from panel.customers.trunks import parse_address
 
 NO_CUSTOMER = "There is no customer with that id."
 
@@ -69,8 +70,16 @@ def cdrs():
     return jsonify(result)
 
 
-AUTHORIZE_USAGE = ('Send {"customer_id": <id>} or {"sip_username": "<username>"}, and '
-                   '"direction": "outbound" or "inbound".')
+AUTHORIZE_USAGE = ('Send one of {"customer_id": <id>}, {"sip_username": "<username>"} or {"ip": "<caller IP>"}, '
+                   'and "direction": "outbound" or "inbound".')
+
+
+def _is_address(value) -> bool:
+    try:
+        parse_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @bp.post("/calls/authorize")
@@ -80,19 +89,23 @@ def authorize_call():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return jsonify(error="invalid", message="The body is not a JSON object. " + AUTHORIZE_USAGE), 422
-    customer_id, username = payload.get("customer_id"), payload.get("sip_username")
+    customer_id, username, ip = payload.get("customer_id"), payload.get("sip_username"), payload.get("ip")
     direction = payload.get("direction", "outbound")
     if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)
                                     or not 1 <= customer_id <= MAX_ID):
         return jsonify(error="invalid", message="customer_id is a whole number. " + AUTHORIZE_USAGE), 422
     if username is not None and (not isinstance(username, str) or not 0 < len(username) <= 64):
         return jsonify(error="invalid", message="sip_username is a string. " + AUTHORIZE_USAGE), 422
-    if (customer_id is None) == (username is None):
+    if ip is not None and not _is_address(ip):
+        return jsonify(error="invalid", message="ip is an IP address such as \"203.0.113.7\". " + AUTHORIZE_USAGE), 422
+    if [customer_id, username, ip].count(None) != 2:
         return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
     if direction not in credit.DIRECTIONS:
         return jsonify(error="invalid", message=AUTHORIZE_USAGE), 422
     try:
-        customer = credit.find_customer(actors.current(), customer_id=customer_id, sip_username=username)
+        customer = credit.find_customer(actors.current(), customer_id=customer_id, sip_username=username, ip=ip)
+    except credit.UnknownCaller as unknown:
+        return jsonify(unknown.as_json())
     except credit.NoCustomer as error:
         abort(404, str(error))
     return jsonify(credit.authorize(actors.current(), customer, direction).as_json())

@@ -34,7 +34,8 @@ from panel import actor as actors
 from panel.actor import Actor
 from panel.audit.bulk import bulk_update
 from panel.bulk.models import BulkJob
-from panel.contacts.recipients import recipients_by_types
+from panel.bulk.outage_notice import notice_body, notice_subject, parse_times
+from panel.contacts.recipients import recipients_by_kind, recipients_by_types
 from panel.customers.accounts import list_conditions
 from panel.customers.models import INVOICE_SCHEDULES, PORTAL_SECTIONS, STATUSES, Customer, portal_sections_text
 from panel.extensions import db
@@ -94,13 +95,14 @@ class Result:
     messages: int = 0
     unreached: int = 0  # Bulk mail: customers with no recipient at all
     lines: list[str] = field(default_factory=list)
+    what: str = "messages"  # Bulk mail: "outage notices" for an outage notice
 
     def summary(self) -> str:
         if self.kind == "edit":
             same = self.customers - self.changed
             text = f"{self.changed:,} of {self.customers:,} selected customers changed."
             return text + (f" {same:,} already had these values." if same else "")
-        text = f"{self.messages:,} messages queued to the contacts of {self.customers - self.unreached:,} customers."
+        text = f"{self.messages:,} {self.what} queued to the contacts of {self.customers - self.unreached:,} customers."
         return text + (f" {self.unreached:,} customers have no contact of those types and no e-mail: not mailed."
                        if self.unreached else "")
 
@@ -222,35 +224,57 @@ def fill(text: str, customer: Customer) -> str:
 
 
 def mail_values(values: dict) -> dict:
+    """A bulk mail's parameters, checked (a job's are read back through here too): a plain mail to chosen
+    contact types, or an outage notice ("notice": "outage", with optional start and end) whose recipients are
+    the outage-notice kind's. ValueError for anything else."""
     subject = " ".join(str(values.get("subject") or "").split())
     body = str(values.get("body") or "").replace("\r\n", "\n")
     types = tuple(values.get("contact_types") or ())
+    notice = values.get("notice") or ""
     if not subject or len(subject) > MAX_SUBJECT:
         raise ValueError("a subject is one line of 1 to 200 characters")
     if not body.strip() or len(body) > MAX_BODY:
         raise ValueError("a body is required")
+    if notice not in ("", "outage"):
+        raise ValueError("unknown kind of notice")
+    if notice:
+        start, end = parse_times(values.get("starts_at"), values.get("ends_at"))
+        return {"subject": subject, "body": body, "contact_types": [], "notice": notice,
+                "starts_at": start.isoformat() if start else None, "ends_at": end.isoformat() if end else None}
     if not types:
         raise ValueError("choose at least one contact type")
     return {"subject": subject, "body": body, "contact_types": list(types)}
 
 
+def _message(values: dict, customer: Customer, recipient) -> tuple[str, str]:
+    """The subject and body of one bulk mail to one recipient of `customer`."""
+    subject, body = fill(values["subject"], customer), fill(values["body"], customer)
+    if values.get("notice") == "outage":
+        start, end = parse_times(values.get("starts_at"), values.get("ends_at"))
+        return (notice_subject(subject, MAX_SUBJECT),
+                notice_body(customer.name, subject, body, start, end, recipient.why(customer.name)))
+    return subject[:MAX_SUBJECT], body + "\n\n--\n" + recipient.why(customer.name) + "\n"
+
+
 def run_mail(actor: Actor, selection: Selection, values: dict, progress=None, deliver_now: bool = False) -> Result:
-    """Queue the mail to every recipient of the chosen contact types of each selected customer (the outbox
-    audits each as SEND when it goes). `deliver_now`: sent right after the commit (a small batch in a request);
+    """Queue the mail to every recipient of the chosen contact types of each selected customer, or for an outage
+    notice to its recipients of outage notices (the outbox audits each as SEND when it goes). `deliver_now`: sent right after the commit (a small batch in a request);
     else the worker's mail job delivers the queue. Never commits."""
     _guard(actor)
     values = mail_values(values)
-    result = Result("mail")
+    outage = values.get("notice") == "outage"
+    result = Result("mail", what="outage notices" if outage else "messages")
     for ids in _id_chunks(actor, selection):
         customers = db.session.scalars(sa.select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)).all()
-        for customer_id, found in recipients_by_types(customers, values["contact_types"]).items():
+        found_by_customer = (recipients_by_kind(customers, "outage_notice") if outage
+                             else recipients_by_types(customers, values["contact_types"]))
+        for customer_id, found in found_by_customer.items():
             customer = db.session.get(Customer, customer_id)
             if not found:
                 result.unreached += 1
             for recipient in found:
                 try:
-                    message = outbox.queue_mail(recipient.email, fill(values["subject"], customer)[:MAX_SUBJECT],
-                                                fill(values["body"], customer) + "\n\n--\n" + recipient.why(customer.name) + "\n")
+                    message = outbox.queue_mail(recipient.email, *_message(values, customer, recipient))
                 except ValueError as error:
                     raise BatchRefused(f"Customer #{customer.id} {customer.name}: {error}.") from None
                 if deliver_now:

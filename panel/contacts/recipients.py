@@ -140,6 +140,11 @@ def recipients_by_types(customers: list[Customer], types) -> dict[int, list[Reci
     return {customer.id: _resolve(customer, found.get(customer.id, [])) for customer in customers}
 
 
+def recipients_by_kind(customers: list[Customer], kind: str) -> dict[int, list[Recipient]]:
+    """recipients(customer, kind) for many customers at once (a bulk outage notice): one read of their contacts."""
+    return recipients_by_types(customers, _kind(kind).contact_types)
+
+
 def recipients_of_own_mail(contact: Contact) -> list[Recipient]:
     """Welcome and password mail: the contact themselves, whatever their type."""
     return [Recipient(contact.name, contact.email, contact.id, contact.contact_type)]

@@ -24,6 +24,7 @@ from wtforms.validators import (
 
 from panel.customers.accounts import ADDRESSES, EDITABLE, PORTAL_EDITABLE
 from panel.customers.hierarchy import HierarchyError, check_reseller
+from panel.customers.trunks import TrunkRefused, parse_network
 from panel.customers.models import (
     BUSINESS_TYPES,
     CURRENCIES,
@@ -36,7 +37,7 @@ from panel.customers.models import (
 from panel.forms import AmountField, AuditedForm, PanelForm, email_address
 from panel.money import MINOR_UNITS, places
 from panel.options import get_option
-from panel.save_options import SaveOptionsMixin
+from panel.save_options import SaveOptionsMixin, UTCDateTimeField
 
 TEXT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "region", "postal_code", "country",
                *(name for name in ADDRESSES if name != "shipping_same_as_billing"))
@@ -301,22 +302,37 @@ class BulkEditForm(BulkSelectionFields, AuditedForm):
 
 
 class BulkMailForm(BulkSelectionFields, AuditedForm):
-    """Bulk mail: plain text to the contacts of the chosen types; {customer} is the customer's name."""
+    """Bulk mail: plain text to the contacts of the chosen types, or an outage notice (its recipients are the
+    outage-notice kind's: support and Technical contacts); {customer} is the customer's name."""
 
+    kind = SelectField("Kind", choices=[SelectChoice("mail", "Mail to the contacts of the types chosen below"),
+                                        SelectChoice("outage", "Outage notice (to support and Technical contacts)")],
+                       default="mail",
+                       description="An outage notice goes to each customer's Maintainer, Onsite Admin, Other and "
+                                   "Technical contacts (its e-mail when it has none), with the times below.")
     # The contact types are the contacts area's (choices set by the route: areas do not import each other both ways).
     contact_types = SelectMultipleField("Send to the contacts of these types", choices=[],
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
-                                        description="A customer with no contact of these types gets it at the customer's e-mail.")
+                                        description="Mail only. A customer with no contact of these types gets it at "
+                                                    "the customer's e-mail.")
     subject = StringField("Subject", validators=[DataRequired(message="Enter a subject."), Length(max=200)])
     body = TextAreaField("Message (plain text)", validators=[DataRequired(message="Enter the message."), Length(max=20_000)],
                          description="{customer} is replaced by each customer's name; nothing else is.")
+    outage_start = UTCDateTimeField("Outage starts (UTC)", format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+                                    description="Outage notice only; optional.")
+    outage_end = UTCDateTimeField("Outage ends (UTC)", format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+                                  description="Outage notice only; optional (“not known yet” when empty).")
 
     def __init__(self, *args, contact_types=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.contact_types.choices = [SelectChoice(t) for t in contact_types]
 
+    @property
+    def outage(self) -> bool:
+        return self.kind.data == "outage"
+
     def validate_contact_types(self, field):
-        if not field.data:
+        if not field.data and not self.outage:
             raise ValidationError("Choose at least one contact type.")
 
     def validate_subject(self, field):
@@ -324,5 +340,29 @@ class BulkMailForm(BulkSelectionFields, AuditedForm):
         if not field.data:
             raise ValidationError("Enter a subject.")
 
+    def validate_outage_end(self, field):
+        start = self.outage_start.data
+        if self.outage and start and field.data and field.data <= start:
+            raise ValidationError("The end is after the start.")
+
     def values(self) -> dict:
-        return {"subject": self.subject.data, "body": self.body.data, "contact_types": list(self.contact_types.data)}
+        values = {"subject": self.subject.data, "body": self.body.data, "contact_types": list(self.contact_types.data)}
+        if self.outage:
+            values |= {"notice": "outage", "contact_types": [],
+                       "starts_at": self.outage_start.data.isoformat() if self.outage_start.data else None,
+                       "ends_at": self.outage_end.data.isoformat() if self.outage_end.data else None}
+        return values
+
+
+class TrunkAddressForm(AuditedForm):
+    """Main tab → Trunk addresses: one address or CIDR range the customer's switch calls from."""
+
+    network = StringField("Address or range", validators=[Length(max=60)],
+                          description="An IPv4 or IPv6 address (203.0.113.7) or CIDR range (203.0.113.0/24).")
+    label = StringField("Label", validators=[Length(max=100)], description="Optional, such as “SBC Frankfurt”.")
+
+    def validate_network(self, field):
+        try:
+            parse_network(field.data)
+        except TrunkRefused as error:
+            raise ValidationError(str(error)) from None

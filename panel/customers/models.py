@@ -168,3 +168,23 @@ class LedgerEntry(db.Model):
     @property
     def audit_customer_id(self) -> int:
         return self.customer_id
+
+
+class TrunkAddress(db.Model):
+    """An address or CIDR range a customer's switch traffic comes from, so the credit check can be asked by the
+    caller's IP. Kept as the network's canonical text ("203.0.113.0/24"; one address is its /32 or /128) under
+    a unique index: one network belongs to one customer, and finding an address is a handful of point lookups
+    on that index (the address's own /32, then each wider network holding it), never a scan of ranges."""
+
+    __tablename__ = "trunk_address"
+    __audited__ = True
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
+    network: so.Mapped[str] = so.mapped_column(sa.String(43), unique=True)
+    label: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def audit_customer_id(self) -> int:
+        return self.customer_id

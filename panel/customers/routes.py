@@ -185,3 +185,4 @@ def bulk_job(job_id: int):
 
 
 from panel.customers import portal_access_routes  # noqa: E402, F401  (Main tab → Portal Access, on this blueprint)
+from panel.customers import trunk_routes  # noqa: E402, F401  (Main tab → Trunk addresses, on this blueprint)

@@ -1,7 +1,8 @@
 """Payments: recording them, moving them from Pending to Completed or Cancelled, and allocating them.
 
 Only a Completed payment counts toward the balance and only a Completed payment is allocated to
-invoices. An invoice whose allocations cover its total is paid; cancelling a payment takes its
+invoices; a payment that is Completed (recorded so, or moved there) gets a receipt by mail
+(panel/invoices/payment_receipts.py). An invoice whose allocations cover its total is paid; cancelling a payment takes its
 allocations back (audited), so the invoices it paid are due again.
 """
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.billing import paid_amounts
 from panel.invoices.models import Invoice, Payment, PaymentAllocation
+from panel.invoices.payment_receipts import receipt_due
 from panel import pages
 
 NEXT_STATUSES = {"Pending": ("Completed", "Cancelled"), "Completed": ("Cancelled",), "Cancelled": ()}
@@ -30,6 +32,8 @@ def record_payment(actor: Actor, customer: Customer, values: dict) -> Payment:
                       created_by=actor.audit_fields()["user_label"], **values)
     db.session.add(payment)
     db.session.flush()
+    if payment.status == "Completed":
+        receipt_due(payment)  # mailed as the unit of work commits, with what it was allocated to by then
     return payment
 
 
@@ -70,6 +74,8 @@ def set_status(actor: Actor, payment: Payment, status: str) -> None:
     payment.status = status
     for invoice in invoices:
         _refresh_status(invoice)
+    if status == "Completed":
+        receipt_due(payment)
 
 
 @dataclass

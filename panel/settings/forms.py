@@ -2,6 +2,7 @@
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -48,7 +49,16 @@ class OptionsForm(AuditedForm):
                     "a whole month at a time (PostgreSQL). Hourly figures, invoices and the Summary keep the "
                     "history. Leave empty to keep every record.")
 
+    # An unticked check box sends nothing, so a post without a box cannot say "off" from "not on this form".
+    # The page names the check-box fields it shows here; a post naming none of them (a script's, a test's, a
+    # form showing other options) leaves those options as they are instead of switching them off.
+    checkboxes_shown = HiddenField()
+    CHECKBOXES = ("require_comment", "portal_sections")
     RANGE = ("number_range_start", "number_range_end", "number_block_size")
+
+    def decided(self, name: str) -> bool:
+        """Whether this post sets the check-box field `name`: a box of it was ticked, or the page showed it."""
+        return bool(getattr(self, name).raw_data) or name in (self.checkboxes_shown.data or "").split()
 
     def validate_call_record_retention(self, field):
         try:

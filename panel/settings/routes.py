@@ -46,10 +46,12 @@ def options():
         except NumberingError as error:  # the 422 rolls back whatever was written
             form.form_errors.append(str(error))
             return render_page("settings/options.html", form=form, code=422)
-        set_option("audit_comment", "1" if form.require_comment.data else "0")
+        if form.decided("require_comment"):
+            set_option("audit_comment", "1" if form.require_comment.data else "0")
         if form.sip_realm.data:
             set_option("sip_realm", form.sip_realm.data.strip())
-        set_default_sections(form.portal_sections.data or [])
+        if form.decided("portal_sections"):  # no box ticked on the page: new customers see no section
+            set_default_sections(form.portal_sections.data or [])
         if form.authorize_balance_max_age.data is not None:
             set_option("authorize_balance_max_age", str(form.authorize_balance_max_age.data))
         retention = parse_retention(form.call_record_retention.data)

@@ -165,6 +165,7 @@ def calls(app, customer):
         ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": acme, "direction": "outbound"}, False),
         ("POST", "/calls/authorize", "/calls/authorize", {"customer_id": 999999, "direction": "inbound"}, True),
         ("POST", "/calls/authorize", "/calls/authorize", {"direction": "sideways"}, True),
+        ("POST", "/calls/authorize", "/calls/authorize", {"ip": "198.51.100.9", "direction": "outbound"}, True),
         ("GET", "/openapi.json", "/openapi.json", None, False),
     ]
 

@@ -9,7 +9,9 @@ keeps it. Not part of `make test`.
 
 --clients concurrent clients (16 by default, as a switch's call-setup threads) each keep one keep-alive
 connection and cycle through: the baseline (`GET /health/db`: one primary-key lookup, no token) and
-authorize by customer id, by SIP username, outbound and inbound, for random customers. Half of the asks find
+authorize by customer id, by SIP username and by caller IP (a trunk address of the customer: its own /32,
+or an address inside its /24 range, so both lookups are measured), outbound and inbound, for random
+customers. Half of the asks find
 a cached balance younger than authorize_balance_max_age (60 s), the rest compute it (a customer asked for the
 first time). The table gives each case's median and p99 and their ratio to the baseline's, and the answers
 per second of the whole run; then a run of authorize only, which is the most answers per second this
@@ -62,7 +64,7 @@ class Client:
         return raw.status, ms, json.loads(payload) if body is not None and payload else None
 
 
-def run(port, token, cases, clients, seconds, customers, usernames):
+def run(port, token, cases, clients, seconds, customers, usernames, addresses):
     times: dict[str, list[float]] = {label: [] for label, _ in cases}
     errors: list[str] = []
     until = time.monotonic() + seconds
@@ -71,7 +73,7 @@ def run(port, token, cases, clients, seconds, customers, usernames):
         rng, client = random.Random(seed), Client(port, token)
         while time.monotonic() < until:
             label, make = rng.choice(cases)
-            method, path, body = make(rng, customers, usernames)
+            method, path, body = make(rng, customers, usernames, addresses)
             try:
                 status, ms, answer = client.request(method, path, body)
             except Exception as error:  # noqa: BLE001 - counted
@@ -90,11 +92,23 @@ def run(port, token, cases, clients, seconds, customers, usernames):
 
 
 def by_id(direction):
-    return lambda rng, n, _: ("POST", "/api/v1/calls/authorize", {"customer_id": rng.randint(1, n), "direction": direction})
+    return lambda rng, n, _, __: ("POST", "/api/v1/calls/authorize", {"customer_id": rng.randint(1, n), "direction": direction})
 
 
-def by_username(rng, _, usernames):
+def by_username(rng, _, usernames, __):
     return "POST", "/api/v1/calls/authorize", {"sip_username": rng.choice(usernames), "direction": "outbound"}
+
+
+def by_ip(rng, _, __, addresses):
+    return "POST", "/api/v1/calls/authorize", {"ip": rng.choice(addresses), "direction": "outbound"}
+
+
+def trunk_networks(customer_id: int) -> tuple[str, str, str]:
+    """A customer's trunk addresses in the benchmark (customers up to 4,096): one exact address (10.x.y.1), a
+    /24 range of its own in 172.16.0.0/12, and an address that range holds but no entry lists exactly."""
+    high, low = customer_id >> 8 & 255, customer_id & 255
+    prefix = f"172.{16 + (customer_id >> 8 & 15)}.{low}"
+    return f"10.{high}.{low}.1", f"{prefix}.0/24", f"{prefix}.77"
 
 
 def main():
@@ -122,6 +136,8 @@ def main():
         from panel import create_app, unit_of_work
         from panel.actor import SYSTEM
         from panel.api.tokens import issue_token
+        from panel.customers.models import Customer
+        from panel.customers.trunks import add_trunk
         from panel.extensions import db
         from panel.numbering.allocation import NumberRange, assign_next_block, save_range
         from panel.numbering.sip import create_sip_user
@@ -152,17 +168,29 @@ def main():
                         block = assign_next_block(SYSTEM, customer_id)
                         create_sip_user(SYSTEM, customer_id, str(block.start_number), None)
                         usernames.append(str(block.start_number))
+            addresses = []
+            have_trunks = db.session.scalar(sa.text("SELECT count(*) FROM trunk_address"))
+            with unit_of_work.unit():  # 1,000 customers get an exact address and a /24 of their own
+                for customer_id in range(1, min(customers, 1000) + 1):
+                    exact, network, inside = trunk_networks(customer_id)
+                    if not have_trunks:
+                        customer = db.session.get(Customer, customer_id)
+                        add_trunk(SYSTEM, customer, exact)
+                        add_trunk(SYSTEM, customer, network)
+                    addresses += [exact, inside]
             db.session.remove()
             db.engine.dispose()
 
-        mixed = [(BASELINE, lambda rng, n, u: ("GET", "/health/db", None)),
+        mixed = [(BASELINE, lambda rng, n, u, a: ("GET", "/health/db", None)),
                  ("authorize by customer id, outbound", by_id("outbound")),
                  ("authorize by customer id, inbound", by_id("inbound")),
-                 ("authorize by SIP username", by_username)]
+                 ("authorize by SIP username", by_username),
+                 ("authorize by caller IP (exact or in a /24)", by_ip)]
         with Gunicorn(url, instance, args.workers, args.threads) as server:
-            run(server.port, token, mixed, args.clients, 3, customers, usernames)  # warm up
-            times, errors = run(server.port, token, mixed, args.clients, args.seconds, customers, usernames)
-            only, only_errors = run(server.port, token, mixed[1:2], args.clients, args.seconds / 2, customers, usernames)
+            run(server.port, token, mixed, args.clients, 3, customers, usernames, addresses)  # warm up
+            times, errors = run(server.port, token, mixed, args.clients, args.seconds, customers, usernames, addresses)
+            only, only_errors = run(server.port, token, mixed[1:2], args.clients, args.seconds / 2, customers, usernames,
+                                    addresses)
         total = sum(len(v) for v in times.values())
         b_med, b_p99 = statistics.median(times[BASELINE]), percentile(times[BASELINE], 0.99)
         print(f"\n{seeded}; gunicorn -w {args.workers} -k gthread --threads {args.threads}; {args.clients} "

@@ -229,3 +229,74 @@ def test_bulk_mail_needs_a_contact_type(app, as_role):
     assert response.status_code == 422
     assert "Choose at least one contact type." in response.get_data(as_text=True)
     assert 'value="Hi"' in response.get_data(as_text=True)
+
+
+def test_an_outage_notice_goes_to_the_support_and_technical_contacts_in_its_own_text(app, as_role):
+    with app.app_context():
+        first, bare, empty = (CustomerFactory(name="Alpha Co"), CustomerFactory(name="Gamma Co", email="gamma@example.com"),
+                              CustomerFactory(email=""))
+        for contact_type in ("Billing", "Admin", "Technical", "Maintainer", "Onsite Admin", "Other"):
+            ContactFactory(customer_id=first.id, contact_type=contact_type,
+                           email=f"{contact_type.lower().replace(' ', '-')}@alpha.example")
+        ContactFactory(customer_id=bare.id, contact_type="Billing", email="bill@gamma.example")
+        ids = [first.id, bare.id, empty.id]
+    response = as_role("staff").post("/customers/bulk/mail", data={
+        "ids": [str(i) for i in ids], "kind": "outage", "contact_types": ["Billing"],  # ignored for a notice
+        "subject": "Frankfurt POP maintenance", "body": "Calls of {customer} are routed through Paris meanwhile.",
+        "outage_start": "2026-12-02T01:00", "outage_end": "2026-12-02T03:30"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "5 outage notices queued to the contacts of 2 customers." in response.get_data(as_text=True)
+    with app.app_context():
+        sent = {m.to_addr: m for m in db.session.scalars(sa.select(MailMessage))}
+        # Gamma has only a Billing contact: its notice goes to the customer's e-mail (the kind's fallback).
+        assert set(sent) == {"technical@alpha.example", "maintainer@alpha.example", "onsite-admin@alpha.example",
+                             "other@alpha.example", "gamma@example.com"}
+        notice = sent["maintainer@alpha.example"]
+        assert notice.subject == "Outage notice: Frankfurt POP maintenance"
+        body = notice.body or ""
+        for text in ("Outage notice for Alpha Co", "Starts: 2026-12-02 01:00 UTC", "Ends:   2026-12-02 03:30 UTC",
+                     "Calls of Alpha Co are routed through Paris meanwhile.",
+                     "You receive this as a Maintainer contact of Alpha Co."):
+            assert text in body, text
+        sends = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "SEND")).all()
+        assert sorted(e.row_id for e in sends) == sorted(str(m.id) for m in sent.values())  # each one audited SEND
+
+
+def test_an_outage_notice_without_times_says_so_and_needs_no_contact_type(app, as_role):
+    with app.app_context():
+        customer = CustomerFactory(name="Alpha Co").id
+        ContactFactory(customer_id=customer, contact_type="Technical", email="tech@alpha.example")
+    response = as_role("staff").post("/customers/bulk/mail", data={
+        "ids": str(customer), "kind": "outage", "subject": "Degraded routes", "body": "We are on it."})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        (notice,) = db.session.scalars(sa.select(MailMessage)).all()
+        assert "Starts: not given" in notice.body and "Ends:   not known yet" in notice.body
+
+
+def test_an_outage_that_ends_before_it_starts_is_refused_by_the_field_and_nothing_is_sent(app, as_role):
+    with app.app_context():
+        customer = CustomerFactory().id
+        ContactFactory(customer_id=customer, contact_type="Technical", email="tech@alpha.example")
+    response = as_role("staff").post("/customers/bulk/mail", data={
+        "ids": str(customer), "kind": "outage", "subject": "Degraded routes", "body": "We are on it.",
+        "outage_start": "2026-12-02T03:00", "outage_end": "2026-12-02T01:00"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "The end is after the start." in body and 'value="Degraded routes"' in body
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) == 0
+
+
+def test_a_big_outage_notice_runs_in_the_worker_with_its_times(app):
+    with app.app_context():
+        customer = CustomerFactory(name="Alpha Co")
+        ContactFactory(customer_id=customer.id, contact_type="Other", email="other@alpha.example")
+        values = jobs.mail_values({"subject": "Maintenance", "body": "Text", "notice": "outage",
+                                   "starts_at": "2026-12-02T01:00:00", "ends_at": None})
+        job = BulkJob(kind="mail", parameters=json.dumps(values), selection=json.dumps({"ids": [customer.id]}),
+                      status="queued", done=0, result="", created_by="system")
+        db.session.add(job)
+        db.session.commit()
+        assert jobs.work_next().endswith("1 outage notices queued to the contacts of 1 customers.")
+        (notice,) = db.session.scalars(sa.select(MailMessage)).all()
+        assert notice.to_addr == "other@alpha.example" and "Starts: 2026-12-02 01:00 UTC" in notice.body

@@ -57,7 +57,7 @@ ENDING = {"auth.revoke_all_my_sessions", "auth.revoke_my_other_sessions", "auth.
 ID_ARGS = ("customer_id", "contact_id", "change_id", "entry_id", "block_id", "user_id", "token_id", "invoice_id",
            "payment_id", "number", "draft_id", "step", "deployment_id", "transaction_id", "session_id", "staff_id",
            "staff_user_id", "passkey_id", "group_id", "product_id", "rate_id", "line_id", "card_id", "order_number",
-           "alert_id", "global_alert_id", "job_id")
+           "alert_id", "global_alert_id", "job_id", "trunk_id")
 # A route that needs an object of another kind under the same argument: a delayed *new* contact.
 OWN_IDS = {"contacts.pending_create": {"change_id": "create_change_id"}}
 # Requests that remove the object they name: asked after every other one, so that each route finds it.
@@ -158,8 +158,12 @@ def ids(app, world):
         bulk_job = BulkJob(kind="edit", parameters='{"channel_limit": 1}', selection='{"ids": [%d]}' % world.b,
                            status="done", done=1, total=1, result="", created_by="system")
         db.session.add(bulk_job)
+        from panel.customers.models import TrunkAddress
+
+        trunk = TrunkAddress(customer_id=world.b, network="198.51.100.0/24")
+        db.session.add(trunk)
         db.session.commit()
-        return {"job_id": bulk_job.id, "customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
+        return {"trunk_id": trunk.id, "job_id": bulk_job.id, "customer_id": world.b, "contact_id": world.ben, "change_id": change.id, "entry_id": entry,
                 "block_id": block.id, "user_id": sip_user.id, "token_id": token_id, "invoice_id": invoice.id,
                 "number": invoice.number, "payment_id": payment.id, "draft_id": draft.id, "step": 1,
                 "deployment_id": deployment.id, "transaction_id": transaction.id, "create_change_id": created.id,
