@@ -21,7 +21,7 @@ from panel.deployments.section import render_results
 from panel.cards.section import allow_processor
 from panel.portal import bp
 from panel.portal.sections import section_required
-from panel.store import checkout, notices, payment, rules
+from panel.store import checkout, payment, rules
 from panel.store.models import DEPLOYMENT_KINDS, ORGANISATION_KINDS, PAYMENT_METHODS
 from panel.web import render_page, search_text
 
@@ -53,8 +53,9 @@ def _deployment_texts(submission: checkout.Submission) -> dict[int, str]:
     return texts
 
 
-def _context(actor, customer, submission: checkout.Submission, errors: dict):
-    lines = checkout.cart_lines(actor)
+def _context(actor, customer, submission: checkout.Submission, errors: dict, lines=None):
+    lines = checkout.cart_lines(actor) if lines is None else lines
+    terms_version, instructions = checkout.page_texts()
     rows = checkout.priced(lines, customer.currency)
     rates = checkout.shipping_rates(customer.currency)
     ships = checkout.needs_shipping(lines)
@@ -67,9 +68,8 @@ def _context(actor, customer, submission: checkout.Submission, errors: dict):
                 shipping=shipping, total=total, submission=submission, errors=errors,
                 organisations=checkout.organisations(actor), deployment_texts=_deployment_texts(submission),
                 cards=payment.cards_configured(), card_info=payment.card_info(actor, customer), methods=PAYMENT_METHODS,
-                instructions={m: notices.instructions(m) for m in ("wire", "cheque")},
-                may_order=rules.may_place_order(actor), may_quote=rules.may_quote(actor),
-                terms_version=checkout.terms_version(), DEPLOYMENT_KINDS=DEPLOYMENT_KINDS,
+                instructions=instructions, may_order=rules.may_place_order(actor), may_quote=rules.may_quote(actor),
+                terms_version=terms_version, DEPLOYMENT_KINDS=DEPLOYMENT_KINDS,
                 ORGANISATION_KINDS=ORGANISATION_KINDS)
 
 
@@ -80,9 +80,9 @@ def checkout_page():
     customer = access.fetch_customer(actor, actor.customer_id)
     submission = checkout.Submission(token=checkout.new_token(), shipping_address=checkout.default_address(customer),
                                      quote=not rules.may_place_order(actor))
-    submission.organisations = {line.id: str(customer.id) for line in checkout.cart_lines(actor)
-                                if line.product.kind in ORGANISATION_KINDS}
-    return allow_processor(render_page(TEMPLATE, **_context(actor, customer, submission, {})))
+    lines = checkout.cart_lines(actor)
+    submission.organisations = {line.id: str(customer.id) for line in lines if line.product.kind in ORGANISATION_KINDS}
+    return allow_processor(render_page(TEMPLATE, **_context(actor, customer, submission, {}, lines)))
 
 
 @bp.get("/store/checkout/totals")
@@ -120,5 +120,6 @@ def checkout_submit():
     try:
         order = checkout.place(actor, submission)
     except checkout.CheckoutRefused as refused:
-        return allow_processor(render_page(TEMPLATE, code=422, **_context(actor, customer, submission, refused.errors)))
+        return allow_processor(render_page(TEMPLATE, code=422, **_context(actor, customer, submission, refused.errors,
+                                                                          lines)))
     return redirect(url_for("portal.order_page", order_number=order.number), 303)

@@ -26,7 +26,7 @@ from panel.extensions import db
 from panel.forms import CONTROL
 from panel.invoices.billing import SEQUENCE as INVOICE_SEQUENCE
 from panel.invoices.models import Invoice, InvoiceLine
-from panel.options import get_option
+from panel.options import get_option, get_options
 from panel.sequences import next_value
 from panel.store import notices, payment, rules
 from panel.store.models import (
@@ -89,6 +89,14 @@ def terms_version() -> int:
     return _whole(get_option(TERMS_OPTION)) or 1
 
 
+def page_texts() -> tuple[int, dict[str, str]]:
+    """What the checkout page shows of the store's settings, in one read: the terms' version and the wire and
+    cheque instructions (as terms_version and notices.instructions answer them)."""
+    values = get_options(TERMS_OPTION, notices.WIRE_OPTION, notices.CHEQUE_OPTION)
+    return _whole(values[TERMS_OPTION]) or 1, {"wire": values[notices.WIRE_OPTION].strip(),
+                                               "cheque": values[notices.CHEQUE_OPTION].strip()}
+
+
 def quote_days() -> int:
     days = _whole(get_option(QUOTE_DAYS_OPTION))
     return days if days and days <= 3650 else DEFAULT_QUOTE_DAYS
@@ -107,6 +115,9 @@ def cart_lines(actor: Actor) -> list[CartLine]:
 
 def organisations(actor: Actor) -> list[tuple[int, str]]:
     """(id, name) of every customer the contact may act for: their own, and an Admin's whole tree."""
+    if actor.in_portal and not actor.manages_tree:
+        own = actor.contact.customer  # held for the request: no query for a contact without a tree
+        return [(own.id, own.name)]
     within = access.customer_ids_within(actor)
     statement = sa.select(Customer.id, Customer.name).order_by(Customer.name, Customer.id).limit(MAX_ORGANISATIONS)
     if within is not None:
