@@ -9,7 +9,7 @@ offers the saved cards or a new one through the processor's card element (the pa
 lets the processor in: `allow_processor`); a declined charge lands on the order's page with its message and
 Retry (panel/store/payment.py). Every route is behind Portal Access "store".
 """
-from flask import redirect, request, url_for
+from flask import jsonify, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
 from panel import access
@@ -18,6 +18,7 @@ from panel.deployments import records
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.deployments.section import render_results
+from panel.cards import section as card_section
 from panel.cards.section import allow_processor
 from panel.portal import bp
 from panel.portal.sections import section_required
@@ -40,7 +41,8 @@ def _submission(form, lines) -> checkout.Submission:
         has_po=form.get("has_po") == "yes", po_number=form.get("po_number", "")[:200],
         terms=form.get("terms") == "1",
         card_choice=payment.card_choice(form.get("card_choice", "")[:12], form.get("setup_intent", "")[:255],
-                                        form.get("save_card") == "1"))
+                                        form.get("save_card") == "1"),
+        issued_setup_intent=card_section.issued_for(checkout.intent_purpose(form.get("token", ""))))
 
 
 def _deployment_texts(submission: checkout.Submission) -> dict[int, str]:
@@ -94,6 +96,22 @@ def checkout_totals():
     submission = checkout.Submission(shipping_rate_id=request.args.get("shipping_rate_id", "")[:12])
     response = render_block(TEMPLATE, "totals", **_context(actor, customer, submission, {}))
     return response, 200, {"Vary": "HX-Request"}
+
+
+@bp.post("/store/checkout/setup-intent")
+@section_required("store")
+def checkout_setup_intent():
+    """A new card's SetupIntent for this checkout (static/cards.js asks for it; JSON): kept in the session under
+    the checkout's token, so Process Order takes no other. Here, not on the Cards page, so paying by a new card
+    works with the stored-cards section hidden."""
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
+    if not rules.may_place_order(actor):
+        return jsonify(error=rules.order_refusal(actor) or payment.NOT_AVAILABLE), 403
+    token = request.args.get("token", "")[:64]
+    if not token:
+        return jsonify(error="Open the checkout again."), 422
+    return card_section.payment_setup_intent(actor, customer, checkout.intent_purpose(token))
 
 
 @bp.get("/store/checkout/deployments")

@@ -74,6 +74,13 @@ class Submission:
     po_number: str = ""
     terms: bool = False
     card_choice: str = ""
+    # The SetupIntent the panel started for this checkout (its token) in this session: a new card's must be it.
+    issued_setup_intent: str | None = None
+
+
+def intent_purpose(token: str) -> str:
+    """What the session keeps a checkout's SetupIntent under (panel/cards/section.py `issued_for`)."""
+    return f"checkout:{(token or '')[:64]}"
 
 
 def new_token() -> str:
@@ -214,6 +221,10 @@ def _check_payment(submission: Submission, errors: dict) -> str:
         errors["payment_method"] = "Choose how you will pay: Credit Card, Wire Transfer or Check."
     elif method == "card" and not payment.cards_configured():
         errors["payment_method"] = "Credit card payments are not available; choose Wire Transfer or Check."
+    elif method == "card":
+        wrong = payment.new_card_refusal(submission.card_choice, submission.issued_setup_intent)
+        if wrong:
+            errors["card_choice"] = wrong
     return method
 
 
