@@ -274,6 +274,11 @@ def require(actor: Actor, obj: T, *, write: bool = False, message: str = NOT_FOU
 
 def fetch_customer(actor: Actor, customer_id: int, *, write: bool = False,
                    message: str = "There is no such customer.") -> Customer:
+    if actor.in_portal and customer_id == actor.customer_id:
+        # The contact's own customer, through the contact's relationship: the contact holds it for the whole
+        # request, so the guards, the menu and the page that each ask for it read it once (the session's
+        # identity map keeps only what something holds: a plain get would read it again every time).
+        return require(actor, actor.contact.customer, write=write, message=message)
     return fetch(actor, Customer, customer_id, write=write, message=message)
 
 

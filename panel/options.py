@@ -21,6 +21,12 @@ def get_option(key: str) -> str:
     return row.value if row is not None else DEFAULTS.get(key, "")
 
 
+def get_options(*keys: str) -> dict[str, str]:
+    """Several options in one read (a page that shows a few of them), each as get_option would answer it."""
+    found = {row.key: row.value for row in db.session.scalars(sa.select(Setting).where(Setting.key.in_(keys)))}
+    return {key: found[key] if key in found else DEFAULTS.get(key, "") for key in keys}
+
+
 def set_option(key: str, value: str) -> None:
     row = db.session.get(Setting, key)
     if row is None:

@@ -131,6 +131,11 @@ class ServerSessions(SessionInterface):
         # Whoever was signed out elsewhere (revoked, password or role changed) is gone from this session.
         if row.staff_user_id is None or _staff_of(data) != row.staff_user_id:
             for key in STAFF_KEYS:
+                if key == "_fresh" and data.get(key) is False:
+                    # "Not fresh" signs nobody in. Flask-Login sets it on every request of a session without its
+                    # `_id` (a portal session): dropped here, it would be set again and every portal request would
+                    # write its session row.
+                    continue
                 data.pop(key, None)
         if row.contact_id is None or _contact_of(data) != row.contact_id:
             for key in CONTACT_KEYS:

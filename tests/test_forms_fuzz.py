@@ -64,6 +64,8 @@ NO_FORM = {
     "cards.setup_intent": "JSON for static/cards.js, on the Add card page only with a processor (tests/cards, tests/browser)",
     "cards.create": "the Add card form is shown only with a processor: localstripe in tests/cards and tests/browser",
     "portal.card_setup_intent": "JSON for static/cards.js, on the Add card page only with a processor (tests/cards)",
+    "portal.checkout_setup_intent": "JSON for static/cards.js, at checkout only with a processor (tests/store/test_card_checkout.py)",
+    "portal.order_setup_intent": "JSON for static/cards.js, on a card order's page only with a processor (tests/store/test_card_checkout.py)",
     "portal.create_card": "the Add card form is shown only with a processor: localstripe in tests/cards and tests/browser",
     "twofactor.turn_off": "shown only to a user with a second factor (tests/twofactor/test_self_service.py)",
     "twofactor.new_codes": "shown only to a user with a second factor (tests/twofactor/test_self_service.py)",

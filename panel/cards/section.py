@@ -19,6 +19,9 @@ from panel.customers.models import Customer
 from panel.web import render_page
 
 ISSUED = "card_setup_intents"  # session: customer id → the SetupIntent id issued to this browser
+# session: what a payment's SetupIntent was issued for ("checkout:<token>", "order:<number>") → its id. Only the
+# last few are kept: a browser pays in a few tabs at most.
+PAYMENT_INTENTS, KEPT_PAYMENT_INTENTS = "card_payment_intents", 8
 STRIPE_FRAMES = "https://hooks.stripe.com"
 PORTAL_ENDPOINTS = {"cards": "portal.cards", "new": "portal.new_card", "setup_intent": "portal.card_setup_intent",
                     "create": "portal.create_card", "default": "portal.default_card", "remove": "portal.remove_card"}
@@ -96,6 +99,25 @@ def setup_intent(actor: Actor, customer: Customer):
     issued[str(customer.id)] = intent.id
     session[ISSUED] = issued
     return jsonify(client_secret=intent.client_secret)
+
+
+def payment_setup_intent(actor: Actor, customer: Customer, purpose: str):
+    """The JSON answer static/cards.js asks for when a payment uses a new card: a SetupIntent's client secret,
+    its id kept in the session for `purpose` (this checkout, this order), so a payment accepts only the
+    SetupIntent the panel started for it (`issued_for`)."""
+    try:
+        intent = card_rules.start_adding(actor, customer)
+    except (card_rules.CardsUnavailable, card_rules.CardRefused) as refused:
+        return jsonify(error=str(refused)), 409
+    issued = {k: v for k, v in (session.get(PAYMENT_INTENTS) or {}).items() if k != purpose}
+    issued[purpose] = intent.id
+    session[PAYMENT_INTENTS] = dict(list(issued.items())[-KEPT_PAYMENT_INTENTS:])
+    return jsonify(client_secret=intent.client_secret)
+
+
+def issued_for(purpose: str) -> str | None:
+    """The id of the SetupIntent this session was given for `purpose`, if any."""
+    return (session.get(PAYMENT_INTENTS) or {}).get(purpose)
 
 
 def add_card(actor: Actor, customer: Customer, links: CardLinks):

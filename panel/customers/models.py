@@ -24,7 +24,7 @@ BUSINESS_TYPES = ("Agriculture", "Construction", "Education", "Finance and Insur
 RESTRICTED_FIELDS = ("reseller_id", "customer_type", "payment_terms", "debit_limit")
 ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
 # What a customer's portal contacts may see (Portal Access; panel/portal/sections.py answers and guards it).
-PORTAL_SECTIONS = ("balance", "calls", "invoices", "deployments", "store", "reports")
+PORTAL_SECTIONS = ("balance", "calls", "invoices", "deployments", "store", "reports", "cards")
 PORTAL_SECTIONS_OPTION = "portal_sections"  # Settings → Options: what a new customer's contacts see
 DEFAULTS.setdefault(PORTAL_SECTIONS_OPTION, " ".join(PORTAL_SECTIONS))
 MAILING_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")

@@ -9,7 +9,7 @@ offers the saved cards or a new one through the processor's card element (the pa
 lets the processor in: `allow_processor`); a declined charge lands on the order's page with its message and
 Retry (panel/store/payment.py). Every route is behind Portal Access "store".
 """
-from flask import redirect, request, url_for
+from flask import jsonify, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
 from panel import access
@@ -18,10 +18,11 @@ from panel.deployments import records
 from panel.deployments.models import Deployment
 from panel.extensions import db
 from panel.deployments.section import render_results
+from panel.cards import section as card_section
 from panel.cards.section import allow_processor
 from panel.portal import bp
 from panel.portal.sections import section_required
-from panel.store import checkout, notices, payment, rules
+from panel.store import checkout, payment, rules
 from panel.store.models import DEPLOYMENT_KINDS, ORGANISATION_KINDS, PAYMENT_METHODS
 from panel.web import render_page, search_text
 
@@ -40,7 +41,8 @@ def _submission(form, lines) -> checkout.Submission:
         has_po=form.get("has_po") == "yes", po_number=form.get("po_number", "")[:200],
         terms=form.get("terms") == "1",
         card_choice=payment.card_choice(form.get("card_choice", "")[:12], form.get("setup_intent", "")[:255],
-                                        form.get("save_card") == "1"))
+                                        form.get("save_card") == "1"),
+        issued_setup_intent=card_section.issued_for(checkout.intent_purpose(form.get("token", ""))))
 
 
 def _deployment_texts(submission: checkout.Submission) -> dict[int, str]:
@@ -53,8 +55,9 @@ def _deployment_texts(submission: checkout.Submission) -> dict[int, str]:
     return texts
 
 
-def _context(actor, customer, submission: checkout.Submission, errors: dict):
-    lines = checkout.cart_lines(actor)
+def _context(actor, customer, submission: checkout.Submission, errors: dict, lines=None):
+    lines = checkout.cart_lines(actor) if lines is None else lines
+    terms_version, instructions = checkout.page_texts()
     rows = checkout.priced(lines, customer.currency)
     rates = checkout.shipping_rates(customer.currency)
     ships = checkout.needs_shipping(lines)
@@ -67,9 +70,8 @@ def _context(actor, customer, submission: checkout.Submission, errors: dict):
                 shipping=shipping, total=total, submission=submission, errors=errors,
                 organisations=checkout.organisations(actor), deployment_texts=_deployment_texts(submission),
                 cards=payment.cards_configured(), card_info=payment.card_info(actor, customer), methods=PAYMENT_METHODS,
-                instructions={m: notices.instructions(m) for m in ("wire", "cheque")},
-                may_order=rules.may_place_order(actor), may_quote=rules.may_quote(actor),
-                terms_version=checkout.terms_version(), DEPLOYMENT_KINDS=DEPLOYMENT_KINDS,
+                instructions=instructions, may_order=rules.may_place_order(actor), may_quote=rules.may_quote(actor),
+                terms_version=terms_version, DEPLOYMENT_KINDS=DEPLOYMENT_KINDS,
                 ORGANISATION_KINDS=ORGANISATION_KINDS)
 
 
@@ -80,9 +82,9 @@ def checkout_page():
     customer = access.fetch_customer(actor, actor.customer_id)
     submission = checkout.Submission(token=checkout.new_token(), shipping_address=checkout.default_address(customer),
                                      quote=not rules.may_place_order(actor))
-    submission.organisations = {line.id: str(customer.id) for line in checkout.cart_lines(actor)
-                                if line.product.kind in ORGANISATION_KINDS}
-    return allow_processor(render_page(TEMPLATE, **_context(actor, customer, submission, {})))
+    lines = checkout.cart_lines(actor)
+    submission.organisations = {line.id: str(customer.id) for line in lines if line.product.kind in ORGANISATION_KINDS}
+    return allow_processor(render_page(TEMPLATE, **_context(actor, customer, submission, {}, lines)))
 
 
 @bp.get("/store/checkout/totals")
@@ -94,6 +96,22 @@ def checkout_totals():
     submission = checkout.Submission(shipping_rate_id=request.args.get("shipping_rate_id", "")[:12])
     response = render_block(TEMPLATE, "totals", **_context(actor, customer, submission, {}))
     return response, 200, {"Vary": "HX-Request"}
+
+
+@bp.post("/store/checkout/setup-intent")
+@section_required("store")
+def checkout_setup_intent():
+    """A new card's SetupIntent for this checkout (static/cards.js asks for it; JSON): kept in the session under
+    the checkout's token, so Process Order takes no other. Here, not on the Cards page, so paying by a new card
+    works with the stored-cards section hidden."""
+    actor = actors.current()
+    customer = access.fetch_customer(actor, actor.customer_id)
+    if not rules.may_place_order(actor):
+        return jsonify(error=rules.order_refusal(actor) or payment.NOT_AVAILABLE), 403
+    token = request.args.get("token", "")[:64]
+    if not token:
+        return jsonify(error="Open the checkout again."), 422
+    return card_section.payment_setup_intent(actor, customer, checkout.intent_purpose(token))
 
 
 @bp.get("/store/checkout/deployments")
@@ -120,5 +138,6 @@ def checkout_submit():
     try:
         order = checkout.place(actor, submission)
     except checkout.CheckoutRefused as refused:
-        return allow_processor(render_page(TEMPLATE, code=422, **_context(actor, customer, submission, refused.errors)))
+        return allow_processor(render_page(TEMPLATE, code=422, **_context(actor, customer, submission, refused.errors,
+                                                                          lines)))
     return redirect(url_for("portal.order_page", order_number=order.number), 303)

@@ -54,7 +54,7 @@ def customer(customer_id: int):
     found = access.fetch_customer(actor, customer_id, message=access.NOT_YOURS)
     return render_template("portal/customer.html", customer=found, reseller=accounts.reseller_of(found),
                            owner_endpoint=_owner_endpoint(actor, found), can_manage=actor.manages_tree,
-                           show_cards=card_rules.may_view(actor, found),
+                           show_cards=card_rules.may_view(actor, found) and "cards" in shown_for(actor, found),
                            shown_sections=shown_for(actor, found))
 
 

@@ -2,10 +2,11 @@
 invoice, payment and shipment, a printable view, a quote's Convert and Copy to cart, and Retry payment of a
 card order whose charge was declined. Lists are the shared keyset pages (panel/pages.py); every route is behind
 Portal Access "store"."""
-from flask import flash, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 
 from panel import access, pages
 from panel import actor as actors
+from panel.cards import section as card_section
 from panel.cards.section import allow_processor
 from panel.portal import bp
 from panel.portal.sections import section_required
@@ -56,6 +57,29 @@ def _card_choice() -> str:
                                form.get("save_card") == "1")
 
 
+def _intent_purpose(order) -> str:
+    return f"order:{order.number}"
+
+
+def _wrong_intent(order) -> str | None:
+    """A new card's SetupIntent must be the one this session was given for this order's payment."""
+    if request.form.get("payment_method", "card") != "card":
+        return None
+    return payment.new_card_refusal(_card_choice(), card_section.issued_for(_intent_purpose(order)))
+
+
+@bp.post("/orders/<order_number>/setup-intent")
+@section_required("store")
+def order_setup_intent(order_number: str):
+    """A new card's SetupIntent for paying this order (Retry, or a quote's Convert); JSON, for static/cards.js."""
+    order = _order(order_number)
+    actor = actors.current()
+    if not rules.may_place_order(actor):
+        return jsonify(error=rules.order_refusal(actor) or payment.NOT_AVAILABLE), 403
+    customer = access.fetch_customer(actor, order.customer_id)
+    return card_section.payment_setup_intent(actor, customer, _intent_purpose(order))
+
+
 @bp.get("/orders/<order_number>")
 @section_required("store")
 def order_page(order_number: str):
@@ -72,6 +96,9 @@ def order_print(order_number: str):
 @section_required("store")
 def quote_convert(order_number: str):
     quote = _order(order_number)
+    wrong = _wrong_intent(quote)
+    if wrong:
+        return _page(quote, 422, field_errors={"card_choice": wrong})
     try:
         order = orders.convert_quote(actors.current(), quote, request.form.get("payment_method", ""),
                                      request.form.get("terms") == "1", _card_choice())
@@ -88,6 +115,9 @@ def quote_convert(order_number: str):
 def order_pay(order_number: str):
     """Retry: pay an order whose card charge was declined, with a saved or a new card."""
     order = _order(order_number)
+    wrong = _wrong_intent(order)
+    if wrong:
+        return _page(order, 422, field_errors={"card_choice": wrong})
     try:
         orders.retry_card(actors.current(), order, _card_choice())
     except orders.OrderRefused as refused:

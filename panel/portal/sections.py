@@ -28,6 +28,7 @@ LABELS = {
     "deployments": "Deployments and support credits",
     "store": "The store",
     "reports": "Issue reports",
+    "cards": "Stored credit cards",  # the Cards page; hidden, a payment still takes a new card (not saved)
 }
 assert tuple(LABELS) == PORTAL_SECTIONS
 HIDDEN = "There is no such page."

@@ -9,6 +9,7 @@ from flask import abort, make_response, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
 from panel import actor as actors
+from panel import pages
 from panel.portal import bp
 from panel.portal.sections import section_required
 from panel.store import cart as carts
@@ -25,25 +26,46 @@ def _text(name: str, limit: int = 100) -> str:
     return " ".join(request.values.get(name, "")[:limit].split())
 
 
-def _context(actor, tab: str | None = None, category: str | None = None, **extra) -> dict:
-    """What every Store page shows: tabs, the categories of the tab, its items (or the plan wizard), the cart."""
-    currency = carts.currency_of(actor)
-    tabs = catalogue.tabs_on_sale(currency) or [DEFAULT_TAB]
-    tab = tab if tab in TABS else DEFAULT_TAB
-    categories = catalogue.categories(currency, tab)
-    category = category if category in categories else (categories[0] if categories else None)
-    items = catalogue.items(currency, tab, category) if category else []
+def _cart_context(actor, tab: str | None = None, category: str | None = None, **extra) -> dict:
+    """What the cart block needs, and no more: a change to the cart answers with this block alone, so it reads
+    neither the tabs nor the category's items."""
     context = {
-        "tabs": tabs, "tab_names": TABS, "kinds": KINDS, "tab": tab, "categories": categories, "category": category,
-        "items": items, "cart": carts.view(actor), "currency": currency, "detail": None, "wizard": None,
-        "may_buy": rules.may_check_out(actor), "refusal": rules.checkout_refusal(actor),
-        "order_refusal": rules.order_refusal(actor), "failed": None, "add_form": None, "line_errors": {},
-        "typed": {}, "added": None, "add_item": None, "oob": False,
+        "cart": carts.view(actor), "currency": carts.currency_of(actor), "tab": tab if tab in TABS else DEFAULT_TAB,
+        "category": category, "refusal": rules.checkout_refusal(actor), "order_refusal": rules.order_refusal(actor),
+        "line_errors": {}, "typed": {}, "oob": False,
     }
-    if items and all(i.product.kind == "plan" and i.product.product_line for i in items):
+    context.update(extra)
+    return context
+
+
+def _context(actor, tab: str | None = None, category: str | None = None, **extra) -> dict:
+    """What every Store page shows: tabs, the categories of the tab, a page of its items (or the plan wizard, or
+    a product's details), the cart."""
+    currency = carts.currency_of(actor)
+    menu = catalogue.menu(currency)
+    tabs = list(menu) or [DEFAULT_TAB]
+    tab = tab if tab in TABS else DEFAULT_TAB
+    categories = menu.get(tab, [])
+    category = category if category in categories else (categories[0] if categories else None)
+    page = catalogue.items_page(currency, tab, category, pages.requested()) \
+        if category and extra.get("detail") is None else None
+    items = page.items if page is not None else []
+    context = _cart_context(actor, tab, category)
+    context.update({
+        "tabs": tabs, "tab_names": TABS, "kinds": KINDS, "categories": categories, "items": items, "page": page,
+        "detail": None, "wizard": None, "may_buy": rules.may_check_out(actor), "failed": None, "add_form": None,
+        "added": None, "add_item": None,
+    })
+    if _is_wizard(page):
         context["wizard"] = _wizard(items)
     context.update(extra)
     return context
+
+
+def _is_wizard(page) -> bool:
+    """A category of support plans of product lines, all on one page, is chosen in three steps."""
+    return bool(page is not None and page.items and not page.has_prev and not page.has_next
+                and all(i.product.kind == "plan" and i.product.product_line for i in page.items))
 
 
 def _wizard(items) -> dict:
@@ -112,12 +134,16 @@ def store_add():
         return _back()
     found = catalogue.item(carts.currency_of(actor), product_id) if product_id else None
     failed = {"product_id": product_id, "error": error, "typed": request.form.get("quantity", "")[:20]} if error else None
-    context = _context(actor, tab=_text("tab", 20) or (found.product.tab if found else None),
-                       category=_text("category") or (found.product.category if found else None),
-                       failed=failed, added=found if error is None else None, add_item=found)
+    tab = _text("tab", 20) or (found.product.tab if found else None)
+    category = _text("category") or (found.product.category if found else None)
+    answer = {"failed": failed, "added": found if error is None else None, "add_item": found}
     code = 422 if error else 200
     if not wants_fragment():
-        return render_page(TEMPLATE, code=code, **context)
+        return render_page(TEMPLATE, code=code, **_context(actor, tab=tab, category=category, **answer))
+    # The form's answer and the cart: the category's items are read only to tell a plan wizard's form.
+    wizard = found is not None and found.product.kind == "plan" and _is_wizard(
+        catalogue.items_page(carts.currency_of(actor), found.product.tab, found.product.category, pages.FIRST))
+    context = _cart_context(actor, tab, category, wizard=wizard, **answer)
     body = render_block(TEMPLATE, "add_result", **context) + render_block(TEMPLATE, "cart", **{**context, "oob": True})
     return _fragment(body, code)
 
@@ -129,10 +155,14 @@ def _fragment(body: str, code: int):
 
 
 def _cart_answer(actor, code: int = 200, **extra):
-    if not wants_fragment() and code < 400:
+    """htmx gets the cart block alone; a change made without JavaScript returns to its Store page (a refused one
+    shows that page with the message by the field)."""
+    tab, category = _text("tab", 20) or None, _text("category") or None
+    if wants_fragment():
+        return render_page(TEMPLATE, "cart", code=code, **_cart_context(actor, tab, category, **extra))
+    if code < 400:
         return _back()
-    return _page(actor, code=code, block="cart", tab=_text("tab", 20) or None, category=_text("category") or None,
-                 **extra)
+    return _page(actor, code=code, tab=tab, category=category, **extra)
 
 
 @bp.post("/store/cart/lines/<int:line_id>")

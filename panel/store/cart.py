@@ -18,7 +18,7 @@ from panel.actor import Actor
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.store import catalogue, rules
-from panel.store.models import Cart, CartLine, Product
+from panel.store.models import Cart, CartLine, Product, ProductPrice
 
 MAX_QUANTITY = 999
 
@@ -66,6 +66,8 @@ def _require_buyer(actor: Actor) -> None:
 
 
 def currency_of(actor: Actor) -> str:
+    if actor.in_portal:
+        return actor.contact.customer.currency  # held by the contact for the request (access.fetch_customer)
     return db.session.scalar(sa.select(Customer.currency).where(Customer.id == actor.customer_id))
 
 
@@ -108,9 +110,11 @@ def add(actor: Actor, product_id: int, quantity: int = 1) -> CartLine:
 
 def line_of(actor: Actor, line_id: int) -> CartLine:
     """A line of the actor's own cart; any other line is not found."""
-    cart = cart_of(actor)
-    line = db.session.get(CartLine, line_id) if cart is not None else None
-    if line is None or line.cart_id != cart.id:
+    if not actor.in_portal:
+        abort(404, NOT_FOUND)
+    line = db.session.scalar(sa.select(CartLine).join(Cart, Cart.id == CartLine.cart_id)
+                             .where(CartLine.id == line_id, Cart.contact_id == actor.contact.id))
+    if line is None:
         abort(404, "That item is not in your cart.")
     return line
 
@@ -135,14 +139,18 @@ def view(actor: Actor) -> CartView:
     currency = currency_of(actor)
     if not actor.in_portal:
         abort(404, NOT_FOUND)
-    rows = db.session.scalars(
-        sa.select(CartLine).join(Cart, Cart.id == CartLine.cart_id).where(Cart.contact_id == actor.contact.id)
-        .options(so.selectinload(CartLine.product).selectinload(Product.prices)).order_by(CartLine.id))
+    # One query: each line with its product and the product's price in this currency (None: not sold in it).
+    rows = db.session.execute(
+        sa.select(CartLine, ProductPrice.amount).join(Cart, Cart.id == CartLine.cart_id)
+        .join(CartLine.product)
+        .outerjoin(ProductPrice, sa.and_(ProductPrice.product_id == CartLine.product_id,
+                                         ProductPrice.currency == currency))
+        .where(Cart.contact_id == actor.contact.id)
+        .options(so.contains_eager(CartLine.product)).order_by(CartLine.id))
     found = []
-    for line in rows:
+    for line, price in rows:
         product = line.product
-        price = product.price_in(currency) if product.retired_at is None else None
-        unit_price = price.amount if price is not None else None
+        unit_price = price if product.retired_at is None else None
         amount = money.billed(unit_price * line.quantity, currency) if unit_price is not None else Decimal(0)
         found.append(Line(line, product, unit_price, amount))
     subtotal = sum((line.amount for line in found), Decimal(0))

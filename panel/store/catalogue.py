@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort
 
-from panel import money
+from panel import money, pages
 from panel.actor import Actor
 from panel.deployments.models import PRODUCTS, SUPPORT_PLANS
 from panel.extensions import db
@@ -186,22 +186,27 @@ def _on_sale(currency: str):
             .where(Product.retired_at.is_(None)))
 
 
+def menu(currency: str) -> dict[str, list[str]]:
+    """The Store's menu in one query: each tab with something on sale in `currency` (in TABS order) and its
+    categories, in the order of their first product."""
+    rows = db.session.execute(
+        sa.select(Product.tab, Product.category)
+        .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id, ProductPrice.currency == currency))
+        .where(Product.retired_at.is_(None))
+        .group_by(Product.tab, Product.category).order_by(sa.func.min(Product.position), sa.func.min(Product.id))).all()
+    found: dict[str, list[str]] = {}
+    for tab, category in rows:
+        found.setdefault(tab, []).append(category)
+    return {tab: found[tab] for tab in TABS if tab in found}
+
+
 def categories(currency: str, tab: str) -> list[str]:
     """The categories of a tab that have something on sale in `currency`, in the order of their first product."""
-    rows = db.session.execute(
-        sa.select(Product.category, sa.func.min(Product.position), sa.func.min(Product.id))
-        .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id, ProductPrice.currency == currency))
-        .where(Product.retired_at.is_(None), Product.tab == tab)
-        .group_by(Product.category).order_by(sa.func.min(Product.position), sa.func.min(Product.id))).all()
-    return [row[0] for row in rows]
+    return menu(currency).get(tab, [])
 
 
 def tabs_on_sale(currency: str) -> list[str]:
-    found = set(db.session.scalars(
-        sa.select(Product.tab).distinct()
-        .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id, ProductPrice.currency == currency))
-        .where(Product.retired_at.is_(None))))
-    return [tab for tab in TABS if tab in found]
+    return list(menu(currency))
 
 
 def items(currency: str, tab: str, category: str | None = None) -> list[Item]:
@@ -211,6 +216,20 @@ def items(currency: str, tab: str, category: str | None = None) -> list[Item]:
         statement = statement.where(Product.category == category)
     rows = db.session.execute(statement.order_by(Product.category, Product.position, Product.name, Product.id)).all()
     return [Item(product, amount, currency) for product, amount in rows]
+
+
+ITEMS_PER_PAGE = 24  # a category holding more is read a keyset page at a time (panel/pages.py)
+_ITEM_ORDER = (Product.position, Product.name, Product.id)
+
+
+def items_page(currency: str, tab: str, category: str, wanted: pages.PageRequest,
+               size: int = ITEMS_PER_PAGE) -> pages.Page:
+    """One page of a category's items (the order of `items`): a large category costs one page's rendering."""
+    statement = _on_sale(currency).where(Product.tab == tab, Product.category == category)
+    page = pages.keyset(db.session, statement, list(_ITEM_ORDER), wanted, size, scalars=False,
+                        key=lambda row: (row[0].position, row[0].name, row[0].id))
+    page.items = [Item(product, amount, currency) for product, amount in page.items]
+    return page
 
 
 def item(currency: str, product_id: int) -> Item | None:

@@ -26,7 +26,7 @@ from panel.extensions import db
 from panel.forms import CONTROL
 from panel.invoices.billing import SEQUENCE as INVOICE_SEQUENCE
 from panel.invoices.models import Invoice, InvoiceLine
-from panel.options import get_option
+from panel.options import get_option, get_options
 from panel.sequences import next_value
 from panel.store import notices, payment, rules
 from panel.store.models import (
@@ -74,6 +74,13 @@ class Submission:
     po_number: str = ""
     terms: bool = False
     card_choice: str = ""
+    # The SetupIntent the panel started for this checkout (its token) in this session: a new card's must be it.
+    issued_setup_intent: str | None = None
+
+
+def intent_purpose(token: str) -> str:
+    """What the session keeps a checkout's SetupIntent under (panel/cards/section.py `issued_for`)."""
+    return f"checkout:{(token or '')[:64]}"
 
 
 def new_token() -> str:
@@ -87,6 +94,14 @@ def _whole(text) -> int | None:
 
 def terms_version() -> int:
     return _whole(get_option(TERMS_OPTION)) or 1
+
+
+def page_texts() -> tuple[int, dict[str, str]]:
+    """What the checkout page shows of the store's settings, in one read: the terms' version and the wire and
+    cheque instructions (as terms_version and notices.instructions answer them)."""
+    values = get_options(TERMS_OPTION, notices.WIRE_OPTION, notices.CHEQUE_OPTION)
+    return _whole(values[TERMS_OPTION]) or 1, {"wire": values[notices.WIRE_OPTION].strip(),
+                                               "cheque": values[notices.CHEQUE_OPTION].strip()}
 
 
 def quote_days() -> int:
@@ -107,6 +122,9 @@ def cart_lines(actor: Actor) -> list[CartLine]:
 
 def organisations(actor: Actor) -> list[tuple[int, str]]:
     """(id, name) of every customer the contact may act for: their own, and an Admin's whole tree."""
+    if actor.in_portal and not actor.manages_tree:
+        own = actor.contact.customer  # held for the request: no query for a contact without a tree
+        return [(own.id, own.name)]
     within = access.customer_ids_within(actor)
     statement = sa.select(Customer.id, Customer.name).order_by(Customer.name, Customer.id).limit(MAX_ORGANISATIONS)
     if within is not None:
@@ -203,6 +221,10 @@ def _check_payment(submission: Submission, errors: dict) -> str:
         errors["payment_method"] = "Choose how you will pay: Credit Card, Wire Transfer or Check."
     elif method == "card" and not payment.cards_configured():
         errors["payment_method"] = "Credit card payments are not available; choose Wire Transfer or Check."
+    elif method == "card":
+        wrong = payment.new_card_refusal(submission.card_choice, submission.issued_setup_intent)
+        if wrong:
+            errors["card_choice"] = wrong
     return method
 
 

@@ -24,12 +24,14 @@ from panel.cards.models import CardCharge, StoredCard
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices import payments
+from panel.portal.sections import open_for
 from panel.store import fulfilment, rules
 from panel.store.models import Order
 
 NOT_AVAILABLE = "Credit card payments are not available; choose Wire Transfer or Check."
 CHOOSE = "Choose one of your saved cards or enter a new card."
 NEW = "new"
+WRONG_INTENT = "The card was not set up for this payment: enter its details again and press the button once more."
 
 
 class CardPaymentRefused(Exception):
@@ -42,12 +44,30 @@ def cards_configured() -> bool:
     return bool(current_app.config.get("STRIPE_SECRET_KEY") or os.environ.get("STRIPE_SECRET_KEY"))
 
 
+def stored_cards_open(actor: Actor) -> bool:
+    """Whether paying may use and keep stored cards: the customer's Portal Access "cards" section (the stored-cards
+    page). Hidden, a payment still takes a new card, used for that payment only and never saved."""
+    return open_for(actor, "cards")
+
+
 def card_info(actor: Actor, customer: Customer) -> dict | None:
-    """The card choice of a contact who may pay by card (not staff in Portal Login): the processor's availability
-    and the customer's saved cards; None when Credit Card cannot be used here."""
+    """The card choice of a contact who may pay by card (not staff in Portal Login): the processor's availability,
+    the customer's saved cards and whether "Save credit card" is offered (both only with the stored-cards
+    section open); None when Credit Card cannot be used here."""
     if not cards_configured() or not rules.may_place_order(actor) or not cards.may_change(actor, customer):
         return None
-    return {"availability": cards.availability(), "cards": cards.list_cards(actor, customer)}
+    stored = stored_cards_open(actor)
+    return {"availability": cards.availability(), "cards": cards.list_cards(actor, customer) if stored else [],
+            "save_offered": stored}
+
+
+def new_card_refusal(choice: str, issued: str | None) -> str | None:
+    """Why a new card's SetupIntent may not pay here: it is not the one the panel started for this payment (this
+    checkout, this order) in this session. None: it is, or the choice is not a new card."""
+    head, _, intent = (choice or "").strip().partition(":")
+    if not head.startswith(NEW) or not intent:
+        return None
+    return None if issued and intent == issued else WRONG_INTENT
 
 
 def key_of(order: Order) -> str:
@@ -62,13 +82,17 @@ def card_choice(choice: str, setup_intent: str = "", save: bool = False) -> str:
     return choice[:12]
 
 
-def _card(customer: Customer, choice: str):
+def _card(customer: Customer, choice: str, stored: bool = True):
+    """The card to charge: a new one (saved only when asked and `stored` cards are open) or a saved one (only
+    when they are)."""
     choice = (choice or "").strip()
     if choice.startswith(NEW):
         head, _, intent = choice.partition(":")
         if not intent:
             raise CardPaymentRefused("Enter the card's details.")
-        return cards.NewCard(setup_intent_id=intent, save=head == f"{NEW}+save")
+        return cards.NewCard(setup_intent_id=intent, save=stored and head == f"{NEW}+save")
+    if not stored:
+        raise CardPaymentRefused("Enter the card's details.")
     card_id = int(choice) if choice.isdigit() and len(choice) <= 10 else None
     card = db.session.scalar(sa.select(StoredCard).where(StoredCard.id == card_id, StoredCard.customer_id == customer.id,
                                                          StoredCard.removed_at.is_(None))) if card_id else None
@@ -104,7 +128,7 @@ def pay_by_card(actor: Actor, order: Order, card_choice: str) -> None:
     if order.kind != "order" or order.status != "Awaiting payment":
         return  # paid already (a second press), cancelled, or a quote: nothing to charge
     customer = db.session.get(Customer, order.customer_id)
-    card = _card(customer, card_choice)
+    card = _card(customer, card_choice, stored_cards_open(actor))
     number, order_id = order.number, order.id
     try:
         charge = cards.charge_card(actor, customer, card, order.total, order.currency, key_of(order),

@@ -41,7 +41,9 @@ NOT_IN_PORTAL_LOGIN = {"portal.password", "portal.two_factor_setup", "portal.ses
                        "portal.revoke_other_sessions",  # nor see or end the contact's sessions
                        # nor change the contact's second factors
                        "portal.two_factor_off", "portal.two_factor_codes", "portal.passkey_register_options",
-                       "portal.passkey_register", "portal.passkey_remove"}
+                       "portal.passkey_register", "portal.passkey_remove",
+                       # nor pay as the contact: a new card's SetupIntent is for paying (panel/store/rules.py)
+                       "portal.checkout_setup_intent"}
 # Settings › Sessions lives on the auth blueprint, for admins only.
 ADMIN_ONLY_ENDPOINTS = {"auth.staff_sessions", "auth.revoke_staff_session", "auth.revoke_staff_user_sessions",
                         # Settings → Alerts: the Settings area (admins here, as no one else is in a group)
@@ -65,7 +67,8 @@ REMOVING = {"onboarding.cancel", "portal.onboarding_cancel", "settings.group_del
             "cards.remove", "portal.remove_card"}
 # The Store's cart: an Admin or Billing contact's, or staff in Portal Login's (panel/store/rules.py); a contact
 # of another type (Ana) browses only (403), where the URL names nothing out of reach.
-BUYING = {"portal.store_add", "portal.store_line_quantity", "portal.store_line_remove",
+BUYING = {"portal.store_add", "portal.store_line_quantity", "portal.store_line_remove", "portal.checkout_setup_intent",
+          "portal.order_setup_intent",
             "cards.remove", "portal.remove_card"}
 # Portal pages that manage customers (their record, contacts, deployments, sub-accounts): an Admin
 # contact's, within their tree; nobody else's, their own customer included.

@@ -32,7 +32,9 @@ GUARDED = {
               "portal.store_line_remove", "portal.checkout_page", "portal.checkout_totals",
               "portal.checkout_deployments", "portal.checkout_submit", "portal.order_history", "portal.quotes",
               "portal.order_page", "portal.order_print", "portal.order_pay", "portal.quote_convert",
-              "portal.quote_copy"},
+              "portal.quote_copy", "portal.checkout_setup_intent", "portal.order_setup_intent"},
+    "cards": {"portal.cards", "portal.new_card", "portal.card_setup_intent", "portal.create_card",
+              "portal.default_card", "portal.remove_card"},
 }
 # What the portal's menu and home page link to for each section (absent once it is hidden).
 MENU = {
@@ -42,6 +44,7 @@ MENU = {
     "deployments": ['href="/portal/deployments"', 'href="/portal/support-credits"'],
     "reports": ['href="/portal/report-issue"'],
     "store": [],  # the store's routes and menu entry come with the store, behind section_required("store")
+    "cards": [],  # no menu entry: the Cards tab of the contact's own customer page (tests/cards)
 }
 
 
