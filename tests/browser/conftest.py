@@ -96,6 +96,10 @@ def live_server(live_database_url, tmp_path, monkeypatch):
         customer_id = CustomerFactory(name=CUSTOMER_NAME, channel_limit=30).id
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    # Werkzeug makes its handler threads daemons, and socketserver joins only the others: without this a request
+    # still running at teardown (a poll) gives its pooled connection back after the engine is disposed, and it
+    # stays open until garbage collection (a ResourceWarning, an error under -W error, with psycopg).
+    server.daemon_threads = False
     # Remember the accepted connections: Chromium keeps them alive, and the handler threads block
     # reading them; at the end we shut them down so those threads end and server_close() can join them.
     connections = set()
