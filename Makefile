@@ -64,11 +64,11 @@ chromium:
 setup-test: setup $(VENV)/.test-installed chromium
 
 # The layering contracts (.importlinter), the whole suite on SQLite (PostgreSQL-only tests included), then
-# again on PostgreSQL. The 2-minute load test runs against gunicorn + PostgreSQL whatever --db says, so the
-# second pass leaves it out.
+# again on PostgreSQL, browser tests included (their live server then serves the PostgreSQL database). The
+# 2-minute load test runs against gunicorn + PostgreSQL whatever --db says, so the second pass leaves it out.
 test: setup-test lint
 	cd tests && ../$(BIN)/pytest -q
-	cd tests && ../$(BIN)/pytest -q --db=postgresql -m "not browser" --ignore=load
+	cd tests && ../$(BIN)/pytest -q --db=postgresql --ignore=load
 
 lint: setup-test
 	$(BIN)/lint-imports --no-cache
@@ -77,7 +77,7 @@ test-sqlite: setup-test
 	cd tests && ../$(BIN)/pytest -q
 
 test-postgres: setup-test
-	cd tests && ../$(BIN)/pytest -q --db=postgresql -m "not browser" --ignore=load
+	cd tests && ../$(BIN)/pytest -q --db=postgresql --ignore=load
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -1,5 +1,6 @@
 """Browser tests: Chromium (the Debian package, never a downloaded one) driven by Playwright against
-the panel served by a real Werkzeug server on a free port, on a fresh copy of the migrated database."""
+the panel served by a real Werkzeug server on a free port, on the database --db names: a fresh copy of the
+migrated SQLite template, or the session's migrated PostgreSQL database emptied for the test."""
 import os
 import shutil
 import socket
@@ -14,7 +15,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from panel import create_app
 from panel.extensions import db
 from tests.factories import CustomerFactory, StaffUserFactory
-from tests.helpers import PASSWORD, STAFF_EMAIL, app_config
+from tests.helpers import PASSWORD, STAFF_EMAIL, app_config, truncate_all
 
 CHROMIUM = "/usr/bin/chromium"
 CUSTOMER_NAME = "Acme Telecom"
@@ -68,19 +69,37 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(sqlite_template, tmp_path, monkeypatch):
+def live_database_url(request, tmp_path) -> str:
+    """The URL of an empty, migrated database for one live server, on the database --db names.
+
+    On PostgreSQL it is the session's database (tests/conftest.py `pg_session_app`), truncated with its
+    sequences restarted, as the `app` fixture does; the live server builds its own app (and engine) on it, so
+    it is configured exactly as on SQLite and no setting of one test reaches the next."""
+    if request.config.getoption("--db") == "postgresql":
+        pg_session_app = request.getfixturevalue("pg_session_app")
+        truncate_all(pg_session_app)
+        return pg_session_app.config["SQLALCHEMY_DATABASE_URI"]
+    path = tmp_path / "panel.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def live_server(live_database_url, tmp_path, monkeypatch):
     """The panel on http://127.0.0.1:<free port>, with a staff user and one customer.
 
     Request it before `page` in a test's arguments, so the browser context is closed first."""
     monkeypatch.setenv("PANEL_INSTANCE_PATH", str(tmp_path / "instance"))
-    path = tmp_path / "panel.db"
-    shutil.copy(sqlite_template, path)
-    app = create_app({**app_config(f"sqlite:///{path}"), "CHANNELS_REFRESH_SECONDS": 1})
+    app = create_app({**app_config(live_database_url), "CHANNELS_REFRESH_SECONDS": 1})
     with app.app_context():
         StaffUserFactory(email=STAFF_EMAIL)
         customer_id = CustomerFactory(name=CUSTOMER_NAME, channel_limit=30).id
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    # Werkzeug makes its handler threads daemons, and socketserver joins only the others: without this a request
+    # still running at teardown (a poll) gives its pooled connection back after the engine is disposed, and it
+    # stays open until garbage collection (a ResourceWarning, an error under -W error, with psycopg).
+    server.daemon_threads = False
     # Remember the accepted connections: Chromium keeps them alive, and the handler threads block
     # reading them; at the end we shut them down so those threads end and server_close() can join them.
     connections = set()
