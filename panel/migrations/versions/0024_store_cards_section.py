@@ -5,7 +5,7 @@ the Settings → Options default when one is stored. With the section hidden, th
 new card for one payment (not saved).
 
 Revision ID: 0024_store_cards_section
-Revises: 0022_bulk_jobs (0023_trunk_addresses once h-money is merged: see the branch's report)
+Revises: 0023_trunk_addresses
 Create Date: 2026-12-01 16:10:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0024_store_cards_section'
-down_revision = '0022_bulk_jobs'
+down_revision = '0023_trunk_addresses'
 branch_labels = None
 depends_on = None
 
