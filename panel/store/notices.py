@@ -7,6 +7,8 @@ import sqlalchemy as sa
 
 from panel import money
 from panel.contacts.models import Contact
+from panel.contacts.recipients import recipients as mail_recipients
+from panel.customers.models import Customer
 from panel.extensions import db
 from panel.mail import outbox
 from panel.options import get_option
@@ -49,8 +51,10 @@ def _lines(order: Order) -> str:
     return "\n".join(rows)
 
 
-def _send(order: Order, subject: str, body: str) -> None:
+def _send(order: Order, subject: str, body: str, skip: frozenset[str] = frozenset()) -> None:
     for address in recipients(order):
+        if address.lower() in skip:
+            continue
         try:
             message = outbox.queue_mail(address, subject, body)
         except ValueError:
@@ -79,9 +83,13 @@ def quote_saved(order: Order) -> None:
 
 
 def payment_received(order: Order) -> None:
+    """To whoever the payment's receipt does not reach: the receipt (panel/invoices/payment_receipts.py) goes to
+    the customer's recipients of payment receipts (its Billing contacts), so one payment makes one mail each and
+    this one is for the ordering contact when they are not among them."""
+    receipted = frozenset(r.email.lower() for r in mail_recipients(db.session.get(Customer, order.customer_id), "payment_receipt"))
     _send(order, f"Payment received for order {order.number}",
           f"We have received the payment of {money.show(order.total, order.currency)} {order.currency} "
-          f"for order {order.number}. Thank you.\n")
+          f"for order {order.number}. Thank you.\n", skip=receipted)
 
 
 def shipped(order: Order, tracking_reference: str) -> None:

@@ -102,7 +102,7 @@ def load(app, customers: int, products: int, orders: int) -> tuple[dict, float]:
                                    .order_by(Order.id.desc()).limit(1))
         db.session.execute(sa.text("ANALYZE"))
         unit_of_work.commit()
-    return {"line_id": line_id, "order": latest}, time.perf_counter() - started
+    return {"line_id": line_id, "order": latest, "buyer": buyer_id}, time.perf_counter() - started
 
 
 def timed(call, repeat):
@@ -150,6 +150,9 @@ def main():
         cases = [
             ("baseline GET /health/db", lambda: staff.get("/health/db")),
             ("customers list, page 1 (staff)", lambda: staff.get("/customers")),
+            ("customer search 'customer 12' (staff, htmx)", lambda: staff.get("/customers?q=customer+12", htmx=True)),
+            ("the buyer's Main tab (staff)", lambda: staff.get(f"/customers/{found['buyer']}")),
+            ("portal home", lambda: portal.get("/portal/")),
             ("portal Store, Support › Hourly Support", lambda: portal.get("/portal/store?tab=support&category=Hourly+Support")),
             ("portal Store, Licences › Seats", lambda: portal.get("/portal/store?tab=licences&category=Seats")),
             ("cart with 10 lines: change a quantity (htmx)",

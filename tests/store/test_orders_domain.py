@@ -64,7 +64,23 @@ def test_recording_a_wire_payment_pays_the_invoice_and_fulfils_each_line_once(ap
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CreditTransaction)) == 1
         to = db.session.scalars(sa.select(MailMessage.to_addr).where(
             MailMessage.subject == f"Payment received for order {order.number}")).all()
-        assert sorted(to) == ["ap@acme.example", "buyer@acme.example"]
+        receipts = db.session.scalars(sa.select(MailMessage.to_addr).where(
+            MailMessage.subject.startswith("Payment receipt"))).all()
+        # One mail each: both are Billing contacts, so both get the payment receipt and neither the notice.
+        assert to == [] and sorted(receipts) == ["ap@acme.example", "buyer@acme.example"]
+
+
+def test_an_ordering_contact_outside_billing_is_told_of_the_payment_and_billing_gets_the_receipt(app, staff_users):
+    with app.app_context():
+        ids = shop(contact_type="Admin")
+        ContactFactory(customer_id=ids["customer_id"], contact_type="Billing", email="ap@acme.example")
+        order_id = placed(ids)
+        orders.record_payment(_staff(), db.session.get(Order, order_id), "wire", "WIRE-124")
+        unit_of_work.commit()
+        number = db.session.get(Order, order_id).number
+        sent = sorted((m.to_addr, m.subject.split(":")[0]) for m in db.session.scalars(sa.select(MailMessage).where(
+            MailMessage.subject.startswith("Payment"))))
+        assert sent == [("ap@acme.example", "Payment receipt"), ("buyer@acme.example", f"Payment received for order {number}")]
 
 
 def test_a_reference_already_used_on_another_order_is_refused(app, staff_users):
