@@ -2,19 +2,15 @@
 the customer portal, to the customer's recipients of invoices (panel/contacts/recipients.py: its Billing
 contacts, else the customer's e-mail). Queued in the transaction that makes the invoice and delivered
 once it commits (panel/mail/outbox.py, which audits each sent message as SEND)."""
-import logging
-
 from flask import url_for
 from werkzeug.routing import BuildError
 
 from panel import money
-from panel.contacts.recipients import Recipient, recipients
+from panel.contacts.recipients import Recipient
 from panel.customers.models import Customer
+from panel.invoices.mail_to_recipients import queue_to_recipients
 from panel.invoices.models import Invoice
-from panel.mail import outbox
 from panel.mail.models import MailMessage
-
-log = logging.getLogger(__name__)
 
 
 def portal_link(invoice: Invoice) -> str | None:
@@ -57,16 +53,5 @@ def _body(invoice: Invoice, customer: Customer, recipient: Recipient) -> str:
 
 def queue_invoice_mail(invoice: Invoice, customer: Customer) -> list[MailMessage]:
     """One message per recipient of invoices, sent after the commit. Nobody to send to: nothing queued."""
-    subject = f"Invoice {invoice.number} for {customer.name}"[:200]
-    messages = []
-    for recipient in recipients(customer, "invoice"):
-        try:
-            message = outbox.queue_mail(recipient.email, subject, _body(invoice, customer, recipient))
-        except ValueError:  # a customer e-mail that is no address: the invoice stands, unmailed there
-            log.warning("invoice %s: %r is not an address; not mailed there", invoice.number, recipient.email)
-            continue
-        outbox.deliver_after_commit(message)
-        messages.append(message)
-    if not messages:
-        log.info("invoice %s: customer %s has no billing contact and no e-mail; not mailed", invoice.number, customer.id)
-    return messages
+    return queue_to_recipients(customer, "invoice", f"Invoice {invoice.number} for {customer.name}",
+                               lambda r: _body(invoice, customer, r), f"invoice {invoice.number}")

@@ -9,22 +9,19 @@ so an allocation made later in the same request (a Store order's payment pays it
 message is queued in that transaction and delivered after the commit, so a request that fails or rolls
 back sends nothing. Card and processor ids are never on it: a reference that looks like one is masked.
 """
-import logging
 import re
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from panel import money, unit_of_work
-from panel.contacts.recipients import Recipient, recipients
+from panel.contacts.recipients import Recipient
 from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.balance import balance_of
+from panel.invoices.mail_to_recipients import queue_to_recipients
 from panel.invoices.models import Invoice, Payment, PaymentAllocation
-from panel.mail import outbox
 from panel.mail.models import MailMessage
-
-log = logging.getLogger(__name__)
 
 _DUE = "payment_receipts_due"
 # Ids a card processor hands out (Stripe's and the like: a known prefix, then letters and at least one digit):
@@ -85,16 +82,6 @@ def queue_receipt(payment: Payment) -> list[MailMessage]:
     """One message per recipient of payment receipts, sent after the commit; nobody to send to: none."""
     customer = db.session.get(Customer, payment.customer_id)
     subject = (f"Payment receipt: {money.show(payment.amount, payment.currency)} {payment.currency} "
-               f"received from {customer.name}")[:200]
-    messages = []
-    for recipient in recipients(customer, "payment_receipt"):
-        try:
-            message = outbox.queue_mail(recipient.email, subject, _body(payment, customer, recipient))
-        except ValueError:  # a customer e-mail that is no address: the payment stands, unmailed there
-            log.warning("payment %s: %r is not an address; no receipt sent there", payment.id, recipient.email)
-            continue
-        outbox.deliver_after_commit(message)
-        messages.append(message)
-    if not messages:
-        log.info("payment %s: customer %s has no billing contact and no e-mail; no receipt", payment.id, customer.id)
-    return messages
+               f"received from {customer.name}")
+    return queue_to_recipients(customer, "payment_receipt", subject, lambda r: _body(payment, customer, r),
+                               f"payment {payment.id}'s receipt")
