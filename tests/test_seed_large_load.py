@@ -1,0 +1,58 @@
+"""The benchmark data set's bulk load (panel/seed_large.py), at a small scale on PostgreSQL: the rows that
+PostgreSQL generates follow the same rules as the Python ones, and the hash chain streamed beside them is one
+`audit-verify` accepts."""
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from panel import emails
+from panel.audit.chain import verify_chain
+from panel.extensions import db
+from panel.seed_large import reseller_of, seed_large
+from tests.helpers import migrated_app
+
+CUSTOMERS = 12_000
+
+
+@pytest.fixture
+def loaded(postgres, tmp_path):
+    app = migrated_app(postgres.create())
+    with app.app_context():
+        seed_large(str(tmp_path), customers=CUSTOMERS, contacts_each=2, busy=3, calls=600, days=8,
+                   audit=CUSTOMERS + 5_000, echo=lambda line: None)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_generated_rows_follow_the_seed_rules_and_the_chain_verifies(loaded):
+    with loaded.app_context(), db.engine.connect() as connection:
+        owners = dict(connection.execute(sa.text("SELECT id, reseller_id FROM customer")).all())
+        assert len(owners) == CUSTOMERS
+        assert owners == {i: reseller_of(i, CUSTOMERS) for i in range(1, CUSTOMERS + 1)}
+        kinds = dict(connection.execute(sa.text("SELECT customer_type, count(*) FROM customer GROUP BY 1")).all())
+        assert kinds == {"Reseller": CUSTOMERS // 100, "End Customer": CUSTOMERS - CUSTOMERS // 100}
+
+        contacts = connection.execute(sa.text(
+            "SELECT customer_id, count(*), min(id), max(id) FROM contact GROUP BY customer_id ORDER BY customer_id"
+        )).all()
+        assert len(contacts) == CUSTOMERS and {row[1] for row in contacts} == {2}
+        assert contacts[0][1:] == (2, 1, 2)
+        sample = connection.execute(sa.text("SELECT email, email_key FROM contact ORDER BY id LIMIT 500")).all()
+        assert all(emails.key(address) == key for address, key in sample)
+        assert len({address for address, _ in sample}) == 500
+
+        report = verify_chain(connection)
+        seeded = connection.scalar(sa.text("SELECT count(*) FROM audit_entry WHERE comment = 'seed-demo --scale large'"))
+        assert seeded == CUSTOMERS + 5_000
+        assert report.intact and report.checked > seeded  # the invoices' entries follow the seed's in one chain
+        data = connection.execute(sa.text(
+            "SELECT table_name, row_id, data FROM audit_entry WHERE id IN (1, :last) ORDER BY id"),
+            {"last": CUSTOMERS + 5_000}).all()
+        first, last = (json.loads(row.data) for row in data)
+        assert data[0][:2] == ("customer", "1") and first["id"] == [None, 1] and "reseller_id" not in first
+        assert first["debit_limit"] == [None, "100.0000"] and first["status"] == [None, "Active"]
+        assert data[1][:2] == ("contact", "5000") and last["customer_id"] == [None, 2_500]
