@@ -200,12 +200,13 @@ class _Loaded:
 # per customer: it locks its customers FOR KEY SHARE (none can be deleted until it commits),
 # refuses the rows of the others, and inserts with the triggers of call_record off for its
 # transaction (session_replication_role = replica). Only when those triggers are all the foreign
-# key's, and the role may do that (a superuser); otherwise the trigger checks every row.
+# key's, and the role may do that: a superuser, or (PostgreSQL 15 and later) an ordinary role granted
+# `GRANT SET ON PARAMETER session_replication_role TO …`; otherwise the trigger checks every row.
 # On PostgreSQL call_record is partitioned by month (panel.calls.partitions): the foreign key is the
 # parent's constraint, cloned on every partition (conparentid), and its check triggers live on the
 # partitions. Every table of the tree is looked at, so a trigger or rule added to any partition
 # makes batches fall back to the trigger's per-row check.
-_CHECKS_ONLY_THE_CUSTOMER = sa.text("""
+_CHECKS_ONLY_THE_CUSTOMER = """
     WITH RECURSIVE tree AS (
       SELECT 'call_record'::regclass::oid AS oid
       UNION ALL SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid),
@@ -217,17 +218,22 @@ _CHECKS_ONLY_THE_CUSTOMER = sa.text("""
     fk AS (
       SELECT oid FROM parent_fk
       UNION ALL SELECT c.oid FROM pg_constraint c WHERE c.contype = 'f' AND c.conparentid IN (SELECT oid FROM parent_fk))
-    SELECT current_setting('is_superuser') = 'on' AND (SELECT count(*) FROM parent_fk) = 1
+    SELECT {role_may} AND (SELECT count(*) FROM parent_fk) = 1
       AND NOT EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND conrelid IN (SELECT oid FROM tree)
                       AND oid NOT IN (SELECT oid FROM fk))
       AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM tree) AND tgconstraint NOT IN (SELECT oid FROM fk))
-      AND NOT EXISTS (SELECT FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM tree))""")
+      AND NOT EXISTS (SELECT FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM tree))"""
+_SUPERUSER = "current_setting('is_superuser') = 'on'"
+_GRANTED = "has_parameter_privilege('session_replication_role', 'SET')"  # PostgreSQL 15 and later
 _LOCK_CUSTOMERS = sa.text("SELECT FROM customer WHERE id IN (SELECT customer_id FROM call_record_csv) FOR KEY SHARE")
 
 
 def checks_customers_per_batch(connection) -> bool:
     """Whether batches may check their customers once each instead of the trigger checking every row."""
-    return bool(connection.execute(_CHECKS_ONLY_THE_CUSTOMER).scalar())
+    role_may = _SUPERUSER
+    if connection.dialect.server_version_info >= (15,):
+        role_may = f"({_SUPERUSER} OR {_GRANTED})"
+    return bool(connection.execute(sa.text(_CHECKS_ONLY_THE_CUSTOMER.format(role_may=role_may))).scalar())
 
 
 def _load_batch(connection, batch: _Batch, source: str, per_batch: bool) -> _Loaded:

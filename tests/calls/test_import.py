@@ -470,6 +470,38 @@ def test_customers_are_checked_per_batch_only_where_the_foreign_key_is_all_the_t
 
 
 @pytest.mark.postgres
+def test_an_ordinary_role_checks_customers_per_batch_once_granted_the_trigger_switch(pg_app):
+    """Not a superuser: the per-row trigger stays on, until the role is granted SET on
+    session_replication_role (PostgreSQL 15), which is all the per-batch path needs."""
+    import uuid
+
+    role = f"panel_loader_{uuid.uuid4().hex[:8]}"
+    with pg_app.app_context():
+        url = db.engine.url
+        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER'))
+        connection.execute(sa.text(f'GRANT CONNECT ON DATABASE "{url.database}" TO "{role}"'))
+    engine = sa.create_engine(url.set(username=role, password=None))
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT current_setting('is_superuser')")) == "off"
+            assert not loading.checks_customers_per_batch(connection)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'GRANT SET ON PARAMETER session_replication_role TO "{role}"'))
+        with engine.connect() as connection:
+            assert loading.checks_customers_per_batch(connection)
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))  # what a batch does
+            assert connection.scalar(sa.text("SHOW session_replication_role")) == "replica"
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'REVOKE SET ON PARAMETER session_replication_role FROM "{role}"'))
+            connection.execute(sa.text(f'REVOKE CONNECT ON DATABASE "{url.database}" FROM "{role}"'))
+            connection.execute(sa.text(f'DROP ROLE "{role}"'))
+
+
+@pytest.mark.postgres
 def test_a_customer_deleted_while_a_batch_checks_its_customers_gets_no_records(pg_app):
     """The batch's lock on its customers waits for the delete, then finds the customer gone."""
     with pg_app.app_context():
