@@ -133,13 +133,25 @@ def main():
     parser.add_argument("--late", type=int, default=1_000)
     parser.add_argument("--workers", type=int, help="loader connections (default: the importer's)")
     parser.add_argument("--repeat", type=int, default=20, help="renders of each Summary tab")
+    parser.add_argument("--role", choices=["granted", "ordinary", "superuser"], default="granted",
+                        help="the panel's database role: an ordinary role owning the database, granted SET on "
+                             "session_replication_role (granted) or not (ordinary), or the admin's superuser")
     args = parser.parse_args()
 
     name = f"panel_bench_calls_{uuid.uuid4().hex[:8]}"
+    role = None if args.role == "superuser" else name
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
     base = ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
+    if role:  # owns the database it migrates, as a production role does; not a superuser
+        admin.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER')
+        if args.role == "granted":
+            admin.execute(f'GRANT SET ON PARAMETER session_replication_role TO "{role}"')
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+        scheme, rest = url.split("://", 1)
+        url = f"{scheme}://{role}@{rest.split('@', 1)[-1]}"
+    else:
+        admin.execute(f'CREATE DATABASE "{name}"')
     workdir = tempfile.mkdtemp(prefix="bench_calls_")
     try:
         os.environ["PANEL_INSTANCE_PATH"] = f"/tmp/{name}"
@@ -190,7 +202,7 @@ def main():
             db.session.remove()
             db.engine.dispose()
 
-        print(f"\n| step ({args.customers:,} customers) | seconds | figure |\n|---|---:|---:|")
+        print(f"\n| step ({args.customers:,} customers, role: {args.role}) | seconds | figure |\n|---|---:|---:|")
         for label, seconds, figure in results:
             print(f"| {label} | {seconds:.2f} | {figure} |")
         print(f"\n| Summary tab of customer {busiest} ({calls:,} calls), htmx fragment | median ms of {args.repeat} |\n|---|---:|")
@@ -199,6 +211,10 @@ def main():
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if role:
+            if args.role == "granted":
+                admin.execute(f'REVOKE SET ON PARAMETER session_replication_role FROM "{role}"')
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
         admin.close()
 
 
