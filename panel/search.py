@@ -23,6 +23,10 @@ def too_short(text: str) -> bool:
     return 0 < len(text) < MIN_LENGTH and not text.isdigit()
 
 
+def has_space(text: str) -> bool:
+    return any(character.isspace() for character in text.strip())
+
+
 def digits_only(text: str) -> bool:
     return text.replace(" ", "").replace("+", "").replace("-", "").isdigit()
 

@@ -30,8 +30,13 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
     if not query or search.too_short(query):
         return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
     pattern = search.like(query)
-    # Phone numbers are searched only for text that could be one; names and e-mails only for text with letters.
-    columns = [Contact.phone, Contact.mobile] if search.digits_only(query) else [Contact.name, Contact.email]
+    # Phone numbers are searched only for text that could be one; names and e-mails only for text with letters,
+    # and e-mails only for text without spaces (an address has none, and its trigram index would only
+    # offer the rows of the name's words to be checked and refused).
+    if search.digits_only(query):
+        columns = [Contact.phone, Contact.mobile]
+    else:
+        columns = [Contact.name] + ([] if search.has_space(query) else [Contact.email])
     conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
     return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size)
 
