@@ -8,6 +8,13 @@ the last DAYS days (customer 1 busiest: a customer's share falls off like a big 
 `import_csv` (records a second), a full roll-up from scratch, an incremental roll-up after 1,000
 late records (records for hours already rolled up), and each Summary tab of the busiest customer
 (median of 20 renders, in-process as bench_pages.py times pages).
+
+With `--database NAME` (one filled by `seed-demo --scale large|huge`, kept) it imports N more records for its
+first (busiest) customers into what it already holds, recomputes every hour of its days (`rollup(since)`: the
+full roll-up over all its calls), then the late records, the incremental roll-up and the Summary tabs as above.
+`--role` (default `granted`) runs the panel as an ordinary, non-superuser role: owner of its own throw-away
+database, or reading and writing every table of a seeded one; `granted` adds `GRANT SET ON PARAMETER
+session_replication_role`, which lets the importer check customers once per batch (panel/calls/loading.py).
 """
 import argparse
 import os
@@ -17,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -89,25 +97,25 @@ def write_csv(url: str, path: str, records: int, customers: int, prefix: str, se
             os.unlink(piece)
 
 
-def sign_in(app):
+def sign_in(app, email: str = STAFF[0]):
     """A test client signed in as a read-only staff user."""
     from panel import unit_of_work
     from panel.staff import create_staff_user
 
     with app.app_context():
-        create_staff_user(STAFF[0], STAFF[1], "readonly")
+        create_staff_user(email, STAFF[1], "readonly")
         unit_of_work.commit()
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/login", data={"csrf_token": token, "email": STAFF[0], "password": STAFF[1]})
+    client.post("/login", data={"csrf_token": token, "email": email, "password": STAFF[1]})
     return client
 
 
-def time_summary_tabs(app, customer: int, repeat: int = 20) -> list[tuple[str, float | None]]:
+def time_summary_tabs(app, customer: int, repeat: int = 20, email: str = STAFF[0]) -> list[tuple[str, float | None]]:
     """Median milliseconds of `repeat` renders of each Summary tab (GET /customers/<id>/summary?frame=…,
     the htmx fragment) for `customer`; None for every tab when the route is not there."""
-    client = sign_in(app)
+    client = sign_in(app, email)
     headers = {"HX-Request": "true"}
     results = []
     for frame in FRAMES:
@@ -133,25 +141,35 @@ def main():
     parser.add_argument("--late", type=int, default=1_000)
     parser.add_argument("--workers", type=int, help="loader connections (default: the importer's)")
     parser.add_argument("--repeat", type=int, default=20, help="renders of each Summary tab")
+    parser.add_argument("--database", help="a database seeded by seed-demo --scale large|huge (kept): import into "
+                                           "it beside what it holds, recompute its roll-up, time its busiest customer")
+    parser.add_argument("--days", type=int, default=DAYS, help="with --database: the days its calls cover")
     parser.add_argument("--role", choices=["granted", "ordinary", "superuser"], default="granted",
                         help="the panel's database role: an ordinary role owning the database, granted SET on "
                              "session_replication_role (granted) or not (ordinary), or the admin's superuser")
     args = parser.parse_args()
 
-    name = f"panel_bench_calls_{uuid.uuid4().hex[:8]}"
-    role = None if args.role == "superuser" else name
+    run = uuid.uuid4().hex[:8]
+    name = args.database or f"panel_bench_calls_{run}"
+    role = None if args.role == "superuser" else f"panel_bench_calls_{run}"
     admin = psycopg.connect(ADMIN_URL, autocommit=True)
     base = ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
-    if role:  # owns the database it migrates, as a production role does; not a superuser
+    if role:  # not a superuser: owns the database it migrates, as a production role does (or, on a database
+        # seeded by the admin, may read and write every table)
         admin.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER')
         if args.role == "granted":
             admin.execute(f'GRANT SET ON PARAMETER session_replication_role TO "{role}"')
-        admin.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+    if args.database:
+        if role:
+            admin.execute(f'GRANT pg_read_all_data, pg_write_all_data TO "{role}"')
+            with psycopg.connect(url, autocommit=True) as seeded:
+                seeded.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
+    else:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{role}"' if role else ""))
+    if role:
         scheme, rest = url.split("://", 1)
         url = f"{scheme}://{role}@{rest.split('@', 1)[-1]}"
-    else:
-        admin.execute(f'CREATE DATABASE "{name}"')
     workdir = tempfile.mkdtemp(prefix="bench_calls_")
     try:
         os.environ["PANEL_INSTANCE_PATH"] = f"/tmp/{name}"
@@ -164,16 +182,22 @@ def main():
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
                           "BCRYPT_ROUNDS": 4, "SECRET_KEY": "bench"})
-        with app.app_context():
-            upgrade()
-        load_customers(url, args.customers)
+        if args.database:  # seed-demo --scale large/huge: its busiest customers are the first ones
+            with app.app_context():
+                stored = db.session.scalar(db.text("SELECT count(*) FROM call_hour"))
+                db.session.remove()
+            print(f"{name}: {stored:,} customer-hours already rolled up")
+        else:
+            with app.app_context():
+                upgrade()
+            load_customers(url, args.customers)
 
         path = os.path.join(workdir, "calls.csv")
         started = time.perf_counter()
-        write_csv(url, path, args.records, args.customers, "c", seed=1)
+        write_csv(url, path, args.records, args.customers, f"c{run}-", seed=1)
         print(f"wrote {args.records:,} records ({os.path.getsize(path) / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
         late = os.path.join(workdir, "late.csv")
-        write_csv(url, late, args.late, args.customers, "late", seed=2)
+        write_csv(url, late, args.late, args.customers, f"late{run}-", seed=2)
 
         workers = args.workers or WORKERS
         results = []
@@ -185,8 +209,14 @@ def main():
             with db.engine.connect() as connection:  # fresh statistics, as autovacuum would have by now
                 connection.execute(db.text("ANALYZE call_record"))
                 connection.commit()
-            full = rollup()
-            results.append(("full roll-up from scratch", full.seconds, f"{full.hours:,} customer-hours"))
+            if args.database:  # every hour of the data set's days again, as after a late file of all of them
+                since = datetime.now(UTC) - timedelta(days=args.days + 1)
+                full = rollup(since)
+                results.append((f"full roll-up: every hour of the last {args.days + 1} days recomputed", full.seconds,
+                                f"{full.hours:,} customer-hours"))
+            else:
+                full = rollup()
+                results.append(("full roll-up from scratch", full.seconds, f"{full.hours:,} customer-hours"))
             late_report = import_csv(late, "bench", workers=workers)  # new calls in hours already rolled up
             assert late_report.inserted == args.late, late_report
             incremental = rollup()
@@ -197,7 +227,7 @@ def main():
             busiest, calls = db.session.execute(db.text(
                 "SELECT customer_id, sum(calls) FROM call_hour GROUP BY customer_id ORDER BY 2 DESC LIMIT 1")).one()
             db.session.remove()
-        tabs = time_summary_tabs(app, busiest, args.repeat)
+        tabs = time_summary_tabs(app, busiest, args.repeat, f"bench-{run}@example.com")
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -210,10 +240,16 @@ def main():
             print(f"| {frame} | {'route not there yet' if median is None else f'{median:.1f}'} |")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not args.database:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if role:
             if args.role == "granted":
                 admin.execute(f'REVOKE SET ON PARAMETER session_replication_role FROM "{role}"')
+            if args.database:
+                for statement in (f'REVOKE pg_read_all_data, pg_write_all_data FROM "{role}"',
+                                  f'DROP OWNED BY "{role}"'):
+                    with psycopg.connect(f"{base}/{name}", autocommit=True) as seeded:
+                        seeded.execute(statement)
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
         admin.close()
 
