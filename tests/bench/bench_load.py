@@ -40,6 +40,8 @@ def cases(customers: int, busiest: int, token: str) -> list[tuple[str, str, bool
         ("Main tab", f"/customers/{mid}", False, None),
         ("Main tab contacts section (htmx)", f"/customers/{mid}/contacts", True, None),
         ("Global Contacts search 'ines ito' (htmx)", "/contacts?q=ines+ito", True, None),
+        ("Global Contacts search by e-mail fragment 'c4242.example' (htmx)", "/contacts?q=c4242.example", True, None),
+        ("Global Contacts search by phone fragment '123 4567' (htmx)", "/contacts?q=123+4567", True, None),
         ("customer audit log", f"/customers/{mid}/audit", False, None),
         *[(f"Summary tab {frame} of the busiest customer (htmx)", f"/customers/{busiest}/summary?frame={frame}", True,
            None) for frame in ("live", "daily", "weekly", "monthly")],
