@@ -5,6 +5,7 @@ in the customer's currency, stays in the cart marked unavailable (and counts for
 Who may use a cart is panel/store/rules.py's answer; a line of another contact's cart is not found (404).
 The cart is not audited (nothing is bought yet): the order made from it is.
 """
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -134,19 +135,25 @@ def remove(actor: Actor, line: CartLine) -> None:
     db.session.flush()
 
 
+@functools.cache
+def _lines_at_todays_prices() -> sa.Select:
+    """One query: each line of a contact's cart with its product and the product's price in a currency (None: not
+    sold in it). Built once, with bound parameters, because building it (and its cache key) cost more than running it
+    on every Store page, cart change and checkout; built on first use so that the mappers are configured by then."""
+    return (sa.select(CartLine, ProductPrice.amount).join(Cart, Cart.id == CartLine.cart_id)
+            .join(CartLine.product)
+            .outerjoin(ProductPrice, sa.and_(ProductPrice.product_id == CartLine.product_id,
+                                             ProductPrice.currency == sa.bindparam("currency")))
+            .where(Cart.contact_id == sa.bindparam("contact_id"))
+            .options(so.contains_eager(CartLine.product)).order_by(CartLine.id))
+
+
 def view(actor: Actor) -> CartView:
     """The cart's lines at today's prices and the subtotal of the available ones."""
     currency = currency_of(actor)
     if not actor.in_portal:
         abort(404, NOT_FOUND)
-    # One query: each line with its product and the product's price in this currency (None: not sold in it).
-    rows = db.session.execute(
-        sa.select(CartLine, ProductPrice.amount).join(Cart, Cart.id == CartLine.cart_id)
-        .join(CartLine.product)
-        .outerjoin(ProductPrice, sa.and_(ProductPrice.product_id == CartLine.product_id,
-                                         ProductPrice.currency == currency))
-        .where(Cart.contact_id == actor.contact.id)
-        .options(so.contains_eager(CartLine.product)).order_by(CartLine.id))
+    rows = db.session.execute(_lines_at_todays_prices(), {"contact_id": actor.contact.id, "currency": currency})
     found = []
     for line, price in rows:
         product = line.product
