@@ -179,9 +179,10 @@ def key_of(row, columns) -> tuple:
 
 
 def keyset(session, statement, columns, wanted: PageRequest, size: int, *, scalars: bool = True,
-           key=None) -> Page:
+           key=None, params: dict | None = None) -> Page:
     """One page of `statement`'s rows in the order of `columns` (ending with a unique column). `key(row)` gives a
-    row's sort key when the rows are not entities with those attributes."""
+    row's sort key when the rows are not entities with those attributes; `params` are the values of the statement's
+    own bound parameters (one built once with `sa.bindparam`)."""
     key = key or (lambda row: key_of(row, columns))
     forward = not (wanted.before is not None or wanted.last)
     query = statement.order_by(None)
@@ -192,7 +193,7 @@ def keyset(session, statement, columns, wanted: PageRequest, size: int, *, scala
         else:
             query = query.where(_beyond(columns, boundary, forward))
     query = query.order_by(*_order(columns, forward)).limit(size + 1)
-    result = session.execute(query)
+    result = session.execute(query, params)
     rows = list(result.scalars().unique().all() if scalars else result.all())
     more = len(rows) > size
     rows = rows[:size]

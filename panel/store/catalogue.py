@@ -5,6 +5,7 @@ settings (Terms and Conditions with their version, wire-transfer and cheque inst
 Every change goes through audited models (Product, ProductPrice, ShippingRate) or panel/options.py's
 audited Setting rows, so the audit log records it with the actor. Changes are for admins (and the system).
 """
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -180,20 +181,35 @@ class Item:
     currency: str
 
 
-def _on_sale(currency: str):
+# The Store page's statements are built once, with bound parameters (`currency`, `tab`, `category`), on first use
+# (the mappers are configured by then): building a statement and its cache key cost more than running it.
+@functools.cache
+def _on_sale() -> sa.Select:
+    """Products on sale in the `currency` parameter (not retired, priced in it), with their price in it."""
     return (sa.select(Product, ProductPrice.amount)
-            .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id, ProductPrice.currency == currency))
+            .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id,
+                                        ProductPrice.currency == sa.bindparam("currency")))
             .where(Product.retired_at.is_(None)))
+
+
+@functools.cache
+def _in_category() -> sa.Select:
+    return _on_sale().where(Product.tab == sa.bindparam("tab"), Product.category == sa.bindparam("category"))
+
+
+@functools.cache
+def _menu() -> sa.Select:
+    return (sa.select(Product.tab, Product.category)
+            .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id,
+                                        ProductPrice.currency == sa.bindparam("currency")))
+            .where(Product.retired_at.is_(None))
+            .group_by(Product.tab, Product.category).order_by(sa.func.min(Product.position), sa.func.min(Product.id)))
 
 
 def menu(currency: str) -> dict[str, list[str]]:
     """The Store's menu in one query: each tab with something on sale in `currency` (in TABS order) and its
     categories, in the order of their first product."""
-    rows = db.session.execute(
-        sa.select(Product.tab, Product.category)
-        .join(ProductPrice, sa.and_(ProductPrice.product_id == Product.id, ProductPrice.currency == currency))
-        .where(Product.retired_at.is_(None))
-        .group_by(Product.tab, Product.category).order_by(sa.func.min(Product.position), sa.func.min(Product.id))).all()
+    rows = db.session.execute(_menu(), {"currency": currency}).all()
     found: dict[str, list[str]] = {}
     for tab, category in rows:
         found.setdefault(tab, []).append(category)
@@ -211,10 +227,11 @@ def tabs_on_sale(currency: str) -> list[str]:
 
 def items(currency: str, tab: str, category: str | None = None) -> list[Item]:
     """What a customer of `currency` sees on a tab (in one category): priced in its currency, not retired."""
-    statement = _on_sale(currency).where(Product.tab == tab)
+    statement = _on_sale().where(Product.tab == tab)
     if category is not None:
         statement = statement.where(Product.category == category)
-    rows = db.session.execute(statement.order_by(Product.category, Product.position, Product.name, Product.id)).all()
+    rows = db.session.execute(statement.order_by(Product.category, Product.position, Product.name, Product.id),
+                              {"currency": currency}).all()
     return [Item(product, amount, currency) for product, amount in rows]
 
 
@@ -225,16 +242,16 @@ _ITEM_ORDER = (Product.position, Product.name, Product.id)
 def items_page(currency: str, tab: str, category: str, wanted: pages.PageRequest,
                size: int = ITEMS_PER_PAGE) -> pages.Page:
     """One page of a category's items (the order of `items`): a large category costs one page's rendering."""
-    statement = _on_sale(currency).where(Product.tab == tab, Product.category == category)
-    page = pages.keyset(db.session, statement, list(_ITEM_ORDER), wanted, size, scalars=False,
-                        key=lambda row: (row[0].position, row[0].name, row[0].id))
+    page = pages.keyset(db.session, _in_category(), list(_ITEM_ORDER), wanted, size, scalars=False,
+                        key=lambda row: (row[0].position, row[0].name, row[0].id),
+                        params={"currency": currency, "tab": tab, "category": category})
     page.items = [Item(product, amount, currency) for product, amount in page.items]
     return page
 
 
 def item(currency: str, product_id: int) -> Item | None:
     """One product as a customer of `currency` sees it, or None (retired, not priced in it, no such product)."""
-    row = db.session.execute(_on_sale(currency).where(Product.id == product_id)).first()
+    row = db.session.execute(_on_sale().where(Product.id == product_id), {"currency": currency}).first()
     return Item(row[0], row[1], currency) if row else None
 
 
