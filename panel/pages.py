@@ -178,11 +178,17 @@ def key_of(row, columns) -> tuple:
     return tuple(getattr(row, _parts(c)[0].key) for c in columns)
 
 
+def first_page_statement(statement, columns, size: int):
+    """The statement `keyset` reads the first page of `size` rows with, for a caller that builds it once and gives
+    it as `first_page` (with `sa.bindparam` parameters): a list read on every request then skips building it."""
+    return statement.order_by(None).order_by(*_order(columns, True)).limit(size + 1)
+
+
 def keyset(session, statement, columns, wanted: PageRequest, size: int, *, scalars: bool = True,
-           key=None, params: dict | None = None) -> Page:
+           key=None, params: dict | None = None, first_page=None) -> Page:
     """One page of `statement`'s rows in the order of `columns` (ending with a unique column). `key(row)` gives a
     row's sort key when the rows are not entities with those attributes; `params` are the values of the statement's
-    own bound parameters (one built once with `sa.bindparam`)."""
+    own bound parameters (one built once with `sa.bindparam`), `first_page` its `first_page_statement`."""
     key = key or (lambda row: key_of(row, columns))
     forward = not (wanted.before is not None or wanted.last)
     query = statement.order_by(None)
@@ -192,7 +198,10 @@ def keyset(session, statement, columns, wanted: PageRequest, size: int, *, scala
             wanted, boundary, forward = FIRST, None, True
         else:
             query = query.where(_beyond(columns, boundary, forward))
-    query = query.order_by(*_order(columns, forward)).limit(size + 1)
+    if boundary is None and forward and first_page is not None:
+        query = first_page
+    else:
+        query = query.order_by(*_order(columns, forward)).limit(size + 1)
     result = session.execute(query, params)
     rows = list(result.scalars().unique().all() if scalars else result.all())
     more = len(rows) > size

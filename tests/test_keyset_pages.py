@@ -138,3 +138,28 @@ def test_a_search_pages_with_the_same_cursors(app, customers):
     assert [c.name for c in first.items + second.items] == ["Beta"] * 4
     assert (first.label, second.label, back.label) == ("Rows 1–3", "Rows 4–4", "Rows 1–3")
     assert not second.has_next and [c.id for c in back.items] == [c.id for c in first.items]
+
+
+def test_a_statement_built_once_with_parameters_and_its_first_page_pages_like_one_built_each_time(app, customers):
+    """The Store's way (panel/store/catalogue.py): the statement and its first page built once with `sa.bindparam`,
+    the values given to each read."""
+    columns = [Customer.name, Customer.id]
+    once = sa.select(Customer).where(Customer.name != sa.bindparam("left_out"))
+    first_page = pages.first_page_statement(once, columns, 3)
+    with app.test_request_context():
+        each_time = sa.select(Customer).where(Customer.name != "Beta")
+        wanted, seen, labels = pages.FIRST, [], []
+        while True:
+            page = pages.keyset(db.session, once, columns, wanted, 3, params={"left_out": "Beta"},
+                                first_page=first_page)
+            plain = pages.keyset(db.session, each_time, columns, wanted, 3)
+            assert [c.id for c in page.items] == [c.id for c in plain.items] and page.links == plain.links
+            seen, labels = seen + [c.id for c in page.items], labels + [page.label]
+            if "next" not in page.links:
+                break
+            wanted = pages.requested(page.links["next"])
+        back = pages.keyset(db.session, once, columns, pages.requested(page.links["prev"]), 3,
+                            params={"left_out": "Beta"}, first_page=first_page)
+        not_beta = list(db.session.scalars(sa.select(Customer.id).where(Customer.name != "Beta").order_by(*columns)))
+    assert seen == not_beta
+    assert labels == ["Rows 1–3", "Rows 4–6", "Rows 7–7"] and back.label == "Rows 4–6"

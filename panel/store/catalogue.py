@@ -239,12 +239,18 @@ ITEMS_PER_PAGE = 24  # a category holding more is read a keyset page at a time (
 _ITEM_ORDER = (Product.position, Product.name, Product.id)
 
 
+@functools.cache
+def _first_page_in_category(size: int) -> sa.Select:
+    return pages.first_page_statement(_in_category(), list(_ITEM_ORDER), size)
+
+
 def items_page(currency: str, tab: str, category: str, wanted: pages.PageRequest,
                size: int = ITEMS_PER_PAGE) -> pages.Page:
     """One page of a category's items (the order of `items`): a large category costs one page's rendering."""
     page = pages.keyset(db.session, _in_category(), list(_ITEM_ORDER), wanted, size, scalars=False,
                         key=lambda row: (row[0].position, row[0].name, row[0].id),
-                        params={"currency": currency, "tab": tab, "category": category})
+                        params={"currency": currency, "tab": tab, "category": category},
+                        first_page=_first_page_in_category(size))
     page.items = [Item(product, amount, currency) for product, amount in page.items]
     return page
 
