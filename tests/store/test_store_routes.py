@@ -12,6 +12,7 @@ from panel.extensions import db
 from panel.seed import seed_store
 from panel.store.models import CartLine, Product
 from tests.factories import ContactFactory, CustomerFactory, ProductFactory
+from tests.form_crawl import forms_of
 from tests.helpers import CONTACT_PASSWORD, PanelClient
 
 PRODUCT = {"sku": "SUP-01", "name": "1 Hour of Support", "description": "One hour.", "tab": "support",
@@ -132,6 +133,31 @@ def test_the_store_opens_on_hourly_support_in_the_customers_currency(app, shop, 
     detail = client.get(f"/portal/store/products/{shop['SUP-HR-05']}").get_data(as_text=True)
     assert "5 Hours of Support" in detail and "5.00 credits" in detail
     assert 'href="/portal/store"' in client.get("/portal/").get_data(as_text=True)
+
+
+def test_every_item_and_cart_line_has_its_own_form_with_the_pages_csrf_token_and_a_quantity(app, shop, portal_client):
+    """The Store page reads the token and the Add to cart URL once for all its forms: each form still carries them,
+    with its own product, and is accepted as the page gives it."""
+    client = portal_client("ana@acme.example")
+    client.post("/portal/store/cart", {"product_id": str(shop["SUP-HR-01"]), "quantity": "2"})
+    client.post("/portal/store/cart", {"product_id": str(shop["SUP-HR-05"]), "quantity": "1"})
+    url = "/portal/store?tab=support&category=Hourly+Support"
+    body = client.get(url).get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', body).group(1)
+    forms = forms_of(body, "http://localhost" + url)
+    adds = [f for f in forms if f.url.endswith("/portal/store/cart")]
+    assert len(adds) == body.count('class="card store-item"') >= 2
+    assert len({f.fields["product_id"].values[0] for f in adds}) == len(adds)
+    for form in adds:
+        assert form.htmx and form.fields["csrf_token"].values == [token]
+        assert form.fields["quantity"].kind == "number" and form.fields["quantity"].values == ["1"]
+        assert form.fields["tab"].values == ["support"] and form.fields["category"].values == ["Hourly Support"]
+    lines = [f for f in forms if "/portal/store/cart/lines/" in f.url]
+    assert len(lines) == 4 and all(f.fields["csrf_token"].values == [token] for f in lines)
+    third = next(f for f in adds if f.fields["product_id"].values[0] not in {str(shop["SUP-HR-01"]), str(shop["SUP-HR-05"])})
+    sent = {name: field.values[0] for name, field in third.fields.items() if field.values}
+    assert client.post("/portal/store/cart", sent, csrf=False).status_code == 303
+    assert len(line_ids(app)) == 3
 
 
 def test_a_product_not_priced_in_the_currency_or_retired_is_not_found(app, shop, portal_client):
