@@ -305,7 +305,8 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     def step(text: str) -> None:
         t = time.monotonic()
         done[0] += next(costs, 0)
-        left = (t - started) / done[0] * (total_cost - done[0]) if done[0] else 0
+        # No estimate until a hundredth of the work is done: the first steps are too small to go by.
+        left = (t - started) / done[0] * (total_cost - done[0]) if done[0] >= total_cost / 100 else 0
         estimate = f"; about {left / 60:.0f} min left" if left >= 60 else (f"; about {left:.0f} s left" if left >= 1 else "")
         echo(f"  {text} ({t - lap[0]:.1f} s{estimate})")
         lap[0] = t
