@@ -236,10 +236,12 @@ def _write_outbox_file(email: EmailMessage, number: int, sensitive: bool = False
     Without a mail server the file IS the delivery, so it cannot be erased the moment it is "sent" as
     the database's copy is: a sensitive message's file (a temporary password) is named *.sensitive.eml,
     says in a header when it goes, and is overwritten and removed OUTBOX_SENSITIVE_HOURS after it was
-    written (erase_sensitive_files, on every write and every worker run)."""
+    written (erase_sensitive_files: on every worker run, and on a write at most once a minute, since it lists
+    the folder and a folder of tens of thousands of messages made every write cost that listing)."""
     folder = Path(current_app.instance_path) / "outbox"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    erase_sensitive_files(folder)
+    if _sweep_due(folder):
+        erase_sensitive_files(folder)
     if sensitive:
         hours = current_app.config.get("OUTBOX_SENSITIVE_HOURS", 1)
         email["X-Panel-Erased-After"] = f"{hours} hour(s): this file holds a password and is then erased"
@@ -254,6 +256,21 @@ def _write_outbox_file(email: EmailMessage, number: int, sensitive: bool = False
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+_SWEEP_EVERY = 60.0  # seconds: the erasure's promise is in hours
+_last_sweep: dict[Path, float] = {}
+
+
+def _sweep_due(folder: Path) -> bool:
+    """Whether a write to `folder` should sweep it now (the first write of this process to it, then once a minute)."""
+    import time
+
+    now = time.monotonic()
+    if now - _last_sweep.get(folder, -_SWEEP_EVERY) < _SWEEP_EVERY:
+        return False
+    _last_sweep[folder] = now
+    return True
 
 
 def erase_sensitive_files(folder: Path | None = None, now: float | None = None) -> int:

@@ -111,3 +111,26 @@ def test_a_portal_form_with_a_stale_csrf_token_stays_in_the_portal(app, customer
     anonymous = PanelClient(app.test_client())
     response = anonymous.post("/portal/login", {"email": "a@b.c", "password": "x"}, csrf=False)
     assert response.status_code == 400 and "This form had expired" in response.get_data(as_text=True)
+
+
+def test_writing_outbox_files_lists_the_folder_at_most_once_a_minute(app, monkeypatch):
+    """A big outbox does not make every write list it; an old password file still goes at the next sweep."""
+    sweeps = []
+    erase = outbox.erase_sensitive_files
+    monkeypatch.setattr(outbox, "erase_sensitive_files", lambda folder=None, now=None: sweeps.append(folder) or erase(folder, now))
+    with app.app_context():
+        folder = Path(app.instance_path, "outbox")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        old = folder / f"1-old{outbox.SENSITIVE_SUFFIX}"
+        old.write_text("temporary password: old-secret")
+        os.utime(old, (time.time() - 7200, time.time() - 7200))
+        with unit_of_work.unit():
+            for n in range(5):
+                outbox.queue_mail(f"p{n}@example.com", "Hello", "nothing secret")
+        outbox.deliver()
+        assert len(sweeps) == 1 and not old.exists()  # the first write swept, and erased the old file
+        monkeypatch.setitem(outbox._last_sweep, folder, time.monotonic() - outbox._SWEEP_EVERY - 1)
+        with unit_of_work.unit():
+            outbox.queue_mail("later@example.com", "Hello", "a minute later")
+        outbox.deliver()
+        assert len(sweeps) == 2 and len(list(folder.glob("*.eml"))) == 6
