@@ -121,7 +121,7 @@ FROM (SELECT i, CASE WHEN owner <= %(count)s THEN owner END AS reseller_id,
              (%(suffixes)s::text[])[1 + floor(random() * cardinality(%(suffixes)s::text[]))::int] AS suffix,
              (%(currencies)s::text[])[1 + floor(random() * cardinality(%(currencies)s::text[]))::int] AS currency,
              (ARRAY[10, 20, 30, 50, 100])[1 + floor(random() * 5)::int] AS channel_limit,
-             (%(last)s::text[])[1 + floor(random() * cardinality(%(last)s::text[]))::int] AS street,
+             (%(last_names)s::text[])[1 + floor(random() * cardinality(%(last_names)s::text[]))::int] AS street,
              1 + floor(random() * cardinality(%(cities)s::text[]))::int AS city
       FROM (SELECT i, """ + RESELLER_OF + """ AS owner FROM generate_series(1, %(count)s) AS i) AS tree) AS c
 """
@@ -135,9 +135,9 @@ SELECT n, customer_id, first || ' ' || last, email, email, (%(types)s::text[])[1
        '', '', '', false, true, true, false, %(moment)s, %(moment)s
 FROM (SELECT n, customer_id, first, last, lower(first || '.' || last || '.' || n || '@c' || customer_id || '.example') AS email
       FROM (SELECT n, (n - 1) / %(each)s + 1 AS customer_id,
-                   (%(first)s::text[])[1 + floor(random() * cardinality(%(first)s::text[]))::int] AS first,
-                   (%(last)s::text[])[1 + floor(random() * cardinality(%(last)s::text[]))::int] AS last
-            FROM generate_series(%(from)s::bigint, %(to)s::bigint) AS n) AS a) AS b
+                   (%(first_names)s::text[])[1 + floor(random() * cardinality(%(first_names)s::text[]))::int] AS first,
+                   (%(last_names)s::text[])[1 + floor(random() * cardinality(%(last_names)s::text[]))::int] AS last
+            FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n) AS a) AS b
 """
 
 
@@ -146,27 +146,34 @@ def _customers(conn, count: int, busy: int, moment: datetime) -> None:
     (reseller_of). The first `busy` have calls and a weekly Invoice Schedule."""
     cities, regions, countries = (list(column) for column in zip(*CITIES, strict=True))
     conn.execute(CUSTOMERS, {"count": count, "busy": busy, "statuses": list(STATUSES), "currencies": list(CURRENCIES[:5]),
-                             "prefixes": PREFIXES, "suffixes": SUFFIXES, "last": LAST, "cities": cities,
+                             "prefixes": PREFIXES, "suffixes": SUFFIXES, "last_names": LAST, "cities": cities,
                              "regions": regions, "countries": countries, "moment": moment.replace(tzinfo=None)})
     conn.execute("SELECT setval('customer_id_seq', %s)", (max(count, 1),))
 
 
-def _contacts(info: str, customers: int, each: int, moment: datetime, parts: int = 2) -> int:
-    """`each` contacts per customer, in `parts` pieces on as many connections side by side."""
-    total = customers * each
-    step = -(-total // parts)
+def _side_by_side(info: str, statement: str, first: int, count: int, values: dict, parts: int = 2,
+                  seed_sign: int = 1) -> None:
+    """Run `statement` for ids first … first + count - 1 in `parts` pieces (its %(first)s and %(last)s), each on a
+    connection of its own, side by side: PostgreSQL generates each piece on a core."""
+    step = -(-count // parts)
 
     def piece(k: int) -> None:
-        first, last = k * step + 1, min(total, (k + 1) * step)
-        if first > last:
+        low, high = first + k * step, first + min(count, (k + 1) * step) - 1
+        if low > high:
             return
         with _connect(info) as conn:
-            conn.execute("SELECT setseed(%s)", ((k + 1) / (parts + 2),))
-            conn.execute(CONTACTS, {"from": first, "to": last, "each": each, "types": list(CONTACT_TYPES),
-                                    "first": FIRST, "last": LAST, "moment": moment.replace(tzinfo=None)})
+            conn.execute("SELECT setseed(%s)", (seed_sign * (k + 1) / (parts + 1),))
+            conn.execute(statement, {**values, "first": low, "last": high})
 
     with ThreadPoolExecutor(parts) as pool:
         list(pool.map(piece, range(parts)))
+
+
+def _contacts(info: str, customers: int, each: int, moment: datetime) -> int:
+    """`each` contacts per customer (ids 1 … customers × each)."""
+    total = customers * each
+    _side_by_side(info, CONTACTS, 1, total, {"each": each, "types": list(CONTACT_TYPES), "first_names": FIRST,
+                                            "last_names": LAST, "moment": moment.replace(tzinfo=None)}, seed_sign=-1)
     with _connect(info) as conn:
         conn.execute("SELECT setval('contact_id_seq', %s)", (max(total, 1),))
     return total
@@ -248,24 +255,13 @@ FROM (SELECT i, 1 + floor(%(busy)s * random() ^ 2)::int AS customer_id,
 """
 
 
-def _calls(info: str, records: int, busy: int, days: int, now: datetime, parts: int = 2) -> None:
+def _calls(info: str, records: int, busy: int, days: int, now: datetime) -> None:
     """`records` calls over the `days` days before the current hour for customers 1..busy (customer 1
-    busiest: u² falls off like a big carrier's customers), generated by PostgreSQL in `parts` pieces."""
+    busiest: u² falls off like a big carrier's customers), generated by PostgreSQL."""
     end = now.replace(minute=0, second=0, microsecond=0, tzinfo=None)
     start = end - timedelta(days=days)
-    step = -(-records // parts)
-
-    def piece(k: int) -> None:
-        first, last = k * step, min(records, (k + 1) * step) - 1
-        if first > last:
-            return
-        with _connect(info) as conn:
-            conn.execute("SELECT setseed(%s)", ((k + 1) / (parts + 1),))
-            conn.execute(CALLS, {"busy": busy, "start": start, "seconds": days * 86400, "first": first,
-                                 "last": last, "received": now.replace(tzinfo=None)})
-
-    with ThreadPoolExecutor(parts) as pool:
-        list(pool.map(piece, range(parts)))
+    _side_by_side(info, CALLS, 0, records, {"busy": busy, "start": start, "seconds": days * 86400,
+                                            "received": now.replace(tzinfo=None)})
 
 
 # seed-demo --scale large / huge: sizes, and the relative cost of each step for the estimate of time left.

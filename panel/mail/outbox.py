@@ -22,6 +22,7 @@ before its e-mail went out.
 import logging
 import os
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -264,8 +265,6 @@ _last_sweep: dict[Path, float] = {}
 
 def _sweep_due(folder: Path) -> bool:
     """Whether a write to `folder` should sweep it now (the first write of this process to it, then once a minute)."""
-    import time
-
     now = time.monotonic()
     if now - _last_sweep.get(folder, -_SWEEP_EVERY) < _SWEEP_EVERY:
         return False
@@ -275,8 +274,6 @@ def _sweep_due(folder: Path) -> bool:
 
 def erase_sensitive_files(folder: Path | None = None, now: float | None = None) -> int:
     """Overwrite and remove the outbox files of sensitive messages older than OUTBOX_SENSITIVE_HOURS."""
-    import time
-
     folder = folder or Path(current_app.instance_path) / "outbox"
     limit = (now or time.time()) - float(current_app.config.get("OUTBOX_SENSITIVE_HOURS", 1)) * 3600
     erased = 0
