@@ -51,8 +51,24 @@ def browser_type_launch_args(browser_type_launch_args, browser_name):
     }
 
 
+def _read_whole_file(file, buffer_size=8192):
+    """The test server's `wsgi.file_wrapper`: the file's bytes, read now, and the file closed at once.
+
+    Werkzeug closes a response's iterable in a `finally` that first drains the request socket; when Chromium
+    drops the connection (a navigation cancels a script still loading), that read raises and the close is
+    skipped, so a static file stays open until garbage collection: a ResourceWarning, an error here.
+    Static files are small, so holding one in memory costs nothing."""
+    with file:
+        return [file.read()]
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr for every poll."""
+    """No access log on stderr for every poll; files served without an open handle (`_read_whole_file`)."""
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ["wsgi.file_wrapper"] = _read_whole_file
+        return environ
 
     def log_request(self, code="-", size="-"):
         pass
