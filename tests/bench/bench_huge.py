@@ -11,6 +11,10 @@ panel_bench_huge) with `seed-demo --scale huge` unless it already holds a seeded
    empty log.
 
 The database is kept for further runs; `dropdb -h 127.0.0.1 -U postgres NAME` gives its disk back.
+
+`--server tuned` runs all of it on a PostgreSQL server of its own (tests/bench/bench_server.py: the machine's
+binaries, a cluster kept in --data-dir, settings for a data set larger than memory) instead of the machine's server
+with Debian's defaults; `rm -rf` of the data directory gives its disk back. `--steps` picks the benchmarks to run.
 """
 import argparse
 import os
@@ -53,23 +57,53 @@ def main():
     parser.add_argument("--scale", choices=["huge", "large"], default="huge")
     parser.add_argument("--records", type=int, default=2_000_000, help="call records bench_calls imports")
     parser.add_argument("--seconds", type=float, default=60, help="bench_load's measured run")
+    parser.add_argument("--server", choices=["machine", "tuned"], default="machine",
+                        help="the machine's PostgreSQL (TEST_PG_ADMIN_URL), or one of the benchmark's own (bench_server)")
+    parser.add_argument("--data-dir", default="/var/tmp/panel-bench-pg", help="with --server tuned: its cluster")
+    parser.add_argument("--steps", default="load,calls,verify", help="which of load, calls, verify to run, in order")
     args = parser.parse_args()
-    url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{args.database}"
+    steps = args.steps.split(",")
+    if unknown := set(steps) - {"load", "calls", "verify"}:
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
+    admin_url, server = ADMIN_URL, None
+    if args.server == "tuned":
+        from tests.bench.bench_server import BenchServer
+
+        server = BenchServer(args.data_dir)
+        admin_url = server.start()
+        os.environ["TEST_PG_ADMIN_URL"] = admin_url  # bench_load and bench_calls connect through it
+        print(f"PostgreSQL of the benchmark's own on {admin_url}: {server.describe()}", flush=True)
+    try:
+        _bench(args, steps, admin_url)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _bench(args, steps: list[str], admin_url: str) -> None:
+    url = f"{admin_url.rsplit('/', 1)[0]}/{args.database}"
     flask = [PYTHON, "-m", "flask", "--app", "wsgi"]
     env = {"DATABASE_URL": url, "PANEL_INSTANCE_PATH": f"/tmp/{args.database}"}
     from panel.seed_large import SCALES
 
     if not seeded(url):
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{args.database}"')
         run(flask + ["db", "upgrade"], env)
         took, _ = run(flask + ["seed-demo", "--scale", args.scale], env)
         print(f"seed-demo --scale {args.scale}: {took / 60:.1f} min")
-    run([PYTHON, "tests/bench/bench_load.py", "--database", args.database, "--seconds", str(args.seconds)])
-    busy = SCALES[args.scale]["busy"]
-    run([PYTHON, "tests/bench/bench_calls.py", "--database", args.database, "--records", str(args.records),
-         "--customers", str(busy)])
+    for step in steps:
+        if step == "load":
+            run([PYTHON, "tests/bench/bench_load.py", "--database", args.database, "--seconds", str(args.seconds)])
+        elif step == "calls":
+            run([PYTHON, "tests/bench/bench_calls.py", "--database", args.database, "--records", str(args.records),
+                 "--customers", str(SCALES[args.scale]["busy"])])
+        else:
+            audit_verify(args, flask, env)
+
+
+def audit_verify(args, flask: list[str], env: dict) -> None:
     took, peak = run(flask + ["audit-verify"], env)
     empty = f"sqlite:////tmp/{args.database}-empty.db"
     Path(empty.removeprefix("sqlite:///")).unlink(missing_ok=True)
