@@ -15,6 +15,8 @@ full roll-up over all its calls), then the late records, the incremental roll-up
 `--role` (default `granted`) runs the panel as an ordinary, non-superuser role: owner of its own throw-away
 database, or reading and writing every table of a seeded one; `granted` adds `GRANT SET ON PARAMETER
 session_replication_role`, which lets the importer check customers once per batch (panel/calls/loading.py).
+`--imports K` imports K files of --records one after the other, each with the blocks of call_record's indexes
+that had to be read into shared buffers (a cold first import, then a feed that goes on); `--only-import` stops there.
 """
 import argparse
 import os
@@ -134,11 +136,32 @@ def time_summary_tabs(app, customer: int, repeat: int = 20, email: str = STAFF[0
     return results
 
 
+def index_blocks(url: str) -> tuple[int, int]:
+    """Blocks of call_record's indexes (every partition) read into shared buffers, and found there, so far
+    (statistics are flushed at a transaction's end: read them on a connection of their own)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return tuple(conn.execute(
+            "SELECT coalesce(sum(idx_blks_read), 0)::bigint, coalesce(sum(idx_blks_hit), 0)::bigint "
+            "FROM pg_statio_user_indexes WHERE relid IN "
+            "(SELECT relid FROM pg_partition_tree('call_record') WHERE isleaf)").fetchone())
+
+
+def print_results(args, results) -> None:
+    print(f"\n| step ({args.customers:,} customers, role: {args.role}) | seconds | figure |\n|---|---:|---:|")
+    for label, seconds, figure in results:
+        print(f"| {label} | {seconds:.2f} | {figure} |")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--customers", type=int, default=1_000)
     parser.add_argument("--late", type=int, default=1_000)
+    parser.add_argument("--imports", type=int, default=1,
+                        help="files of --records imported one after another (the first after a seed reads the "
+                             "indexes from disk; later ones are a feed that goes on)")
+    parser.add_argument("--only-import", action="store_true", help="stop after the imports (no roll-ups, no tabs)")
     parser.add_argument("--workers", type=int, help="loader connections (default: the importer's)")
     parser.add_argument("--repeat", type=int, default=20, help="renders of each Summary tab")
     parser.add_argument("--database", help="a database seeded by seed-demo --scale large|huge (kept): import into "
@@ -192,20 +215,30 @@ def main():
                 upgrade()
             load_customers(url, args.customers)
 
-        path = os.path.join(workdir, "calls.csv")
+        paths = [os.path.join(workdir, f"calls{k}.csv") for k in range(args.imports)]
         started = time.perf_counter()
-        write_csv(url, path, args.records, args.customers, f"c{run}-", seed=1)
-        print(f"wrote {args.records:,} records ({os.path.getsize(path) / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
+        for k, path in enumerate(paths):
+            write_csv(url, path, args.records, args.customers, f"c{run}-{k}-", seed=1 + 10 * k)
+        print(f"wrote {args.imports} × {args.records:,} records ({os.path.getsize(paths[0]) / 1e6:,.0f} MB each) "
+              f"in {time.perf_counter() - started:.1f} s")
         late = os.path.join(workdir, "late.csv")
         write_csv(url, late, args.late, args.customers, f"late{run}-", seed=2)
 
         workers = args.workers or WORKERS
         results = []
         with app.app_context():
-            report = import_csv(path, "bench", workers=workers)
-            assert (report.inserted, report.duplicates, len(report.bad)) == (args.records, 0, 0), report
-            results.append((f"import_csv, {args.records:,} records, {workers} connections", report.seconds,
-                            f"{report.inserted / report.seconds:,.0f} records/s"))
+            for k, path in enumerate(paths):
+                before = index_blocks(f"{base}/{name}")
+                report = import_csv(path, "bench", workers=workers)
+                assert (report.inserted, report.duplicates, len(report.bad)) == (args.records, 0, 0), report
+                read, hit = (now - then for now, then in zip(index_blocks(f"{base}/{name}"), before))
+                nth = f" ({k + 1} of {args.imports})" if args.imports > 1 else ""
+                results.append((f"import_csv, {args.records:,} records{nth}, {workers} connections; call_record "
+                                f"index blocks read {read:,}, found in shared buffers {hit:,}", report.seconds,
+                                f"{report.inserted / report.seconds:,.0f} records/s"))
+            if args.only_import:
+                print_results(args, results)
+                return
             with db.engine.connect() as connection:  # fresh statistics, as autovacuum would have by now
                 connection.execute(db.text("ANALYZE call_record"))
                 connection.commit()
@@ -232,9 +265,7 @@ def main():
             db.session.remove()
             db.engine.dispose()
 
-        print(f"\n| step ({args.customers:,} customers, role: {args.role}) | seconds | figure |\n|---|---:|---:|")
-        for label, seconds, figure in results:
-            print(f"| {label} | {seconds:.2f} | {figure} |")
+        print_results(args, results)
         print(f"\n| Summary tab of customer {busiest} ({calls:,} calls), htmx fragment | median ms of {args.repeat} |\n|---|---:|")
         for frame, median in tabs:
             print(f"| {frame} | {'route not there yet' if median is None else f'{median:.1f}'} |")
