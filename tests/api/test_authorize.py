@@ -12,6 +12,7 @@ from panel import unit_of_work
 from panel.actor import SYSTEM
 from panel.alerts.models import BalanceCache
 from panel.api.tokens import issue_token
+from panel.calls.models import HourlySummary
 from panel.customers.models import Customer
 from panel.customers.trunks import add_trunk, customer_id_for, parse_address
 from panel.extensions import db
@@ -108,16 +109,17 @@ def test_channels_at_the_channel_limit_are_refused(app, client, token, by):
 
 def test_todays_spend_at_the_daily_spend_limit_is_refused(app, client, token, by):
     customer = make(app, balance="100", daily_spend_limit=Decimal(20))
-    now = utcnow()
+    # This hour and yesterday's last one: distinct at any time of day, also in the hour after midnight.
+    this_hour = utcnow().replace(minute=0, second=0, microsecond=0)
     with app.app_context():
-        HourlySummaryFactory(customer_id=customer, hour=now.replace(minute=0, second=0, microsecond=0), charge=Decimal(12))
-        HourlySummaryFactory(customer_id=customer, hour=now.replace(hour=0, minute=0, second=0, microsecond=0)
-                             - timedelta(hours=1), charge=Decimal(50))  # yesterday: not today's spend
+        HourlySummaryFactory(customer_id=customer, hour=this_hour, charge=Decimal(12))
+        HourlySummaryFactory(customer_id=customer, hour=this_hour.replace(hour=0) - timedelta(hours=1),
+                             charge=Decimal(50))  # yesterday: not today's spend
     answer = ask(client, token, **by(customer)).get_json()
     assert (answer["allowed"], answer["spend_today"], answer["daily_spend_limit"]) == (True, "12.00", "20.00")
-    with app.app_context():
-        HourlySummaryFactory(customer_id=customer, hour=now.replace(hour=0, minute=0, second=0, microsecond=0),
-                             charge=Decimal(8))
+    with app.app_context():  # more calls this hour: the roll-up recomputes it
+        db.session.get(HourlySummary, (customer, this_hour)).charge = Decimal(20)
+        db.session.commit()
     answer = ask(client, token, **by(customer)).get_json()
     assert (answer["allowed"], answer["reason"], answer["spend_today"]) == (False, "daily_spend_limit", "20.00")
 
