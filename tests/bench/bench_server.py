@@ -13,9 +13,10 @@ kept in `data_dir` between runs; `stop()` shuts the server down.
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 from pathlib import Path
+
+from tests.helpers import free_port
 
 TUNED = {
     "shared_buffers": "6GB",           # a quarter of the machine's memory
@@ -38,12 +39,6 @@ def binaries() -> Path:
     if not versions:
         raise SystemExit("no PostgreSQL binaries under /usr/lib/postgresql (apt-get install -y postgresql)")
     return versions[-1].parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_owner(command: list[str]) -> list[str]:
@@ -87,19 +82,3 @@ class BenchServer:
     def describe(self) -> str:
         return ", ".join(f"{name} {value}" for name, value in self.settings.items()
                          if name not in ("listen_addresses", "unix_socket_directories", "max_connections"))
-
-
-if __name__ == "__main__":  # a quick check: start, report the settings in force, stop
-    import sys
-    import tempfile
-
-    import psycopg
-
-    server = BenchServer(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="bench-pg-"))
-    url = server.start()
-    try:
-        with psycopg.connect(url) as conn:
-            for name in ("server_version", "shared_buffers", "max_wal_size", "wal_compression", "checkpoint_timeout"):
-                print(name, conn.execute(f"SHOW {name}").fetchone()[0])
-    finally:
-        server.stop()
