@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from panel import unit_of_work
 from panel.calls import partitions
@@ -160,8 +161,6 @@ _STAGE_CSV = ("CREATE TEMPORARY TABLE call_record_csv (line integer, customer_id
               "billed_seconds integer, rate numeric, cost numeric, charge numeric) ON COMMIT DROP")
 # An empty destination is '' (not NULL); naive start times are UTC (the batch sets TimeZone).
 _COPY_CSV = "COPY call_record_csv FROM STDIN (FORMAT csv, FORCE_NOT_NULL (destination))"
-_REFUSE = sa.text("DELETE FROM call_record_csv s WHERE NOT EXISTS (SELECT FROM customer c WHERE c.id = s.customer_id) "
-                  "RETURNING line, customer_id")
 _INSERT_CSV = (
     "INSERT INTO call_record (customer_id, source, call_id, start_time, destination, answered, duration_seconds, "
     "billed_seconds, rate, cost, charge, received_at) "
@@ -225,7 +224,15 @@ _CHECKS_ONLY_THE_CUSTOMER = """
       AND NOT EXISTS (SELECT FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM tree))"""
 _SUPERUSER = "current_setting('is_superuser') = 'on'"
 _GRANTED = "has_parameter_privilege('session_replication_role', 'SET')"  # PostgreSQL 15 and later
-_LOCK_CUSTOMERS = sa.text("SELECT FROM customer WHERE id IN (SELECT customer_id FROM call_record_csv) FOR KEY SHARE")
+# A batch's customers, each looked up once through the primary key and locked FOR KEY SHARE (none can be
+# deleted until the batch commits): those that do not exist. The locking sub-select keeps it a lookup a
+# customer; a join of the batch with customer (NOT EXISTS without the lock) was planned as a hash of the
+# whole customer table, a second a batch with a million customers.
+_UNKNOWN_CUSTOMERS = sa.text(
+    "SELECT customer_id FROM (SELECT DISTINCT customer_id FROM call_record_csv) AS batch "
+    "WHERE NOT EXISTS (SELECT FROM customer c WHERE c.id = batch.customer_id FOR KEY SHARE)")
+_REFUSE = sa.text("DELETE FROM call_record_csv WHERE customer_id = ANY(:unknown) RETURNING line, customer_id"
+                  ).bindparams(sa.bindparam("unknown", type_=postgresql.ARRAY(sa.Integer())))
 
 
 def checks_customers_per_batch(connection) -> bool:
@@ -247,9 +254,8 @@ def _load_batch(connection, batch: _Batch, source: str, per_batch: bool) -> _Loa
             cursor.execute(_STAGE_CSV)
             with cursor.copy(_COPY_CSV) as copy:
                 copy.write(batch.text)
-        if per_batch:
-            connection.execute(_LOCK_CUSTOMERS)  # before refusing: no customer can go in between
-        refused = sorted(connection.execute(_REFUSE).all())
+        unknown = connection.execute(_UNKNOWN_CUSTOMERS).scalars().all()
+        refused = sorted(connection.execute(_REFUSE, {"unknown": unknown}).all()) if unknown else []
         if per_batch:
             connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
         values = {"source": source, "received_at": received_at}

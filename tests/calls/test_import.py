@@ -529,3 +529,27 @@ def test_a_customer_deleted_while_a_batch_checks_its_customers_gets_no_records(p
     thread.join()
     assert errors == [] and reports[0].bad == [(2, f"customer_id: there is no customer {c}")]
     assert stored(pg_app) == {}
+
+
+@pytest.mark.postgres
+def test_a_batch_looks_up_each_of_its_customers_by_key_without_reading_the_whole_table(pg_app):
+    """With many customers, checking a batch's customers must not scan (and hash) the customer table: at a
+    million customers that cost a second a batch. Each distinct customer of the batch is one key lookup."""
+    with pg_app.app_context():
+        c = create_customer(SYSTEM, {"name": "Many"}, "USD").id
+        unit_of_work.commit()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO customer SELECT (jsonb_populate_record(NULL::customer, to_jsonb(c) "
+                "|| jsonb_build_object('id', g, 'name', 'Many ' || g))).* "
+                "FROM customer c, generate_series(:c + 1, :c + 30000) g WHERE c.id = :c"), {"c": c})
+            connection.execute(sa.text("ANALYZE customer"))
+            connection.execute(sa.text(loading._STAGE_CSV))
+            connection.execute(sa.text(
+                "INSERT INTO call_record_csv (line, customer_id, call_id) "
+                "SELECT g, CASE WHEN g % 10000 = 0 THEN :c + 40000 + g / 10000 % 2 ELSE :c + g % 500 END, 'k' || g "
+                "FROM generate_series(1, 50000) g"), {"c": c})
+            plan = "\n".join(connection.scalars(sa.text("EXPLAIN " + loading._UNKNOWN_CUSTOMERS.text)))
+            unknown = sorted(connection.scalars(loading._UNKNOWN_CUSTOMERS))
+    assert "Seq Scan on customer" not in plan and "Index Scan using pk_customer on customer" in plan, plan
+    assert unknown == [c + 40000, c + 40001]
