@@ -5,10 +5,10 @@ A record sent twice is stored once (the unique (source, call_id) on SQLite, (sou
 start_time) on PostgreSQL, where call_record is partitioned by month: the switch re-sends identical
 records), and records of unknown customers
 are refused. On SQLite a file's batches go in one after the other through `insert_records`. On
-PostgreSQL (about 50,000 records a second with 10 million stored, tests/bench/bench_calls.py)
-WORKERS connections load batches of PARALLEL_BATCH side by side while the file is read on: each
-batch is COPYed into a temporary table, its customers checked once each, and moved with one
-INSERT … SELECT (see `_load_batch`).
+PostgreSQL (tests/bench/bench_calls.py) WORKERS connections load batches of PARALLEL_BATCH side by
+side while the file is read on: a batch's customers are checked once each, and a batch of new
+records of known customers is COPYed straight into call_record; one that holds a record already
+stored, or a customer that is not there, goes through a temporary table (see `_load_batch`).
 """
 import csv
 import io
@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -144,11 +144,11 @@ def _insert_postgresql(connection, rows: list[dict], source: str, received_at: d
     return connection.execute(_MOVE, {"source": source, "received_at": received_at}).rowcount
 
 
-def _csv_line(line: int, row: dict) -> str:
-    """A parsed record as a line of the staging COPY (CSV: line number, then COLUMNS)."""
+def _csv_body(row: dict) -> str:
+    """A parsed record as COPY takes it: CSV, COLUMNS in order, the start time in UTC, no line break."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow((
-        line, row["customer_id"], row["call_id"], row["start_time"].isoformat(), row["destination"],
+    csv.writer(out, lineterminator="").writerow((
+        row["customer_id"], row["call_id"], row["start_time"].isoformat(), row["destination"],
         "t" if row["answered"] else "f", row["duration_seconds"], row["billed_seconds"],
         f"{row['rate']:f}", f"{row['cost']:f}", f"{row['charge']:f}"))
     return out.getvalue()
@@ -156,10 +156,20 @@ def _csv_line(line: int, row: dict) -> str:
 
 # --- loading batches through several connections (PostgreSQL) ----------------------------------
 
+# A batch of new records of known customers goes straight into call_record: COPY inserts the heap a
+# block at a time, with no temporary table and no INSERT … SELECT to plan and sort (see _load_batch).
+# Its records are COPYed in customer order, the order of the (customer, start time) index that new
+# rows land all over: each of that index's pages is then visited once a batch, not once a row. The
+# start times are UTC (`plain_row` takes no other offset): call_record.start_time is a timestamp
+# without time zone, which reads the time and ignores an offset.
+_COPY_DIRECT = ("COPY call_record (" + ", ".join(COLUMNS) + ", source, received_at) "
+                "FROM STDIN (FORMAT csv, FORCE_NOT_NULL (destination))")  # an empty destination is '', not NULL
+# A batch holding a record already stored (or given twice in it), or a customer that is not there, goes
+# through a temporary table instead: the unknown customers' records are refused by line, and the rest
+# moved with one INSERT … SELECT … ON CONFLICT DO NOTHING.
 _STAGE_CSV = ("CREATE TEMPORARY TABLE call_record_csv (line integer, customer_id integer, call_id text, "
               "start_time timestamptz, destination text, answered boolean, duration_seconds integer, "
               "billed_seconds integer, rate numeric, cost numeric, charge numeric) ON COMMIT DROP")
-# An empty destination is '' (not NULL); naive start times are UTC (the batch sets TimeZone).
 _COPY_CSV = "COPY call_record_csv FROM STDIN (FORMAT csv, FORCE_NOT_NULL (destination))"
 _INSERT_CSV = (
     "INSERT INTO call_record (customer_id, source, call_id, start_time, destination, answered, duration_seconds, "
@@ -168,10 +178,8 @@ _INSERT_CSV = (
     "billed_seconds, rate, cost, charge, :received_at FROM call_record_csv s "
 )
 _PARAMETERS = (sa.bindparam("source", type_=sa.String()), sa.bindparam("received_at", type_=UTCDateTime()))
-# A batch goes in with a plain INSERT first: a record already stored (or given twice in the batch)
-# makes it fail on the unique index, and the batch then goes in with ON CONFLICT DO NOTHING, which
-# costs several µs a row more. Rows go in by (customer, start time), the order of the index that
-# new rows land all over: each of its pages is then visited once a batch, not once a row.
+# A plain INSERT when no record is known to be stored already (ON CONFLICT DO NOTHING costs several µs a
+# row more); it fails on the unique index if one is, and the batch then goes in with ON CONFLICT.
 _MOVE_NEW = sa.text(_INSERT_CSV + "ORDER BY customer_id, start_time").bindparams(*_PARAMETERS)
 _MOVE_ANY = sa.text(
     _INSERT_CSV + "ORDER BY customer_id, start_time ON CONFLICT (source, call_id, start_time) DO NOTHING"
@@ -182,8 +190,12 @@ RETRY_WITH_ON_CONFLICT = {"23505", "40P01"}  # unique_violation, deadlock_detect
 
 @dataclass
 class _Batch:
-    text: str  # CSV lines for _COPY_CSV
-    rows: int
+    lines: list[int]  # each record's line in the file
+    records: list[str]  # each record as CSV in COLUMNS order, start time in UTC, no line break (`_csv_body`)
+
+    def staged(self) -> str:
+        """The batch as the lines of _COPY_CSV: line number, then the record."""
+        return "".join([f"{line},{record}\n" for line, record in zip(self.lines, self.records)])
 
 
 @dataclass
@@ -229,10 +241,15 @@ _GRANTED = "has_parameter_privilege('session_replication_role', 'SET')"  # Postg
 # customer; a join of the batch with customer (NOT EXISTS without the lock) was planned as a hash of the
 # whole customer table, a second a batch with a million customers.
 _UNKNOWN_CUSTOMERS = sa.text(
-    "SELECT customer_id FROM (SELECT DISTINCT customer_id FROM call_record_csv) AS batch "
-    "WHERE NOT EXISTS (SELECT FROM customer c WHERE c.id = batch.customer_id FOR KEY SHARE)")
+    "SELECT id FROM unnest(:ids) AS batch(id) "
+    "WHERE NOT EXISTS (SELECT FROM customer c WHERE c.id = batch.id FOR KEY SHARE)"
+).bindparams(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer())))
 _REFUSE = sa.text("DELETE FROM call_record_csv WHERE customer_id = ANY(:unknown) RETURNING line, customer_id"
                   ).bindparams(sa.bindparam("unknown", type_=postgresql.ARRAY(sa.Integer())))
+
+
+def _customer(record: str) -> int:
+    return int(record[:record.index(",")])
 
 
 def checks_customers_per_batch(connection) -> bool:
@@ -244,30 +261,64 @@ def checks_customers_per_batch(connection) -> bool:
 
 
 def _load_batch(connection, batch: _Batch, source: str, per_batch: bool) -> _Loaded:
-    """One batch in one transaction: COPY it into a temporary table, refuse the records of unknown
-    customers, insert the rest (`per_batch`: see checks_customers_per_batch)."""
+    """One batch in one transaction: its customers checked (and locked) once each, then COPYed straight into
+    call_record, or through a temporary table when it holds an unknown customer or a record already stored
+    (`per_batch`: see checks_customers_per_batch)."""
+    customers = list(map(_customer, batch.records))
     with connection.begin():
         hold_off_rollups(connection)
         received_at = database_now(connection)  # after the lock: a roll-up running now sees these next time
         connection.execute(sa.text("SET LOCAL TimeZone = 'UTC'"))
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.execute(_STAGE_CSV)
-            with cursor.copy(_COPY_CSV) as copy:
-                copy.write(batch.text)
-        unknown = connection.execute(_UNKNOWN_CUSTOMERS).scalars().all()
-        refused = sorted(connection.execute(_REFUSE, {"unknown": unknown}).all()) if unknown else []
+        unknown = connection.execute(_UNKNOWN_CUSTOMERS, {"ids": sorted(set(customers))}).scalars().all()
         if per_batch:
             connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
         values = {"source": source, "received_at": received_at}
-        try:
-            with connection.begin_nested():
-                inserted = connection.execute(_MOVE_NEW, values).rowcount
-        except sa.exc.DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) not in RETRY_WITH_ON_CONFLICT:
-                raise
-            inserted = connection.execute(_MOVE_ANY, values).rowcount
+        if not unknown:
+            try:
+                with connection.begin_nested():
+                    _copy_direct(connection, batch, customers, source, received_at)
+                return _Loaded(len(batch.records), 0, [])
+            except Exception as error:  # the driver's own error: COPY goes through its cursor
+                if _sqlstate(error) not in RETRY_WITH_ON_CONFLICT:
+                    raise
+        inserted, refused = _stage(connection, batch, unknown, values, on_conflict=not unknown)
     messages = [(line, f"customer_id: there is no customer {customer}") for line, customer in refused]
-    return _Loaded(inserted, batch.rows - inserted - len(refused), messages)
+    return _Loaded(inserted, len(batch.records) - inserted - len(refused), messages)
+
+
+def _sqlstate(error: Exception) -> str | None:
+    return getattr(getattr(error, "orig", error), "sqlstate", None)
+
+
+def _copy_direct(connection, batch: _Batch, customers: list[int], source: str, received_at: datetime) -> None:
+    """COPY the batch into call_record, in customer order (file order within a customer)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(("", source, received_at.astimezone(UTC).isoformat()))
+    end = out.getvalue()  # ",source,received_at\n", quoted as CSV needs
+    order = sorted(range(len(customers)), key=customers.__getitem__)
+    records = batch.records
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(_COPY_DIRECT) as copy:
+            copy.write(end.join([records[i] for i in order]) + end)
+
+
+def _stage(connection, batch: _Batch, unknown: list[int], values: dict, on_conflict: bool) -> tuple[int, list]:
+    """COPY the batch into a temporary table, refuse the records of `unknown` customers, move the rest:
+    (records inserted, (line, customer) of each refused)."""
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(_STAGE_CSV)
+        with cursor.copy(_COPY_CSV) as copy:
+            copy.write(batch.staged())
+    refused = sorted(connection.execute(_REFUSE, {"unknown": unknown}).all()) if unknown else []
+    if on_conflict:
+        return connection.execute(_MOVE_ANY, values).rowcount, refused
+    try:
+        with connection.begin_nested():
+            return connection.execute(_MOVE_NEW, values).rowcount, refused
+    except sa.exc.DBAPIError as error:
+        if _sqlstate(error) not in RETRY_WITH_ON_CONFLICT:
+            raise
+    return connection.execute(_MOVE_ANY, values).rowcount, refused
 
 
 class _Loaders:
@@ -319,7 +370,7 @@ class _Loaders:
 
 def load_parallel(records: Records, source: str, report: "ImportReport", batch_size: int, workers: int,
                   tick: Callable[[], None]) -> None:
-    """PostgreSQL: plain rows go to COPY as they are, parsed ones as CSV lines; batches of
+    """PostgreSQL: plain rows go to COPY as they are, parsed ones as CSV (`_csv_body`); batches of
     `batch_size` records load side by side. On a read error the batches given are finished first,
     so the report counts what went in."""
     def taken(loaded: _Loaded):
@@ -330,24 +381,26 @@ def load_parallel(records: Records, source: str, report: "ImportReport", batch_s
 
     loaders = _Loaders(source, workers, taken)
     try:
-        lines, read = [], 0
+        lines, batch, read = [], [], 0
         try:
             for line, record in records.read(plain=True):
                 read += 1
                 if type(record) is str:
-                    lines.append(record)
+                    lines.append(line)
+                    batch.append(record)
                 elif type(record) is dict:
-                    lines.append(_csv_line(line, record))
+                    lines.append(line)
+                    batch.append(_csv_body(record))
                 else:
                     report.bad.append((line, str(record)))
                 if read >= batch_size:
-                    loaders.load(_Batch("".join(lines), len(lines)))
-                    lines, read = [], 0
+                    loaders.load(_Batch(lines, batch))
+                    lines, batch, read = [], [], 0
         except (UnicodeDecodeError, csv.Error):
             loaders.finish()
             raise
-        if lines:
-            loaders.load(_Batch("".join(lines), len(lines)))
+        if batch:
+            loaders.load(_Batch(lines, batch))
         loaders.finish()
     finally:
         loaders.close()

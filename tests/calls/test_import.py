@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from panel import unit_of_work
 from panel.actor import SYSTEM
@@ -380,12 +381,25 @@ def test_a_row_sent_to_copy_as_it_is_is_one_parse_row_takes(changes):
         parse_row(raw)  # does not raise
 
 
+def _customer_of(raw: dict) -> int | None:
+    try:
+        return parse_row(raw)["customer_id"]
+    except ValueError:
+        return None
+
+
 @pytest.mark.postgres
-def test_postgresql_reads_plain_rows_as_parse_row_does(pg_app):
+@pytest.mark.parametrize("through", ["COPY into call_record", "a temporary table"])
+def test_postgresql_reads_plain_rows_as_parse_row_does(pg_app, through):
+    """Both ways a batch goes in: straight, or (holding a record of an unknown customer) staged."""
     with pg_app.app_context():
         c = create_customer(SYSTEM, {"name": "Plain"}, "USD").id
         unit_of_work.commit()
     raws = [good(**{"customer_id": str(c), "call_id": f"v{i}", **changes}) for i, changes in enumerate(VARIANTS)]
+    unknown = [raw for raw in raws if _customer_of(raw) not in (c, None)]
+    assert unknown  # VARIANTS names another customer
+    if through == "COPY into call_record":
+        raws = [raw for raw in raws if raw not in unknown]
     text = HEADER + "".join(",".join(raw[name] for name in FIELDS) + "\n" for raw in raws)
     with pg_app.app_context():
         report = import_csv(io.StringIO(text), "sw")
@@ -404,6 +418,31 @@ def test_postgresql_reads_plain_rows_as_parse_row_does(pg_app):
         assert {column: getattr(record, column) for column in row} == row, call_id
         places = [getattr(record, c).as_tuple().exponent for c in ("rate", "cost", "charge")]
         assert places == [row[c].as_tuple().exponent for c in ("rate", "cost", "charge")], call_id
+
+
+@pytest.mark.postgres
+def test_a_batch_of_new_records_of_known_customers_goes_straight_into_call_record(pg_app, monkeypatch):
+    """The usual batch needs no temporary table; one holding records already stored goes through it. Either way
+    each record is stored once, with the source as given (CSV quoting included) and its start time in UTC."""
+    staged = []
+    stage = loading._stage
+    monkeypatch.setattr(loading, "_stage", lambda *args, **kwargs: staged.append(1) or stage(*args, **kwargs))
+    with pg_app.app_context():
+        a, b = (create_customer(SYSTEM, {"name": name}, "USD").id for name in ("Straight A", "Straight B"))
+        unit_of_work.commit()
+    rows = [f"{(a, b)[i % 2]},s{i},2026-03-01T10:{i:02d}:00Z,44,true,60,60,0.01,0.01,0.02\n" for i in range(10)]
+    rows.append(f"{b},offset,2026-03-01T12:30:00+02:00,,false,0,0,0,0,0\n")  # parsed, not plain: its time in UTC
+    source = 'switch "east", 1'
+    with pg_app.app_context():
+        first = import_csv(io.StringIO(HEADER + "".join(rows)), source, batch_size=4)
+        assert (first.inserted, first.duplicates, first.bad, staged) == (11, 0, [], [])
+        again = import_csv(io.StringIO(HEADER + "".join(rows)), source, batch_size=4)
+        assert (again.inserted, again.duplicates, again.bad, len(staged)) == (0, 11, [], 3)
+    records = stored(pg_app)
+    assert {r.source for r in records.values()} == {source} and len(records) == 11
+    assert [records[f"s{i}"].customer_id for i in range(4)] == [a, b, a, b]
+    assert records["offset"].start_time == datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+    assert records["offset"].destination == "" and records["s3"].received_at is not None
 
 
 # --- batches loaded side by side --------------------------------------------------------------------
@@ -544,12 +583,10 @@ def test_a_batch_looks_up_each_of_its_customers_by_key_without_reading_the_whole
                 "|| jsonb_build_object('id', g, 'name', 'Many ' || g))).* "
                 "FROM customer c, generate_series(:c + 1, :c + 30000) g WHERE c.id = :c"), {"c": c})
             connection.execute(sa.text("ANALYZE customer"))
-            connection.execute(sa.text(loading._STAGE_CSV))
-            connection.execute(sa.text(
-                "INSERT INTO call_record_csv (line, customer_id, call_id) "
-                "SELECT g, CASE WHEN g % 10000 = 0 THEN :c + 40000 + g / 10000 % 2 ELSE :c + g % 500 END, 'k' || g "
-                "FROM generate_series(1, 50000) g"), {"c": c})
-            plan = "\n".join(connection.scalars(sa.text("EXPLAIN " + loading._UNKNOWN_CUSTOMERS.text)))
-            unknown = sorted(connection.scalars(loading._UNKNOWN_CUSTOMERS))
+            ids = [c + k for k in range(500)] + [c + 40000, c + 40001]
+            explain = sa.text("EXPLAIN " + loading._UNKNOWN_CUSTOMERS.text).bindparams(
+                sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer())))
+            plan = "\n".join(connection.scalars(explain, {"ids": ids}))
+            unknown = sorted(connection.scalars(loading._UNKNOWN_CUSTOMERS, {"ids": ids}))
     assert "Seq Scan on customer" not in plan and "Index Scan using pk_customer on customer" in plan, plan
     assert unknown == [c + 40000, c + 40001]
