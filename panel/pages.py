@@ -157,7 +157,10 @@ def _beyond(columns, key: tuple, forward: bool):
         ascending = forward != descending
         row = sa.tuple_(*(column for column, _ in parts))
         values = sa.tuple_(*(sa.literal(v, column.type) for v, (column, _) in zip(key, parts)))
-        return row > values if ascending else row < values
+        # The first column's own bound, redundant, is for PostgreSQL's B-tree: given a list of values for that
+        # column (`name IN (…)`) and the row comparison alone, it reads each listed value from its first row.
+        lead, bound = parts[0][0], sa.literal(key[0], parts[0][0].type)
+        return sa.and_(row > values, lead >= bound) if ascending else sa.and_(row < values, lead <= bound)
     clauses = []
     for i, (column, descending) in enumerate(parts):
         ascending = forward != descending

@@ -71,6 +71,16 @@ class Contact(db.Model):
         return value
 
 
+
+class ContactName(db.Model):
+    """Every name a contact has had, kept by triggers on contact (migration 0025) and never removed: a search by a
+    person's name matches these first, then reads its page of contacts by the (name, id) index."""
+
+    __tablename__ = "contact_name"
+
+    name: so.Mapped[str] = so.mapped_column(sa.String(120), primary_key=True)
+
+
 class VerificationSend(db.Model):
     """One SMS code or verification mail sent: counted per contact and per destination to limit sends
     (panel/contacts/verification.py). Not audited: it is a counter, like login_failure."""

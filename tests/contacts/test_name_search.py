@@ -1,0 +1,109 @@
+"""A search by a person's name ("Ines Ito"): contact_name holds every name a contact has had (kept by triggers on
+contact, on both databases), so the search finds the names first and reads its page of contacts in name order from
+the (name, id) index. All the contacts who share a name page in order, however many, and none is left out by the
+search cap."""
+import pytest
+import sqlalchemy as sa
+
+from panel import pages, search, unit_of_work
+from panel.actor import SYSTEM
+from panel.contacts import directory
+from panel.contacts.directory import contact_page
+from panel.contacts.models import Contact, ContactName
+from panel.contacts.records import update_contact
+from panel.extensions import db
+from tests.factories import ContactFactory, CustomerFactory
+
+SHARED = ["Ines Ito"] * 7 + ["Ines Itoh", "Zoe Ines Ito"]
+
+
+@pytest.fixture
+def people(app):
+    """Nine contacts whose names hold 'ines ito' (seven of them the same name) and one who does not."""
+    with app.app_context():
+        customer = CustomerFactory().id
+        for n, name in enumerate(SHARED + ["Bo Brown"]):
+            ContactFactory(customer_id=customer, name=name, email=f"person{n}@acme.example")
+        db.session.commit()
+        return customer
+
+
+def walk(app, query, size, backwards=False, **filters):
+    """The ids of every contact visited by following Next from the first page (or Previous from the last)."""
+    seen = []
+    with app.test_request_context():
+        wanted = pages.PageRequest(last=True) if backwards else pages.FIRST
+        for _ in range(20):
+            page = contact_page(SYSTEM, query, filters.get("customer", ""), filters.get("contact_type", ""), wanted, size)
+            assert not page.capped
+            ids = [c.id for c in page.items]
+            seen = ids + seen if backwards else seen + ids
+            link = page.links.get("prev" if backwards else "next")
+            if not link:
+                return seen
+            wanted = pages.requested(link)
+    raise AssertionError("the pages never ended")
+
+
+def in_name_order(app, names):
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Contact.id).where(Contact.name.in_(names)).order_by(Contact.name, Contact.id)))
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_contacts_sharing_a_name_page_through_all_of_them_in_name_order(app, people, monkeypatch, backwards):
+    monkeypatch.setattr(search, "SEARCH_CAP", 3)  # fewer than the matches: this search does not stop at the cap
+    assert walk(app, "INES ITO", 2, backwards) == in_name_order(app, SHARED)
+
+
+def test_a_name_search_keeps_its_filters(app, people):
+    with app.app_context(), unit_of_work.unit():
+        ContactFactory(name="Ines Ito", email="ines.elsewhere@beacon.example")
+    with app.app_context():
+        [other] = db.session.scalars(sa.select(Contact.id).where(Contact.email == "ines.elsewhere@beacon.example"))
+    assert other not in walk(app, "ines ito", 4, customer=str(people))
+    assert other in walk(app, "ines ito", 4)
+    assert walk(app, "ines ito", 4, contact_type="Billing") == []
+
+
+def test_a_renamed_contact_is_found_by_its_new_name_only(app, people):
+    with app.app_context(), unit_of_work.unit():
+        bo = db.session.scalar(sa.select(Contact).where(Contact.name == "Bo Brown"))
+        update_contact(SYSTEM, bo, {"name": "Bo Brownlee Jr"})
+    with app.app_context():
+        renamed = db.session.scalar(sa.select(Contact.id).where(Contact.name == "Bo Brownlee Jr"))
+        assert db.session.get(ContactName, "Bo Brownlee Jr") is not None
+    assert walk(app, "brownlee jr", 5) == [renamed]
+    assert walk(app, "bo brown", 5) == [renamed]  # "Bo Brown" is kept as a name, and matches nobody now
+    assert walk(app, "bo brown", 5) == walk(app, "bo brownlee", 5)
+
+
+def test_text_held_by_more_names_than_the_cap_takes_the_capped_search(app, as_role, people, monkeypatch):
+    monkeypatch.setattr(directory, "NAME_CAP", 2)
+    monkeypatch.setattr(search, "SEARCH_CAP", 3)
+    client = as_role("readonly")
+    body = client.get("/contacts?q=ines+ito", htmx=True).get_data(as_text=True)
+    assert "contacts match; the first 3 found are shown in name order" in body
+    monkeypatch.setattr(directory, "NAME_CAP", 3)
+    body = client.get("/contacts?q=ines+ito", htmx=True).get_data(as_text=True)
+    assert "found are shown" not in body and body.count("Ines Ito") >= 7
+
+
+def test_the_name_index_serves_a_page_of_several_names_in_order(app):
+    """Where the page's speed comes from: the (name, id) B-tree reads `name IN (…)` in its own order after a
+    cursor, so PostgreSQL needs no sort and stops after one page."""
+    with app.app_context():
+        statement = (sa.select(Contact.id).where(Contact.name.in_(["Ines Ito", "Ana Ito"]),
+                                                 pages._beyond([Contact.name, Contact.id], ("Ines Ito", 5), True))
+                     .order_by(Contact.name, Contact.id).limit(51))
+        sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name != "postgresql":
+            plan = " ".join(str(row[-1]) for row in db.session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+            assert "USING COVERING INDEX ix_contact_name_id" in plan and "TEMP B-TREE" not in plan, plan
+            return
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        db.session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+        plan = "\n".join(row[0] for row in db.session.execute(sa.text("EXPLAIN " + sql)))
+        assert "ix_contact_name_id" in plan and "Sort" not in plan, plan
+        assert "name >= 'Ines Ito'" in plan, plan
+        db.session.rollback()
