@@ -44,6 +44,12 @@ def test_the_generated_rows_follow_the_seed_rules_and_the_chain_verifies(loaded)
         sample = connection.execute(sa.text("SELECT email, email_key FROM contact ORDER BY id LIMIT 500")).all()
         assert all(emails.key(address) == key for address, key in sample)
         assert len({address for address, _ in sample}) == 500
+        # The name search's names: filled once after the load, and kept by the trigger again afterwards.
+        names = connection.scalars(sa.text("SELECT name FROM contact_name")).all()
+        assert len(names) == len(set(names)) and set(names) == set(connection.scalars(sa.text("SELECT name FROM contact")))
+        connection.execute(sa.text("UPDATE contact SET name = 'Named After The Seed' WHERE id = 1"))
+        assert connection.scalar(sa.text("SELECT count(*) FROM contact_name WHERE name = 'Named After The Seed'")) == 1
+        connection.rollback()
 
         report = verify_chain(connection)
         seeded = connection.scalar(sa.text("SELECT count(*) FROM audit_entry WHERE comment = 'seed-demo --scale large'"))

@@ -40,6 +40,8 @@ def cases(customers: int, busiest: int, token: str) -> list[tuple[str, str, bool
         ("Main tab", f"/customers/{mid}", False, None),
         ("Main tab contacts section (htmx)", f"/customers/{mid}/contacts", True, None),
         ("Global Contacts search 'ines ito' (htmx)", "/contacts?q=ines+ito", True, None),
+        ("Global Contacts search 'ines ito', last page (htmx)", "/contacts?q=ines+ito&last=1", True, None),
+        ("Global Contacts search 'ito', names and e-mails (htmx)", "/contacts?q=ito", True, None),
         ("Global Contacts search by e-mail fragment '@c4242.' (htmx)", "/contacts?q=%40c4242.", True, None),
         ("Global Contacts search by phone fragment '123 4567' (htmx)", "/contacts?q=123+4567", True, None),
         ("customer audit log", f"/customers/{mid}/audit", False, None),
