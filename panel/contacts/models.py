@@ -71,7 +71,6 @@ class Contact(db.Model):
         return value
 
 
-
 class ContactName(db.Model):
     """Every name a contact has had, kept by triggers on contact (migration 0025) and never removed: a search by a
     person's name matches these first, then reads its page of contacts by the (name, id) index."""
