@@ -39,13 +39,14 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
     # offer the rows of the name's words to be checked and refused).
     if search.digits_only(query):
         columns = [Contact.phone, Contact.mobile]
-    else:
-        columns = [Contact.name] + ([] if search.has_space(query) else [Contact.email])
-    if columns == [Contact.name]:
+    elif search.has_space(query):
+        columns = [Contact.name]
         names = _matching_names(pattern)
         if names is not None:
             conditions.append(Contact.name.in_(names))
             return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
+    else:
+        columns = [Contact.name, Contact.email]
     conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
     return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size)
 
