@@ -16,9 +16,15 @@ from panel.pages import Page, PageRequest
 NAME_CAP = 1_000
 
 
-def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wanted: PageRequest, size: int) -> Page:
-    """One page of Global Contacts (of the customers `actor` may see) in name order; `capped` says a search
-    found more than it orders."""
+# What a Global Contacts search looked in, for the hint above its results.
+NAMES, EMAILS, NAMES_AND_EMAILS, PHONES = "names", "emails", "names and e-mails", "phones"
+
+
+def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wanted: PageRequest, size: int,
+                 emails: bool = False) -> tuple[Page, str]:
+    """One page of Global Contacts (of the customers `actor` may see) in name order, and what its search looked
+    in (NAMES, EMAILS, …; "" unsearched). `emails` searches the text in e-mail addresses only. The page's
+    `capped` says a search found more than it orders."""
     statement = sa.select(Contact).join(Contact.customer).options(contains_eager(Contact.customer))
     conditions = []
     within = access.customer_ids_within(actor)
@@ -32,23 +38,34 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
         names = Customer.name.ilike(search.like(customer), escape="\\")
         conditions.append(Contact.customer_id.in_(search.matching_ids(Customer.id, names)))
     if not query or search.too_short(query):
-        return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
+        return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size), ""
     pattern = search.like(query)
-    # Phone numbers are searched only for text that could be one; names and e-mails only for text with letters,
-    # and e-mails only for text without spaces (an address has none, and its trigram index would only
-    # offer the rows of the name's words to be checked and refused).
-    if search.digits_only(query):
-        columns = [Contact.phone, Contact.mobile]
-    elif search.has_space(query):
-        columns = [Contact.name]
-        names = _matching_names(pattern)
-        if names is not None:
-            conditions.append(Contact.name.in_(names))
-            return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
+    # Phone numbers are searched only for text that could be one; a word with "@" or "." in names and e-mail
+    # addresses. Other text is a name or part of one: the names that hold it are found first (contact_name), and
+    # their contacts read in order from the (name, id) index, uncapped, at a cost that does not grow with the
+    # table. A word that no name holds is looked for in e-mail addresses. (A word searched in e-mails as well
+    # would have the trigram index list every address holding it, a tenth of 10M for "ito", before a page
+    # could be picked; the hint above the results offers that search, `emails`.)
+    if emails:
+        searched, columns = EMAILS, [Contact.email]
+    elif search.digits_only(query):
+        searched, columns = PHONES, [Contact.phone, Contact.mobile]
+    elif not search.has_space(query) and ("@" in query or "." in query):
+        searched, columns = NAMES_AND_EMAILS, [Contact.name, Contact.email]
     else:
-        columns = [Contact.name, Contact.email]
+        names = _matching_names(pattern)
+        if names or (names is not None and search.has_space(query)):
+            conditions.append(Contact.name.in_(names))
+            page = pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
+            return page, NAMES
+        if names is not None:  # a word that no name holds
+            searched, columns = EMAILS, [Contact.email]
+        elif search.has_space(query):  # more names than NAME_CAP hold it: the capped search
+            searched, columns = NAMES, [Contact.name]
+        else:
+            searched, columns = NAMES_AND_EMAILS, [Contact.name, Contact.email]
     conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
-    return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size)
+    return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size), searched
 
 
 def _matching_names(pattern: str) -> list[str] | None:

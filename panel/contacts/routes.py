@@ -213,9 +213,12 @@ def directory():
     contact_type = request.args.get("type", "")
     if contact_type not in CONTACT_TYPES:
         contact_type = ""
-    page = contact_page(actors.current(), query, customer, contact_type, pages.requested(), current_app.config["PAGE_SIZE"])
+    emails = request.args.get("in") == "emails"
+    page, searched = contact_page(actors.current(), query, customer, contact_type, pages.requested(),
+                                  current_app.config["PAGE_SIZE"], emails=emails)
     return render_page(
-        "contacts/list.html", block="results", page=page, q=query, customer_filter=customer,
-        contact_type=contact_type, types=CONTACT_TYPES, cap=search.SEARCH_CAP, pending=pending_by_contact([c.id for c in page.items]),
+        "contacts/list.html", block="results", page=page, q=query, customer_filter=customer, searched=searched,
+        in_emails=emails, contact_type=contact_type, types=CONTACT_TYPES, cap=search.SEARCH_CAP,
+        pending=pending_by_contact([c.id for c in page.items]),
         show_customer=True, short=search.too_short(query) or (search.too_short(customer) and not customer.isdigit()),
     )

@@ -34,7 +34,8 @@ def walk(app, query, size, backwards=False, **filters):
     with app.test_request_context():
         wanted = pages.PageRequest(last=True) if backwards else pages.FIRST
         for _ in range(20):
-            page = contact_page(SYSTEM, query, filters.get("customer", ""), filters.get("contact_type", ""), wanted, size)
+            page, _ = contact_page(SYSTEM, query, filters.get("customer", ""), filters.get("contact_type", ""), wanted,
+                                   size, emails=filters.get("emails", False))
             assert not page.capped
             ids = [c.id for c in page.items]
             seen = ids + seen if backwards else seen + ids
@@ -76,6 +77,39 @@ def test_a_renamed_contact_is_found_by_its_new_name_only(app, people):
     assert walk(app, "brownlee jr", 5) == [renamed]
     assert walk(app, "bo brown", 5) == [renamed]  # "Bo Brown" is kept as a name, and matches nobody now
     assert walk(app, "bo brown", 5) == walk(app, "bo brownlee", 5)
+
+
+def test_a_word_held_by_names_lists_their_contacts_uncapped_and_offers_the_e_mail_search(app, as_role, people,
+                                                                                        monkeypatch):
+    with app.app_context(), unit_of_work.unit():
+        ContactFactory(name="Ana Lopez", email="itoh.fan@beacon.example")  # "ito" in the address only
+    monkeypatch.setattr(search, "SEARCH_CAP", 3)
+    assert walk(app, "ito", 2) == in_name_order(app, SHARED)
+    body = as_role("readonly").get("/contacts?q=ito", htmx=True).get_data(as_text=True)
+    assert "Contacts whose name holds “ito”." in body and "Ana Lopez" not in body
+    assert 'href="/contacts?q=ito&amp;in=emails"' in body
+
+
+def test_the_e_mail_search_of_a_word_keeps_to_addresses_through_its_pages(app, as_role, people, monkeypatch):
+    with app.app_context(), unit_of_work.unit():
+        ContactFactory(name="Ana Lopez", email="itoh.fan@beacon.example")
+    with app.app_context():
+        [fan] = db.session.scalars(sa.select(Contact.id).where(Contact.name == "Ana Lopez"))
+    assert walk(app, "itoh", 1, emails=True) == [fan]
+    assert walk(app, "person", 3, emails=True) == in_name_order(app, SHARED + ["Bo Brown"])
+    client = as_role("readonly")
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 3)
+    body = client.get("/contacts?q=person&in=emails&customer=" + str(people), htmx=True).get_data(as_text=True)
+    assert "Contacts whose e-mail address holds “person”." in body
+    assert "in=emails" in body[body.index('<nav class="pager"'):]  # Next stays in the addresses
+    assert f'href="/contacts?q=person&amp;customer={people}"' in body  # back to names, the filter kept
+
+
+def test_a_word_no_name_holds_is_looked_for_in_e_mail_addresses(app, as_role, people):
+    assert walk(app, "acme", 4) == in_name_order(app, SHARED + ["Bo Brown"])
+    body = as_role("readonly").get("/contacts?q=acme", htmx=True).get_data(as_text=True)
+    assert "No contact’s name holds “acme”; these are the contacts whose e-mail address does." in body
+    assert walk(app, "@acme.", 4) == walk(app, "acme", 4)  # "@" or ".": names and addresses, as before
 
 
 def test_text_held_by_more_names_than_the_cap_takes_the_capped_search(app, as_role, people, monkeypatch):
