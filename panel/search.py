@@ -19,6 +19,11 @@ def like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def prefix(text: str) -> str:
+    """A LIKE pattern (escape "\\") for text that starts with `text`: a B-tree reads its matches as a range."""
+    return like(text)[1:]
+
+
 def too_short(text: str) -> bool:
     return 0 < len(text) < MIN_LENGTH and not text.isdigit()
 

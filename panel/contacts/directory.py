@@ -1,11 +1,14 @@
 """Finding contacts: Global Contacts search and the pending changes shown beside them."""
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.sql.functions import FunctionElement
 
 from panel import access, search
 from panel.actor import Actor
 from panel.contacts.models import Contact, ContactName
 from panel.customers.models import Customer
+from panel.emails import lookup_key
 from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel import pages
@@ -17,7 +20,7 @@ NAME_CAP = 1_000
 
 
 # What a Global Contacts search looked in, for the hint above its results.
-NAMES, EMAILS, NAMES_AND_EMAILS, PHONES = "names", "emails", "names and e-mails", "phones"
+NAMES, EMAILS, NAMES_AND_EMAILS, PHONES, DOMAINS = "names", "emails", "names and e-mails", "phones", "domains"
 
 
 def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wanted: PageRequest, size: int,
@@ -45,7 +48,12 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
     # their contacts read in order from the (name, id) index, uncapped, at a cost that does not grow with the
     # table. A word that no name holds is looked for in e-mail addresses. (A word searched in e-mails as well
     # would have the trigram index list every address holding it, a tenth of 10M for "ito", before a page
-    # could be picked; the hint above the results offers that search, `emails`.)
+    # could be picked; the hint above the results offers that search, `emails`.) Text that starts with "@" is the
+    # start of a domain, read as a range of ix_contact_email_domain.
+    domain = _domain_key(query)
+    if domain:
+        conditions.append(EmailDomain(Contact.email_key).like(search.prefix(domain), escape="\\"))
+        return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size), DOMAINS
     if emails:
         searched, columns = EMAILS, [Contact.email]
     elif search.digits_only(query):
@@ -66,6 +74,31 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
             searched, columns = NAMES_AND_EMAILS, [Contact.name, Contact.email]
     conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
     return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size), searched
+
+
+def _domain_key(query: str) -> str | None:
+    """The domain an "@…" search starts with, in the form email_key holds it; None for other text."""
+    if not query.startswith("@") or "@" in query[1:] or search.has_space(query) or len(query) < 2:
+        return None
+    return lookup_key(query[1:])
+
+
+class EmailDomain(FunctionElement):
+    """The part of an address after its "@": on PostgreSQL the expression of ix_contact_email_domain (migration
+    0026), its literals written out so that the planner matches it to the index."""
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(EmailDomain)
+def _email_domain(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"substr({column}, instr({column}, '@') + 1)"
+
+
+@compiles(EmailDomain, "postgresql")
+def _email_domain_postgresql(element, compiler, **kw):
+    return f"split_part({compiler.process(element.clauses, **kw)}, '@', 2)"
 
 
 def _matching_names(pattern: str) -> list[str] | None:

@@ -141,3 +141,31 @@ def test_the_name_index_serves_a_page_of_several_names_in_order(app):
         assert "ix_contact_name_id" in plan and "Sort" not in plan, plan
         assert "name >= 'Ines Ito'" in plan, plan
         db.session.rollback()
+
+
+def test_text_starting_with_at_finds_the_addresses_whose_domain_starts_with_the_rest(app, people):
+    with app.app_context(), unit_of_work.unit():
+        ContactFactory(name="Ana Lopez", email="Ana@ACME.Example.org")
+        ContactFactory(name="Cy Acme", email="acme.fan@beacon.example")  # "acme" in the name and the local part only
+        ContactFactory(name="Di Di", email="di@notacme.example")
+    with app.app_context():
+        ana = db.session.scalar(sa.select(Contact.id).where(Contact.name == "Ana Lopez"))
+    at_acme = in_name_order(app, ["Ana Lopez", *SHARED, "Bo Brown"])
+    assert walk(app, "@acme.", 3) == at_acme == walk(app, "@acme.example", 4)
+    assert walk(app, "@Acme.Example.org", 3) == [ana]
+    assert walk(app, "@acme_", 3) == []  # "_" and "%" are text, not wildcards
+    assert walk(app, "@beacon", 3, customer=str(people)) == []  # the filters still apply
+
+
+def test_a_domain_search_reads_a_range_of_the_domain_index(app):
+    with app.app_context():
+        statement = sa.select(Contact.id).where(
+            directory.EmailDomain(Contact.email_key).like(search.prefix("c4242."), escape="\\")).limit(10_001)
+        sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name != "postgresql":
+            assert "substr(contact.email_key, instr(contact.email_key, '@') + 1) LIKE 'c4242.%'" in sql, sql
+            return
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in db.session.execute(sa.text("EXPLAIN " + sql)))
+        assert "ix_contact_email_domain" in plan and "~>=~ 'c4242.'" in plan, plan
+        db.session.rollback()
