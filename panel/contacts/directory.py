@@ -1,5 +1,6 @@
 """Finding contacts: Global Contacts search and the pending changes shown beside them."""
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.functions import FunctionElement
@@ -13,6 +14,10 @@ from panel.delayed.models import PendingChange
 from panel.extensions import db
 from panel import pages
 from panel.pages import Page, PageRequest
+
+# Digits in a row that ix_contact_phone_grams holds (migration 0027): text with this many digits or more is
+# looked for among the numbers that hold all its runs of them.
+PHONE_GRAM = 6
 
 # A search by a person's name walks the contacts of at most this many matching names in name order; text that
 # more names hold takes the capped search of panel/search.py.
@@ -58,6 +63,10 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
         searched, columns = EMAILS, [Contact.email]
     elif search.digits_only(query):
         searched, columns = PHONES, [Contact.phone, Contact.mobile]
+        digits = "".join(character for character in query if character.isdigit())
+        if len(digits) >= PHONE_GRAM:
+            grams = sorted({digits[i:i + PHONE_GRAM] for i in range(len(digits) - PHONE_GRAM + 1)})
+            conditions.append(PhoneGramsHeld(Contact.phone, Contact.mobile, sa.bindparam(None, grams, ARRAY(sa.Text))))
     elif not search.has_space(query) and ("@" in query or "." in query):
         searched, columns = NAMES_AND_EMAILS, [Contact.name, Contact.email]
     else:
@@ -99,6 +108,24 @@ def _email_domain(element, compiler, **kw):
 @compiles(EmailDomain, "postgresql")
 def _email_domain_postgresql(element, compiler, **kw):
     return f"split_part({compiler.process(element.clauses, **kw)}, '@', 2)"
+
+
+class PhoneGramsHeld(FunctionElement):
+    """Whether a contact's phone or mobile holds all these runs of PHONE_GRAM digits (phone, mobile, grams): on
+    PostgreSQL a search of ix_contact_phone_grams, which the ILIKE beside it then checks; on SQLite always true."""
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(PhoneGramsHeld)
+def _phone_grams_held(element, compiler, **kw):
+    return "1"  # SQLite has no boolean type: SQLAlchemy writes "1 = 1"
+
+
+@compiles(PhoneGramsHeld, "postgresql")
+def _phone_grams_held_postgresql(element, compiler, **kw):
+    phone, mobile, grams = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"contact_phone_grams({phone}, {mobile}) @> {grams}"
 
 
 def _matching_names(pattern: str) -> list[str] | None:

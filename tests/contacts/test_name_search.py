@@ -143,7 +143,7 @@ def test_the_name_index_serves_a_page_of_several_names_in_order(app):
         db.session.rollback()
 
 
-def test_text_starting_with_at_finds_the_addresses_whose_domain_starts_with_the_rest(app, people):
+def test_text_starting_with_at_finds_the_addresses_whose_domain_starts_with_the_rest(app, as_role, people):
     with app.app_context(), unit_of_work.unit():
         ContactFactory(name="Ana Lopez", email="Ana@ACME.Example.org")
         ContactFactory(name="Cy Acme", email="acme.fan@beacon.example")  # "acme" in the name and the local part only
@@ -153,6 +153,8 @@ def test_text_starting_with_at_finds_the_addresses_whose_domain_starts_with_the_
     at_acme = in_name_order(app, ["Ana Lopez", *SHARED, "Bo Brown"])
     assert walk(app, "@acme.", 3) == at_acme == walk(app, "@acme.example", 4)
     assert walk(app, "@Acme.Example.org", 3) == [ana]
+    body = as_role("readonly").get("/contacts?q=%40acme.", htmx=True).get_data(as_text=True)
+    assert "Contacts whose e-mail domain starts with “acme.”." in body
     assert walk(app, "@acme_", 3) == []  # "_" and "%" are text, not wildcards
     assert walk(app, "@beacon", 3, customer=str(people)) == []  # the filters still apply
 
