@@ -47,42 +47,55 @@ def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wan
         conditions.append(Contact.customer_id.in_(search.matching_ids(Customer.id, names)))
     if not query or search.too_short(query):
         return pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size), ""
-    pattern = search.like(query)
-    # Phone numbers are searched only for text that could be one; a word with "@" or "." in names and e-mail
-    # addresses. Other text is a name or part of one: the names that hold it are found first (contact_name), and
-    # their contacts read in order from the (name, id) index, uncapped, at a cost that does not grow with the
-    # table. A word that no name holds is looked for in e-mail addresses. (A word searched in e-mails as well
-    # would have the trigram index list every address holding it, a tenth of 10M for "ito", before a page
-    # could be picked; the hint above the results offers that search, `emails`.) Text that starts with "@" is the
-    # start of a domain, read as a range of ix_contact_email_domain.
+    return _searched(statement, conditions, query, emails, wanted, size)
+
+
+def _searched(statement, conditions: list, query: str, emails: bool, wanted: PageRequest,
+              size: int) -> tuple[Page, str]:
+    """A page of the contacts matching `query` besides `conditions`, and what the search looked in.
+
+    Text that starts with "@" is the start of a domain, read as a range of ix_contact_email_domain. `emails`
+    looks in e-mail addresses; digits in phone numbers; a word with "@" or "." in names and addresses. Other text
+    is a name or part of one: the names that hold it are found first (contact_name) and their contacts read in
+    order from the (name, id) index, uncapped, at a cost that does not grow with the table; a word that no name
+    holds is looked for in addresses. (A word searched in addresses as well would have the trigram index list
+    every address holding it, a tenth of 10M for "ito", before a page could be picked; the hint above the
+    results offers that search, `emails`.)"""
+    def matches(*more):
+        return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], [*conditions, *more],
+                                      wanted, size)
+
     domain = _domain_key(query)
     if domain:
-        conditions.append(EmailDomain(Contact.email_key).like(search.prefix(domain), escape="\\"))
-        return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size), DOMAINS
+        return matches(EmailDomain(Contact.email_key).like(search.prefix(domain), escape="\\")), DOMAINS
     if emails:
-        searched, columns = EMAILS, [Contact.email]
-    elif search.digits_only(query):
-        searched, columns = PHONES, [Contact.phone, Contact.mobile]
-        digits = "".join(character for character in query if character.isdigit())
-        if len(digits) >= PHONE_GRAM:
-            grams = sorted({digits[i:i + PHONE_GRAM] for i in range(len(digits) - PHONE_GRAM + 1)})
-            conditions.append(PhoneGramsHeld(Contact.phone, Contact.mobile, sa.bindparam(None, grams, ARRAY(sa.Text))))
-    elif not search.has_space(query) and ("@" in query or "." in query):
-        searched, columns = NAMES_AND_EMAILS, [Contact.name, Contact.email]
-    else:
-        names = _matching_names(pattern)
-        if names or (names is not None and search.has_space(query)):
-            conditions.append(Contact.name.in_(names))
-            page = pages.keyset(db.session, statement.where(*conditions), [Contact.name, Contact.id], wanted, size)
-            return page, NAMES
-        if names is not None:  # a word that no name holds
-            searched, columns = EMAILS, [Contact.email]
-        elif search.has_space(query):  # more names than NAME_CAP hold it: the capped search
-            searched, columns = NAMES, [Contact.name]
-        else:
-            searched, columns = NAMES_AND_EMAILS, [Contact.name, Contact.email]
-    conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
-    return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], conditions, wanted, size), searched
+        return matches(_holds(query, Contact.email)), EMAILS
+    if search.digits_only(query):
+        return matches(*_phone_grams(query), _holds(query, Contact.phone, Contact.mobile)), PHONES
+    if not search.has_space(query) and ("@" in query or "." in query):
+        return matches(_holds(query, Contact.name, Contact.email)), NAMES_AND_EMAILS
+    names = _matching_names(search.like(query))
+    if names or (names is not None and search.has_space(query)):
+        statement = statement.where(*conditions, Contact.name.in_(names))
+        return pages.keyset(db.session, statement, [Contact.name, Contact.id], wanted, size), NAMES
+    if names is not None:  # a word that no name holds
+        return matches(_holds(query, Contact.email)), EMAILS
+    if search.has_space(query):  # more names than NAME_CAP hold it: the capped search
+        return matches(_holds(query, Contact.name)), NAMES
+    return matches(_holds(query, Contact.name, Contact.email)), NAMES_AND_EMAILS
+
+
+def _holds(query: str, *columns):
+    return sa.or_(*(column.ilike(search.like(query), escape="\\") for column in columns))
+
+
+def _phone_grams(query: str) -> list:
+    """With PHONE_GRAM digits or more, the condition that phone or mobile holds all their runs of PHONE_GRAM."""
+    digits = "".join(character for character in query if character.isdigit())
+    if len(digits) < PHONE_GRAM:
+        return []
+    grams = sorted({digits[i:i + PHONE_GRAM] for i in range(len(digits) - PHONE_GRAM + 1)})
+    return [PhoneGramsHeld(Contact.phone, Contact.mobile, sa.bindparam(None, grams, ARRAY(sa.Text)))]
 
 
 def _domain_key(query: str) -> str | None:
