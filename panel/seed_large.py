@@ -225,7 +225,8 @@ def _audit(info: str, limit: int, moment: datetime) -> int:
                 "COPY audit_entry (id, created_at, user_label, staff_user_id, contact_id, ip, action, table_name, "
                 "row_id, customer_id, message, data, comment, prev_hash, hash) FROM STDIN") as copy:
             contacts = AUDITED_CONTACTS + f"LIMIT {max(limit - _count(source, 'customer'), 0):d}"
-            for query in (AUDITED, contacts):
+            # Each query is cut to what is wanted: leaving a COPY before its end would leave the connection busy.
+            for query in (AUDITED + f"LIMIT {limit:d}", contacts):
                 if n >= limit:
                     break
                 with source.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT") as rows:

@@ -51,6 +51,10 @@ def test_the_generated_rows_follow_the_seed_rules_and_the_chain_verifies(loaded)
         assert connection.scalar(sa.text("SELECT count(*) FROM contact_name WHERE name = 'Named After The Seed'")) == 1
         connection.rollback()
 
+        # The search indexes dropped for the load are built again after it.
+        indexes = set(connection.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'contact'")))
+        assert {"ix_contact_email_domain", "ix_contact_phone_grams", "ix_contact_name_trgm"} <= indexes
+
         report = verify_chain(connection)
         seeded = connection.scalar(sa.text("SELECT count(*) FROM audit_entry WHERE comment = 'seed-demo --scale large'"))
         assert seeded == CUSTOMERS + 5_000
@@ -62,3 +66,18 @@ def test_the_generated_rows_follow_the_seed_rules_and_the_chain_verifies(loaded)
         assert data[0][:2] == ("customer", "1") and first["id"] == [None, 1] and "reseller_id" not in first
         assert first["debit_limit"] == [None, "100.0000"] and first["status"] == [None, "Active"]
         assert data[1][:2] == ("contact", "5000") and last["customer_id"] == [None, 2_500]
+
+
+@pytest.mark.postgres
+def test_fewer_audit_entries_than_customers_stop_within_the_customers(postgres, tmp_path):
+    app = migrated_app(postgres.create())
+    with app.app_context():
+        seed_large(str(tmp_path), customers=50, contacts_each=1, busy=2, calls=50, days=3, audit=20,
+                   echo=lambda line: None)
+        with db.engine.connect() as connection:
+            seeded = connection.scalars(sa.text(
+                "SELECT row_id FROM audit_entry WHERE comment = 'seed-demo --scale large' ORDER BY id")).all()
+            assert seeded == [str(i) for i in range(1, 21)]
+            assert verify_chain(connection).intact
+        db.session.remove()
+        db.engine.dispose()
