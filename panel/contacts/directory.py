@@ -100,7 +100,7 @@ def _phone_grams(query: str) -> list:
 
 def _domain_key(query: str) -> str | None:
     """The domain an "@…" search starts with, in the form email_key holds it; None for other text."""
-    if not query.startswith("@") or "@" in query[1:] or search.has_space(query) or len(query) < 2:
+    if not query.startswith("@") or "@" in query[1:] or search.has_space(query):
         return None
     return lookup_key(query[1:])
 
