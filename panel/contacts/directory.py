@@ -26,6 +26,7 @@ NAME_CAP = 1_000
 
 # What a Global Contacts search looked in, for the hint above its results.
 NAMES, EMAILS, NAMES_AND_EMAILS, PHONES, DOMAINS = "names", "emails", "names and e-mails", "phones", "domains"
+ADDRESS_STARTS = "address starts"
 
 
 def contact_page(actor: Actor, query: str, customer: str, contact_type: str, wanted: PageRequest, size: int,
@@ -55,7 +56,9 @@ def _searched(statement, conditions: list, query: str, emails: bool, wanted: Pag
     """A page of the contacts matching `query` besides `conditions`, and what the search looked in.
 
     Text that starts with "@" is the start of a domain, read as a range of ix_contact_email_domain. `emails`
-    looks in e-mail addresses; digits in phone numbers; a word with "@" or "." in names and addresses. Other text
+    looks in e-mail addresses; digits in phone numbers. A word with "@" or "." is looked for at the start of
+    addresses and of their domains (ranges of two B-trees), and in names and anywhere in addresses when none
+    starts with it. Other text
     is a name or part of one: the names that hold it are found first (contact_name) and their contacts read in
     order from the (name, id) index, uncapped, at a cost that does not grow with the table; a word that no name
     holds is looked for in addresses. (A word searched in addresses as well would have the trigram index list
@@ -73,6 +76,9 @@ def _searched(statement, conditions: list, query: str, emails: bool, wanted: Pag
     if search.digits_only(query):
         return matches(*_phone_grams(query), _holds(query, Contact.phone, Contact.mobile)), PHONES
     if not search.has_space(query) and ("@" in query or "." in query):
+        starts = _address_starts(query)
+        if starts is not None and _any(conditions, starts):
+            return matches(starts), ADDRESS_STARTS
         return matches(_holds(query, Contact.name, Contact.email)), NAMES_AND_EMAILS
     names = _matching_names(search.like(query))
     if names or (names is not None and search.has_space(query)):
@@ -96,6 +102,22 @@ def _phone_grams(query: str) -> list:
         return []
     grams = sorted({digits[i:i + PHONE_GRAM] for i in range(len(digits) - PHONE_GRAM + 1)})
     return [PhoneGramsHeld(Contact.phone, Contact.mobile, sa.bindparam(None, grams, ARRAY(sa.Text)))]
+
+
+def _address_starts(query: str):
+    """The condition that an address, or its domain when `query` holds no "@", starts with `query` (compared as
+    email_key holds addresses); None for text that is no part of an address."""
+    key = lookup_key(query)
+    if not key:
+        return None
+    starts = [Contact.email_key.like(search.prefix(key), escape="\\")]
+    if "@" not in key:
+        starts.append(EmailDomain(Contact.email_key).like(search.prefix(key), escape="\\"))
+    return sa.or_(*starts)
+
+
+def _any(conditions: list, condition) -> bool:
+    return db.session.scalar(sa.select(Contact.id).where(*conditions, condition).limit(1)) is not None
 
 
 def _domain_key(query: str) -> str | None:

@@ -9,10 +9,6 @@ from tests.factories import ContactFactory, CustomerFactory
 TIMEOUT = 5_000  # ms
 
 
-def names(page: Page) -> list[str]:
-    return page.locator("#results table tbody tr td:first-child").all_inner_texts()
-
-
 def test_a_word_searches_names_and_the_hint_switches_to_addresses(live_server, page: Page):
     with live_server.app.app_context(), unit_of_work.unit():
         customer = CustomerFactory().id
@@ -43,3 +39,26 @@ def test_a_word_searches_names_and_the_hint_switches_to_addresses(live_server, p
     expect(page.locator("#results .search-scope")).to_contain_text("name holds “brown”", timeout=TIMEOUT)
     expect(page.locator("#results tbody")).to_contain_text("Bo Brown")
     assert "in=emails" not in page.url
+
+
+def test_a_word_with_a_dot_lists_the_addresses_starting_with_it_and_the_hint_widens_to_anywhere(live_server, page: Page):
+    with live_server.app.app_context(), unit_of_work.unit():
+        customer = CustomerFactory().id
+        ContactFactory(customer_id=customer, name="Ines Ito", email="ines.ito@acme.example")
+        ContactFactory(customer_id=customer, name="Mai Nes", email="maines.ito@acme.example")
+    page.goto(f"{live_server.url}/contacts")
+    sign_in(page, live_server, "/contacts")
+    page.get_by_role("searchbox", name="Search").fill("ines.ito")
+    expect(page.locator("#results .search-scope")).to_contain_text("address or its domain starts with “ines.ito”",
+                                                                    timeout=TIMEOUT)
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page.locator("#results tbody")).to_contain_text("Ines Ito")
+
+    page.get_by_role("link", name="Look for it anywhere in e-mail addresses").click()
+    expect(page.locator("#results tbody tr")).to_have_count(2, timeout=TIMEOUT)
+    expect(page.locator("#results tbody")).to_contain_text("Mai Nes")
+    assert "in=emails" in page.url
+    page.get_by_role("link", name="Look for it at the start of addresses instead").click()
+    expect(page.locator("#results tbody tr")).to_have_count(1, timeout=TIMEOUT)
+    page.go_back()
+    expect(page.locator("#results tbody tr")).to_have_count(2, timeout=TIMEOUT)

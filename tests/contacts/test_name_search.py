@@ -171,3 +171,44 @@ def test_a_domain_search_reads_a_range_of_the_domain_index(app):
         plan = "\n".join(row[0] for row in db.session.execute(sa.text("EXPLAIN " + sql)))
         assert "ix_contact_email_domain" in plan and "~>=~ 'c4242.'" in plan, plan
         db.session.rollback()
+
+
+def test_a_word_with_a_dot_or_at_finds_the_addresses_and_domains_starting_with_it_first(app, as_role, people):
+    with app.app_context(), unit_of_work.unit():
+        ContactFactory(name="Ana Lopez", email="Ines.Ito@beacon.example")
+        ContactFactory(name="Bo Chen", email="ines.ito.2@acme.example")
+        ContactFactory(name="Cy Dale", email="bo@ines.ito.example")  # the domain starts with it
+        ContactFactory(name="Di Eve", email="maines.ito@acme.example")  # holds it, does not start with it
+    starting = in_name_order(app, ["Ana Lopez", "Bo Chen", "Cy Dale"])
+    assert walk(app, "INES.ITO", 2) == starting == walk(app, "ines.ito", 2, backwards=True)
+    assert walk(app, "ines.ito@", 2) == in_name_order(app, ["Ana Lopez"])  # with "@", addresses only
+    assert walk(app, "ines.ito", 2, emails=True) == in_name_order(app, ["Ana Lopez", "Bo Chen", "Cy Dale", "Di Eve"])
+    client = as_role("readonly")
+    body = client.get("/contacts?q=ines.ito", htmx=True).get_data(as_text=True)
+    assert "Contacts whose e-mail address or its domain starts with “ines.ito”." in body and "Di Eve" not in body
+    assert 'href="/contacts?q=ines.ito&amp;in=emails"' in body  # anywhere in addresses, one click away
+    body = client.get("/contacts?q=ines.ito&in=emails", htmx=True).get_data(as_text=True)
+    assert "Di Eve" in body and "Look for it at the start of addresses instead" in body
+
+
+def test_a_word_with_a_dot_that_no_address_starts_with_is_looked_for_in_names_and_anywhere_in_addresses(app, people):
+    with app.app_context(), unit_of_work.unit():
+        ContactFactory(name="Di Eve", email="maines.ito@acme.example")
+        ContactFactory(name="Ed Ines.ito", email="ed@beacon.example")
+    assert walk(app, "ines.ito", 2) == in_name_order(app, ["Di Eve", "Ed Ines.ito"])
+    assert walk(app, "ines.ito", 2, customer=str(people)) == []  # the filters still apply
+    assert walk(app, "in_s.ito", 2) == walk(app, "in%.ito", 2) == []  # "_" and "%" are text, not wildcards
+
+
+def test_the_start_of_an_address_is_read_as_a_range_of_the_prefix_index(app):
+    with app.app_context():
+        statement = sa.select(Contact.id).where(directory._address_starts("ines.ito")).limit(10_001)
+        sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name != "postgresql":
+            assert "contact.email_key LIKE 'ines.ito%'" in sql, sql
+            return
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in db.session.execute(sa.text("EXPLAIN " + sql)))
+        assert "ix_contact_email_prefix" in plan and "ix_contact_email_domain" in plan, plan
+        assert "~>=~ 'ines.ito'" in plan and "~<~ 'ines.itp'" in plan, plan
+        db.session.rollback()
