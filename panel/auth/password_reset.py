@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import g
 
 from panel import actor as actors
+from panel import emails
 from panel.auth import links
 from panel.auth.models import AuthLink, StaffUser
 from panel.contacts.models import Contact
@@ -24,8 +25,17 @@ from panel.passwords import hash_password
 STAFF_PURPOSES = ("staff_reset", "invite")
 
 
-def _normalised(email: str) -> str:
-    return (email or "").strip().lower()[:254]
+def _lookup(email: str) -> str:
+    """What an address typed is looked up and counted by: the comparison key of panel/emails.py, which the
+    unique indexes hold (contact.email_key; a staff user's e-mail is the key itself), so the look-up reads
+    one index entry whatever the table's size, and two spellings of one address are one account and one
+    count. Text it refuses gives "", which no account has."""
+    return emails.lookup_key(email) or ""
+
+
+def _counted(side: str, key: str) -> str:
+    """The throttle's name for an address: reset_request.email holds 254 characters, the prefix included."""
+    return f"{side}:{key}"[:254]
 
 
 def _mail(to: str, name: str, subject: str, what: str, url: str) -> None:
@@ -37,12 +47,12 @@ def _mail(to: str, name: str, subject: str, what: str, url: str) -> None:
 
 def request_staff_reset(email: str, ip: str) -> timedelta | None:
     """Mail a reset link if `email` is an active staff user's; the wait if `ip` asked too often."""
-    email = _normalised(email)
-    wait = links.reset_request_wait(f"staff:{email}", ip)
+    key = _lookup(email)
+    wait = links.reset_request_wait(_counted("staff", key), ip)
     if wait is not None:
         return wait
-    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
-    if user is not None and user.active and links.may_mail_reset(f"staff:{email}"):
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == key)) if key else None
+    if user is not None and user.active and links.may_mail_reset(_counted("staff", key)):
         token = links.issue("staff_reset", staff_user=user)
         _mail(user.email, user.name or user.email, "Reset your control panel password", "control panel",
               links.link_url("auth.set_password", token))
@@ -51,12 +61,12 @@ def request_staff_reset(email: str, ip: str) -> timedelta | None:
 
 def request_portal_reset(email: str, ip: str) -> timedelta | None:
     """Mail a reset link if `email` is an active contact's; the wait if `ip` asked too often."""
-    email = _normalised(email)
-    wait = links.reset_request_wait(f"portal:{email}", ip)
+    key = _lookup(email)
+    wait = links.reset_request_wait(_counted("portal", key), ip)
     if wait is not None:
         return wait
-    contact = db.session.scalar(sa.select(Contact).where(sa.func.lower(Contact.email) == email))
-    if contact is not None and contact.active and links.may_mail_reset(f"portal:{email}"):
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email_key == key)) if key else None
+    if contact is not None and contact.active and links.may_mail_reset(_counted("portal", key)):
         token = links.issue("portal_reset", contact=contact)
         _mail(contact.email, contact.name, "Reset your customer portal password", "customer portal",
               links.link_url("portal.set_password", token))

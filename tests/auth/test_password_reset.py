@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from panel.audit.models import AuditEntry
 from panel.auth import links
 from panel.auth.models import AuthLink
 from panel.contacts.models import Contact
 from panel.extensions import db
+from tests.factories import ContactFactory
 from tests.portal.conftest import world  # noqa: F401  (a fixture: two customers and their contacts)
 from tests.helpers import CONTACT_PASSWORD, PASSWORD, PanelClient, portal_sign_in, staff_sign_in
 from tests.mail_links import last_link, mailed
@@ -134,6 +136,83 @@ def test_requests_are_throttled_per_email_and_per_address(app, world):  # noqa: 
     other = PanelClient(app.test_client())
     other.client.environ_base["REMOTE_ADDR"] = "192.0.2.50"
     assert other.post("/forgot-password", {"email": "staff@example.com"}).status_code == 200
+
+
+def _links_for(app, contact_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(AuthLink).where(AuthLink.contact_id == contact_id))
+
+
+@pytest.mark.parametrize("typed", ["ANA@Alpha.Example", "\uff41\uff4e\uff41\uff20alpha.example", "  ana@ALPHA.example "])
+def test_the_portal_address_typed_in_another_case_or_width_finds_the_contact(app, world, typed):  # noqa: F811
+    """Full-width letters and "＠" are their plain forms (NFKC), and case does not matter: the sign-in's rule."""
+    assert PanelClient(app.test_client()).post("/portal/forgot-password", {"email": typed}).status_code == 200
+    assert _links_for(app, world.ana) == 1 and len(mailed(app.instance_path, "ana@alpha.example")) == 1
+
+
+def test_an_address_that_differs_beyond_ascii_case_still_finds_its_contact(app, world):  # noqa: F811
+    """"Straße" and "STRASSE" are one login (Unicode case folding), which lower() alone does not make them."""
+    with app.app_context():
+        jorg = ContactFactory(customer_id=world.b, name="Jörg Straße", email="jörg.straße@beta.example").id
+    client = PanelClient(app.test_client())
+    assert client.post("/portal/forgot-password", {"email": "JÖRG.STRASSE@BETA.EXAMPLE"}).status_code == 200
+    assert _links_for(app, jorg) == 1
+
+
+def test_spellings_of_one_address_share_its_hourly_links(app, world):  # noqa: F811
+    client = PanelClient(app.test_client())
+    spellings = ["ana@alpha.example", "ANA@ALPHA.EXAMPLE", "\uff41na@alpha.example"]
+    for i in range(links.RESET_MAX_PER_EMAIL + 2):
+        assert client.post("/portal/forgot-password", {"email": spellings[i % 3]}).status_code == 200
+    assert len(mailed(app.instance_path, "ana@alpha.example")) == links.RESET_MAX_PER_EMAIL
+
+
+def test_an_address_with_an_invisible_character_matches_no_one_and_is_still_answered(app, world):  # noqa: F811
+    response = PanelClient(app.test_client()).post("/portal/forgot-password", {"email": "ana\u200b@alpha.example"})
+    assert response.status_code == 200 and "If that address belongs" in _body(response)
+    assert _links_for(app, world.ana) == 0
+
+
+@pytest.mark.parametrize("forgot", ["/portal/forgot-password", "/forgot-password"])
+def test_an_address_of_the_longest_length_allowed_is_answered(app, world, forgot):  # noqa: F811
+    """The throttle stores the address with its "portal:" or "staff:" in front, in 254 characters."""
+    longest = "a" * (254 - len("@example.com")) + "@example.com"
+    response = PanelClient(app.test_client()).post(forgot, {"email": longest})
+    assert response.status_code == 200 and "If that address belongs" in _body(response)
+
+
+def _plan(connection, statement, parameters) -> str:
+    if connection.dialect.name == "postgresql":
+        return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+    return "\n".join(str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+
+
+def test_the_contact_is_found_through_the_email_key_index(app, world):  # noqa: F811
+    """On 10M contacts a public, unauthenticated page must not read the table: every look-up of a contact the
+    request sends reads an index, the address's through uq_contact_email_key. PostgreSQL is told to avoid
+    sequential scans, which a near-empty test table would make the cheapest (a plan with no usable index
+    still shows one)."""
+    sent = []
+
+    def keep(connection, cursor, statement, parameters, context, executemany):
+        if re.search(r"\bFROM contact\s+WHERE", statement):
+            sent.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        PanelClient(app.test_client()).post("/portal/forgot-password", {"email": "ANA@alpha.example"})
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    with app.app_context():
+        connection = db.session.connection()
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plans = [_plan(connection, statement, parameters) for statement, parameters in sent]
+        db.session.rollback()
+    assert plans and not any("Seq Scan on contact" in plan or "SCAN contact" in plan for plan in plans), plans
+    assert any("uq_contact_email_key" in plan for plan in plans), plans
 
 
 def test_bad_input_is_422_with_the_input_kept(app, world):
