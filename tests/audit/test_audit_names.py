@@ -2,11 +2,13 @@
 with a fixed number of queries per page, and its User filter matches part of a name or e-mail."""
 import re
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from panel import actor as actors
 from panel import unit_of_work
+from panel.audit import queries
 from panel.audit.recorder import record_event
 from panel.contacts.models import Contact
 from panel.extensions import db
@@ -85,3 +87,30 @@ def test_the_user_filter_matches_part_of_a_name_or_e_mail_whatever_the_case(app,
     assert rows(dave.get("/audit?user=%25")) == []  # a LIKE wildcard is a character like any other
     system = rows(dave.get("/audit?user=SYST"))
     assert system and not set(system) & set(by_carol)
+
+
+@pytest.mark.postgres
+def test_the_user_filter_finds_contacts_through_the_trigram_indexes(pg_app):
+    """The contacts a User filter names are looked for with ILIKE, which the trigram indexes on name and e-mail
+    serve: a text few of 10M contacts hold (an address, a full name) is read from them, not looked for by
+    walking the whole table in id order. The plan is asked for with sequential and plain index scans off, which
+    a near-empty test table would make the cheapest: what is left shows which indexes can serve the filter."""
+    sent = []
+
+    def keep(connection, cursor, statement, parameters, context, executemany):
+        if re.search(r"\bFROM contact\s+WHERE", statement):
+            sent.append((statement, parameters))
+
+    with pg_app.app_context():
+        event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            queries.user_clause("erin.portal@acme.example")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", keep)
+        (statement, parameters), = sent
+        connection = db.session.connection()
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+        db.session.rollback()
+    assert "ix_contact_email_trgm" in plan and "ix_contact_name_trgm" in plan and "Seq Scan" not in plan, plan
