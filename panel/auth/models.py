@@ -141,8 +141,10 @@ class AuthLink(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     purpose: so.Mapped[str] = so.mapped_column(sa.String(16))  # invite | staff_reset | portal_reset
-    staff_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"))
-    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"))
+    # Indexed: links are kept once spent, and a new link closes the person's open ones by these (migration 0029).
+    staff_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"),
+                                                            index=True)
+    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     digest: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

@@ -140,10 +140,12 @@ def test_requests_are_throttled_per_email_and_per_address(app, world):  # noqa: 
 
 def _links_for(app, contact_id: int) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(AuthLink).where(AuthLink.contact_id == contact_id))
+        return db.session.scalar(sa.select(sa.func.count()).select_from(AuthLink)
+                                 .where(AuthLink.contact_id == contact_id))
 
 
-@pytest.mark.parametrize("typed", ["ANA@Alpha.Example", "\uff41\uff4e\uff41\uff20alpha.example", "  ana@ALPHA.example "])
+@pytest.mark.parametrize("typed", ["ANA@Alpha.Example", "\uff41\uff4e\uff41\uff20alpha.example",
+                                   "  ana@ALPHA.example "])
 def test_the_portal_address_typed_in_another_case_or_width_finds_the_contact(app, world, typed):  # noqa: F811
     """Full-width letters and "＠" are their plain forms (NFKC), and case does not matter: the sign-in's rule."""
     assert PanelClient(app.test_client()).post("/portal/forgot-password", {"email": typed}).status_code == 200
@@ -187,32 +189,56 @@ def _plan(connection, statement, parameters) -> str:
     return "\n".join(str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
 
 
-def test_the_contact_is_found_through_the_email_key_index(app, world):  # noqa: F811
-    """On 10M contacts a public, unauthenticated page must not read the table: every look-up of a contact the
-    request sends reads an index, the address's through uq_contact_email_key. PostgreSQL is told to avoid
-    sequential scans, which a near-empty test table would make the cheapest (a plan with no usable index
-    still shows one)."""
+def _sent(app, pattern: str, post) -> list:
+    """The statements (and their parameters) matching `pattern` that `post(client)` sends."""
     sent = []
 
     def keep(connection, cursor, statement, parameters, context, executemany):
-        if re.search(r"\bFROM contact\s+WHERE", statement):
+        if re.search(pattern, statement):
             sent.append((statement, parameters))
 
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", keep)
     try:
-        PanelClient(app.test_client()).post("/portal/forgot-password", {"email": "ANA@alpha.example"})
+        post(PanelClient(app.test_client()))
     finally:
         event.remove(engine, "before_cursor_execute", keep)
+    return sent
+
+
+def _plans(app, sent) -> list[str]:
+    """The plans of `sent`; PostgreSQL is told to avoid sequential scans, which a near-empty test table would
+    make the cheapest (a plan with no usable index still shows one)."""
     with app.app_context():
         connection = db.session.connection()
-        if engine.dialect.name == "postgresql":
+        if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         plans = [_plan(connection, statement, parameters) for statement, parameters in sent]
         db.session.rollback()
+    return plans
+
+
+def test_the_contact_is_found_through_the_email_key_index(app, world):  # noqa: F811
+    """On 10M contacts a public, unauthenticated page must not read the table: every look-up of a contact the
+    request sends reads an index, the address's through uq_contact_email_key."""
+    sent = _sent(app, r"\bFROM contact\s+WHERE",
+                 lambda client: client.post("/portal/forgot-password", {"email": "ANA@alpha.example"}))
+    plans = _plans(app, sent)
     assert plans and not any("Seq Scan on contact" in plan or "SCAN contact" in plan for plan in plans), plans
     assert any("uq_contact_email_key" in plan for plan in plans), plans
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_a_new_link_closes_the_open_ones_through_the_index_of_their_owner(app, world, side):  # noqa: F811
+    """Links are kept once spent, so auth_link grows with every reset: closing the person's open links reads
+    only theirs."""
+    forgot, _, email, _ = SIDES[side]
+    sent = _sent(app, r"^UPDATE auth_link\b", lambda client: client.post(forgot, {"email": email}))
+    plans = _plans(app, sent)
+    owner = "contact_id" if side == "portal" else "staff_user_id"
+    assert len(plans) == 1 and f"ix_auth_link_{owner}" in plans[0], plans
+    assert "Seq Scan" not in plans[0] and "SCAN auth_link" not in plans[0], plans
 
 
 def test_bad_input_is_422_with_the_input_kept(app, world):
