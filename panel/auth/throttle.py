@@ -13,6 +13,7 @@ e-mail from that address only, so the owner's success gives a guesser elsewhere 
 Second factor (another part of the panel): a wrong second factor is a failure like a wrong password
 (record_failure with the same e-mail and address), and `signed_in` is called only once the whole sign-in
 (password and second factor) has passed."""
+import hashlib
 import math
 from datetime import timedelta
 
@@ -23,6 +24,21 @@ from panel import unit_of_work
 from panel.auth.models import LoginFailure
 from panel.extensions import db
 from panel.types import utcnow
+
+
+def _fitted(name: str, column) -> str:
+    """`name` as login_failure's column holds it. The portal counts "portal:" + the address (or the IP), which
+    can be longer than the column; a longer name keeps its start and a digest of the whole, so two names never
+    share a count and the insert never fails."""
+    limit = column.type.length
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[:limit - 17]}#{digest}"
+
+
+def _names(email: str, ip: str) -> tuple[str, str]:
+    return _fitted(email, LoginFailure.email), _fitted(ip, LoginFailure.ip)
 
 
 def delay(excess: int) -> timedelta:
@@ -41,6 +57,7 @@ def _recent(*conditions):
 def wait_before_next_try(email: str, ip: str) -> timedelta | None:
     """How long this address must wait before trying this e-mail again, or None if it may try now."""
     cfg = current_app.config
+    email, ip = _names(email, ip)
     waits = []
     account, _ = _recent(LoginFailure.email == email)
     if account >= cfg["LOGIN_MAX_FAILURES_PER_EMAIL"]:
@@ -57,17 +74,20 @@ def wait_before_next_try(email: str, ip: str) -> timedelta | None:
 def record_failure(email: str, ip: str) -> None:
     """Count a failed sign-in. The request answers 401, so it marks its refusal as the record to keep
     (unit_of_work.keep_on_refusal), or the count would be rolled back with the answer."""
+    email, ip = _names(email, ip)
     db.session.add(LoginFailure(email=email, ip=ip))
     unit_of_work.keep_on_refusal()
 
 
 def signed_in(email: str, ip: str) -> None:
     """The whole sign-in passed: forget this address's failures for this e-mail (not other addresses')."""
+    email, ip = _names(email, ip)
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.ip == ip))
 
 
 def forget_failures(email: str) -> None:
     """Forget every failure for an e-mail (an admin's unlock, a password reset)."""
+    email = _fitted(email, LoginFailure.email)
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
 
 

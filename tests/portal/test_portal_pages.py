@@ -191,3 +191,22 @@ def test_portal_sign_in_records_last_login(app, world, portal_client):
     portal_client(world.ana_email)
     with app.app_context():
         assert db.session.get(Contact, world.ana).last_login_at is not None
+
+
+def test_a_sign_in_with_the_longest_address_or_a_long_ipv6_address_is_refused_and_counted(app, world):
+    """The portal counts "portal:" + the address and "portal:" + the IP, longer than login_failure's columns
+    for the longest addresses and IPv6 ones: each is refused and counted like any other (PostgreSQL used to
+    answer 500), and two such addresses keep their own counts."""
+    client = PanelClient(app.test_client())
+    longest = "a" * 64 + "@" + ".".join(["b" * 61] * 3)  # 250 characters
+    ipv6 = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"
+    for _ in range(5):
+        response = client.post("/portal/login", {"email": longest, "password": "wrong password"},
+                               environ_base={"REMOTE_ADDR": ipv6})
+        assert response.status_code == 401
+    refused = client.post("/portal/login", {"email": longest, "password": "wrong password"},
+                          environ_base={"REMOTE_ADDR": ipv6})
+    assert refused.status_code == 429
+    other = longest[:-1] + "c"  # the same start: a count of its own
+    assert client.post("/portal/login", {"email": other, "password": "wrong password"},
+                       environ_base={"REMOTE_ADDR": "2001:db8::2"}).status_code == 401
