@@ -97,8 +97,9 @@ def reseller_candidates(actor: Actor, query: str, for_customer_id: int | None, s
     """The Reseller owner picker's matches: customers `actor` may see that may own others (a Reseller,
     Distributor or Partner, or one that already owns a customer), matching `query` by id or part of the
     name, in name order; never `for_customer_id` itself nor one of its sub-accounts (that would be a loop)."""
-    owns = sa.select(Customer.reseller_id).where(Customer.reseller_id.is_not(None))
-    conditions = [sa.or_(Customer.customer_type.in_(RESELLER_TYPES), Customer.id.in_(owns))]
+    sub_account = so.aliased(Customer)
+    owns = sa.exists().where(sub_account.reseller_id == Customer.id)  # one probe of ix_customer_reseller_id
+    conditions = [sa.or_(Customer.customer_type.in_(RESELLER_TYPES), owns)]
     within = access.customer_ids_within(actor)
     if within is not None:
         conditions.append(Customer.id.in_(within))
@@ -110,6 +111,10 @@ def reseller_candidates(actor: Actor, query: str, for_customer_id: int | None, s
         if query.isdigit() and len(query) < 12:
             matches = sa.or_(Customer.id == int(query), matches)
         conditions.append(matches)
+        # The matches first, then their order: walking the name index for a text many names hold read 550,000 of
+        # 1M customers before the first Reseller among them (names that hold it sit together in the alphabet).
+        return search.page_of_matches(db.session, sa.select(Customer), Customer.id, [Customer.name], conditions,
+                                      pages.FIRST, size)
     return pages.keyset(db.session, sa.select(Customer).where(*conditions), [Customer.name, Customer.id], pages.FIRST,
                         size)
 

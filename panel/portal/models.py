@@ -17,7 +17,7 @@ class PortalLogin(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     token_digest: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    staff_user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    staff_user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"), index=True)
     staff_email: so.Mapped[str] = so.mapped_column(sa.String(254))
     contact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     contact_email: so.Mapped[str] = so.mapped_column(sa.String(254))

@@ -151,7 +151,7 @@ class Order(db.Model):
     number: so.Mapped[str] = so.mapped_column(sa.String(20), unique=True)
     kind: so.Mapped[str] = so.mapped_column(sa.String(10), default="order")
     customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer.id", ondelete="RESTRICT"))
-    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="SET NULL"))
+    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True)
     placed_by: so.Mapped[str] = so.mapped_column(sa.String(200))
     status: so.Mapped[str] = so.mapped_column(sa.String(20))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))

@@ -5,6 +5,8 @@ import re
 
 import sqlalchemy as sa
 
+from panel.actor import SYSTEM
+from panel.customers.accounts import reseller_candidates
 from panel.customers.models import Customer
 from panel.extensions import db
 from tests.factories import CustomerFactory
@@ -101,3 +103,21 @@ def test_a_name_not_picked_a_missing_customer_and_a_loop_are_explained_by_the_fi
         assert value_of(body, "reseller_q") == typed  # what was typed stays
     with app.app_context():
         assert db.session.get(Customer, customer).reseller_id is None
+
+
+
+def test_possible_owners_come_in_name_order_with_or_without_text(app, customer):
+    """A text is matched first and its matches ordered after (panel/search.py): walking the name index until
+    enough owners turn up read most of a million customers when many names hold the text."""
+    ids = setup_tree(app, customer)
+    with app.app_context():
+        for name in ("Windy Two", "Windy Three", "Windy Four"):
+            CustomerFactory(name=name, customer_type="End Customer")
+        aero = CustomerFactory(name="Aero Wind Reseller", customer_type="Reseller").id
+    with app.test_request_context():
+        page = reseller_candidates(SYSTEM, "wind", customer, 2)
+        assert [c.id for c in page.items] == [aero, ids["north"]] and page.links.get("next")
+        every = reseller_candidates(SYSTEM, "", customer, 50).items
+        assert [(c.name, c.id) for c in every] == sorted((c.name, c.id) for c in every)
+        assert {aero, ids["north"], ids["south"], ids["owner"]} <= {c.id for c in every}
+        assert ids["below"] not in {c.id for c in every}
