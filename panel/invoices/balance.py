@@ -23,23 +23,6 @@ def balance_of(customer_id: int) -> Decimal:
     return Decimal(balance).quantize(Decimal("0.0001"))
 
 
-def balances_of(customer_ids) -> dict[int, Decimal]:
-    """balance_of for many customers at once (a list page): three grouped sums, whatever the number of rows."""
-    ids = list(set(customer_ids))
-    balances = {customer_id: Decimal(0) for customer_id in ids}
-    if not ids:
-        return balances
-    for column, sign, conditions in (
-            (LedgerEntry.amount, 1, [LedgerEntry.customer_id.in_(ids)]),
-            (Payment.amount, 1, [Payment.customer_id.in_(ids), Payment.status == "Completed"]),
-            (Invoice.total, -1, [Invoice.customer_id.in_(ids), Invoice.status != "void"])):
-        owner = column.class_.customer_id
-        for customer_id, total in db.session.execute(
-                sa.select(owner, sa.func.sum(column)).where(*conditions).group_by(owner)).all():
-            balances[customer_id] += sign * Decimal(total or 0)
-    return {customer_id: value.quantize(Decimal("0.0001")) for customer_id, value in balances.items()}
-
-
 @dataclass
 class Overview:
     """The figures at the top of the Main tab."""
@@ -62,7 +45,8 @@ def overview(customer: Customer) -> Overview:
 
 
 def balances_of(customer_ids: list[int]) -> dict[int, Decimal]:
-    """balance_of for many customers at once (the worker's batches): three grouped index-only sums."""
+    """balance_of for many customers at once (a list page, the worker's batches): three grouped index-only sums,
+    whatever the number of rows."""
     if not customer_ids:
         return {}
     totals = dict.fromkeys(customer_ids, Decimal(0))
