@@ -18,6 +18,9 @@ def sign_in(page: Page, server, expect_path: str) -> None:
     page.locator("input[name=password]").fill(server.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(server.url + expect_path, timeout=TIMEOUT)
+    # The URL changes when the page arrives, before its deferred scripts have run: typing at once could come
+    # before htmx listens (a person never types that fast).
+    page.wait_for_load_state("load")
 
 
 def open_signed_in(page: Page, server, path: str) -> None:
