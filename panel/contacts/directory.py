@@ -58,9 +58,9 @@ def _searched(statement, conditions: list, query: str, emails: bool, wanted: Pag
     Text that starts with "@" is the start of a domain, read as a range of ix_contact_email_domain. `emails`
     looks in e-mail addresses; digits in phone numbers. A word with "@" or "." is looked for at the start of
     addresses and of their domains (ranges of two B-trees), and in names and anywhere in addresses when none
-    starts with it. Other text is a name or part of one: the names that hold it are found first (contact_name) and their contacts read in
-    order from the (name, id) index, uncapped, at a cost that does not grow with the table; a word that no name
-    holds is looked for in addresses. (A word searched in addresses as well would have the trigram index list
+    starts with it. Other text is a name or part of one: the names that hold it are found first (contact_name)
+    and their contacts read in order from the (name, id) index, uncapped, at a cost that does not grow with the
+    table; a word that no name holds is looked for in addresses. (A word searched in addresses as well would have the trigram index list
     every address holding it, a tenth of 10M for "ito", before a page could be picked; the hint above the
     results offers that search, `emails`.)"""
     def matches(*more):
