@@ -60,9 +60,9 @@ def _searched(statement, conditions: list, query: str, emails: bool, wanted: Pag
     addresses and of their domains (ranges of two B-trees), and in names and anywhere in addresses when none
     starts with it. Other text is a name or part of one: the names that hold it are found first (contact_name)
     and their contacts read in order from the (name, id) index, uncapped, at a cost that does not grow with the
-    table; a word that no name holds is looked for in addresses. (A word searched in addresses as well would have the trigram index list
-    every address holding it, a tenth of 10M for "ito", before a page could be picked; the hint above the
-    results offers that search, `emails`.)"""
+    table; a word that no name holds is looked for in addresses. (A word searched in addresses as well would
+    have the trigram index list every address holding it, a tenth of 10M for "ito", before a page could be
+    picked; the hint above the results offers that search, `emails`.)"""
     def matches(*more):
         return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], [*conditions, *more],
                                       wanted, size)
