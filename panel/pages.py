@@ -187,20 +187,33 @@ def first_page_statement(statement, columns, size: int):
     return statement.order_by(None).order_by(*_order(columns, True)).limit(size + 1)
 
 
+def _past_cursor(statement, columns, wanted: PageRequest):
+    """`statement` (unordered) limited to the rows past the cursor of `wanted`, and the request as read: (query,
+    wanted, boundary, forward). A cursor of another list reads as the first page."""
+    forward = not (wanted.before is not None or wanted.last)
+    query = statement.order_by(None)
+    boundary = wanted.after if wanted.after is not None else wanted.before
+    if boundary is not None:
+        if len(boundary) != len(columns):
+            return query, FIRST, None, True
+        query = query.where(_beyond(columns, boundary, forward))
+    return query, wanted, boundary, forward
+
+
+def bounded(statement, columns, wanted: PageRequest, size: int):
+    """The rows of `statement` that the page `wanted` can hold: past its cursor, in its reading order, `size` + 1 of
+    them. For a part of a query (a LATERAL read per word) whose whole `keyset` then pages."""
+    query, _, _, forward = _past_cursor(statement, columns, wanted)
+    return query.order_by(*_order(columns, forward)).limit(size + 1)
+
+
 def keyset(session, statement, columns, wanted: PageRequest, size: int, *, scalars: bool = True,
            key=None, params: dict | None = None, first_page=None) -> Page:
     """One page of `statement`'s rows in the order of `columns` (ending with a unique column). `key(row)` gives a
     row's sort key when the rows are not entities with those attributes; `params` are the values of the statement's
     own bound parameters (one built once with `sa.bindparam`), `first_page` its `first_page_statement`."""
     key = key or (lambda row: key_of(row, columns))
-    forward = not (wanted.before is not None or wanted.last)
-    query = statement.order_by(None)
-    boundary = wanted.after if wanted.after is not None else wanted.before
-    if boundary is not None:
-        if len(boundary) != len(columns):  # a cursor of another list reads as the first page
-            wanted, boundary, forward = FIRST, None, True
-        else:
-            query = query.where(_beyond(columns, boundary, forward))
+    query, wanted, boundary, forward = _past_cursor(statement, columns, wanted)
     if boundary is None and forward and first_page is not None:
         query = first_page
     else:

@@ -47,10 +47,16 @@ def page_of_matches(session, entity_statement, id_column, sort_columns, conditio
     found = pages.keyset(session, sa.select(counted.c[id_column.key], counted.c.matched), keys, wanted, size,
                          scalars=False, key=lambda row: row)
     capped = bool(found.items) and found.items[0].matched > SEARCH_CAP
+    return page_of_found(session, entity_statement, id_column, sort_columns, found, capped)
+
+
+def page_of_found(session, entity_statement, id_column, sort_columns, found, capped: bool = False):
+    """The page of `entity_statement`'s rows whose ids (each row's first column) a keyset page `found` holds, in the
+    order of `sort_columns` then the id, with the cursors of the same list unsearched."""
     ids = [row[0] for row in found.items]
     rows = session.scalars(entity_statement.where(id_column.in_(ids)).order_by(*sort_columns, id_column)).unique().all() if ids else []
     columns = [*sort_columns, id_column]
-    return pages.page_of(list(rows), size, has_prev=found.has_prev, has_next=found.has_next, at=found.at,
+    return pages.page_of(list(rows), found.size, has_prev=found.has_prev, has_next=found.has_next, at=found.at,
                          key=lambda row: pages.key_of(row, columns), is_last=found.is_last, capped=capped)
 
 

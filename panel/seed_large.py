@@ -172,19 +172,32 @@ def _side_by_side(info: str, statement: str, first: int, count: int, values: dic
 def _contacts(info: str, customers: int, each: int, moment: datetime) -> int:
     """`each` contacts per customer (ids 1 … customers × each)."""
     total = customers * each
-    # contact_name's trigger is off while the two connections load (each row would wait on the other's names)
-    # and its names are filled in one statement afterwards.
+    # The triggers of contact_name and of the address words are off while the two connections load (each row would
+    # wait on the other's names and words); both are filled in a statement each afterwards, the words' key built
+    # once they are in.
+    triggers = ("contact_name_kept", "contact_email_words_kept")
     with _connect(info) as conn:
-        conn.execute("ALTER TABLE contact DISABLE TRIGGER contact_name_kept")
+        for trigger in triggers:
+            conn.execute(f"ALTER TABLE contact DISABLE TRIGGER {trigger}")
     try:
         _side_by_side(info, CONTACTS, 1, total, {"each": each, "types": list(CONTACT_TYPES), "first_names": FIRST,
                                                 "last_names": LAST, "moment": moment.replace(tzinfo=None)}, seed_sign=-1)
     finally:
         with _connect(info) as conn:
-            conn.execute("ALTER TABLE contact ENABLE TRIGGER contact_name_kept")
+            for trigger in triggers:
+                conn.execute(f"ALTER TABLE contact ENABLE TRIGGER {trigger}")
     with _connect(info) as conn:
         conn.execute("INSERT INTO contact_name (name) SELECT DISTINCT name FROM contact ON CONFLICT DO NOTHING")
         conn.execute("SELECT setval('contact_id_seq', %s)", (max(total, 1),))
+        conn.execute("ALTER TABLE contact_email_word DROP CONSTRAINT pk_contact_email_word")
+        conn.execute("INSERT INTO contact_email_word (word, name, contact_id) "
+                     "SELECT word, name, id FROM contact, unnest(contact_email_words(email_key)) AS word")
+        conn.execute("ALTER TABLE contact_email_word ADD CONSTRAINT pk_contact_email_word "
+                     "PRIMARY KEY (word, name, contact_id)")
+        conn.execute("INSERT INTO email_word (word) SELECT DISTINCT word FROM contact_email_word "
+                     "ON CONFLICT DO NOTHING")
+    with psycopg.connect(info, autocommit=True) as conn:  # the visibility map: a search reads the words' key alone
+        conn.execute("VACUUM (ANALYZE) contact_email_word, email_word")
     return total
 
 

@@ -50,6 +50,21 @@ def test_the_generated_rows_follow_the_seed_rules_and_the_chain_verifies(loaded)
         connection.execute(sa.text("UPDATE contact SET name = 'Named After The Seed' WHERE id = 1"))
         assert connection.scalar(sa.text("SELECT count(*) FROM contact_name WHERE name = 'Named After The Seed'")) == 1
         connection.rollback()
+        # The address words: filled once after the load (its key built then), and kept by the trigger again.
+        words = connection.execute(sa.text(
+            "SELECT count(*), count(DISTINCT contact_id) FROM contact_email_word")).one()
+        assert words == (CUSTOMERS * 2 * 5, CUSTOMERS * 2)  # first.last.n@cN.example: five words
+        assert connection.scalar(sa.text(
+            "SELECT count(*) FROM contact_email_word w JOIN contact c ON c.id = w.contact_id AND c.name = w.name "
+            "WHERE w.word = ANY (contact_email_words(c.email_key))")) == words[0]
+        assert connection.scalar(sa.text("SELECT count(*) FROM email_word WHERE word = 'example'")) == 1
+        connection.execute(sa.text("UPDATE contact SET email = 'after.seed@later.example', "
+                                   "email_key = 'after.seed@later.example' WHERE id = 1"))
+        assert connection.scalars(sa.text("SELECT word FROM contact_email_word WHERE contact_id = 1 ORDER BY word")
+                                  ).all() == ["after", "example", "later", "seed"]
+        connection.rollback()
+        assert "pk_contact_email_word" in set(connection.scalars(sa.text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'contact_email_word'")))
 
         # The search indexes dropped for the load are built again after it.
         indexes = set(connection.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'contact'")))

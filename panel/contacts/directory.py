@@ -1,4 +1,6 @@
 """Finding contacts: Global Contacts search and the pending changes shown beside them."""
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
@@ -22,6 +24,15 @@ PHONE_GRAM = 6
 # A search by a person's name walks the contacts of at most this many matching names in name order; text that
 # more names hold takes the capped search of panel/search.py.
 NAME_CAP = 1_000
+
+# A fragment of letters and digits searched anywhere in addresses reads, in name order, the contacts of each address
+# word that holds it (contact_email_word, migration 0031, PostgreSQL), when at most this many words do; text that
+# more words hold takes the capped search of panel/search.py.
+WORD_CAP = 100
+_WORD = re.compile(r"[a-z0-9]+")
+EMAIL_WORD = sa.table("email_word", sa.column("word", sa.Text))
+CONTACT_EMAIL_WORD = sa.table("contact_email_word", sa.column("word", sa.Text), sa.column("name", sa.String),
+                              sa.column("contact_id", sa.Integer))
 
 
 # What a Global Contacts search looked in, for the hint above its results.
@@ -71,7 +82,7 @@ def _searched(statement, conditions: list, query: str, emails: bool, wanted: Pag
     if domain:
         return matches(EmailDomain(Contact.email_key).like(search.prefix(domain), escape="\\")), DOMAINS
     if emails:
-        return matches(_holds(query, Contact.email)), EMAILS
+        return _in_addresses(statement, conditions, query, wanted, size), EMAILS
     if search.digits_only(query):
         return matches(*_phone_grams(query), _holds(query, Contact.phone, Contact.mobile)), PHONES
     if not search.has_space(query) and ("@" in query or "." in query):
@@ -84,10 +95,42 @@ def _searched(statement, conditions: list, query: str, emails: bool, wanted: Pag
         statement = statement.where(*conditions, Contact.name.in_(names))
         return pages.keyset(db.session, statement, [Contact.name, Contact.id], wanted, size), NAMES
     if names is not None:  # a word that no name holds
-        return matches(_holds(query, Contact.email)), EMAILS
+        return _in_addresses(statement, conditions, query, wanted, size), EMAILS
     if search.has_space(query):  # more names than NAME_CAP hold it: the capped search
         return matches(_holds(query, Contact.name)), NAMES
     return matches(_holds(query, Contact.name, Contact.email)), NAMES_AND_EMAILS
+
+
+def _in_addresses(statement, conditions: list, query: str, wanted: PageRequest, size: int) -> Page:
+    """A page of the contacts whose address holds `query`. Unfiltered, a fragment of letters and digits that at most
+    WORD_CAP address words hold reads each word's contacts from the page's cursor in name order (LATERAL), one
+    descent and a page of rows per word, and pages the distinct contacts of those; other searches take the capped
+    search. (With filters, ILIKE beside them lets the planner start from the filters' indexes.)"""
+    words = None if conditions else _words_holding(query)
+    if words is None:
+        return search.page_of_matches(db.session, statement, Contact.id, [Contact.name], [*conditions,
+                                      _holds(query, Contact.email)], wanted, size)
+    word = sa.func.unnest(sa.bindparam(None, words, ARRAY(sa.Text))).table_valued("word").render_derived(name="w")
+    entry = CONTACT_EMAIL_WORD.alias("e")
+    per_word = pages.bounded(sa.select(entry.c.contact_id, entry.c.name).where(entry.c.word == word.c.word),
+                             [entry.c.name, entry.c.contact_id], wanted, size).lateral("m")
+    distinct = sa.select(per_word.c.contact_id, per_word.c.name).select_from(word).join(per_word, sa.true()).distinct()
+    found = pages.keyset(db.session, distinct, [per_word.c.name, per_word.c.contact_id], wanted, size, scalars=False,
+                         key=lambda row: (row.name, row.contact_id))
+    return search.page_of_found(db.session, statement, Contact.id, [Contact.name], found)
+
+
+def _words_holding(query: str) -> list[str] | None:
+    """The address words (contact_email_word) holding `query`, or None when the search cannot go by words: on
+    SQLite, for text with other characters than letters and digits (as email_key holds them), or when more than
+    WORD_CAP words hold it."""
+    key = lookup_key(query)
+    if db.session.get_bind().dialect.name != "postgresql" or not key or not _WORD.fullmatch(key):
+        return None
+    words = db.session.scalars(
+        sa.select(EMAIL_WORD.c.word).where(EMAIL_WORD.c.word.like(search.like(key), escape="\\")).limit(WORD_CAP + 1)
+    ).all()
+    return None if len(words) > WORD_CAP else list(words)
 
 
 def _holds(query: str, *columns):
