@@ -43,6 +43,8 @@ def cases(customers: int, busiest: int, token: str) -> list[tuple[str, str, bool
         ("Global Contacts search 'ines ito', last page (htmx)", "/contacts?q=ines+ito&last=1", True, None),
         ("Global Contacts search 'ito', a word: names (htmx)", "/contacts?q=ito", True, None),
         ("Global Contacts search 'ito' in e-mail addresses (htmx)", "/contacts?q=ito&in=emails", True, None),
+        ("Global Contacts search 'ito' in e-mail addresses, last page (htmx)", "/contacts?q=ito&in=emails&last=1", True,
+         None),
         ("Global Contacts search by e-mail fragment '@c4242.' (htmx)", "/contacts?q=%40c4242.", True, None),
         ("Global Contacts search 'ines.ito', the start of addresses (htmx)", "/contacts?q=ines.ito", True, None),
         ("Global Contacts search by phone fragment '123 4567' (htmx)", "/contacts?q=123+4567", True, None),
