@@ -325,9 +325,10 @@ def seed_large(instance_path: str, customers: int = 100_000, contacts_each: int 
     started = time.monotonic()
     lap = [started]
     # Rough cost of each step in µs, from the huge set's run on this machine: the estimate of time left uses them.
-    # Rebuilding a contact's indexes costs about 32 µs, most of it the phone grams (migration 0027).
+    # Rebuilding a contact's indexes costs about 32 µs, most of it the phone grams (migration 0027); loading one
+    # about 21 µs, most of it its address words (migration 0031).
     contacts = customers * contacts_each
-    weights = [1, customers * 5, contacts * 3, audit * 13, calls * 2.3, calls * 2 + contacts * 32 + audit * 5,
+    weights = [1, customers * 5, contacts * 21, audit * 13, calls * 2.3, calls * 2 + contacts * 32 + audit * 5,
                calls * 2.3, busy * 120_000]  # the steps below, in order
     total_cost, costs = sum(weights), iter(weights)
     done = [0.0]
