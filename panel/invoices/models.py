@@ -139,6 +139,8 @@ class Payment(db.Model):
         # The balance sums a customer's Completed payments; the list shows them newest first.
         sa.Index("ix_payment_customer_id_status_amount", "customer_id", "status", "amount"),
         sa.Index("ix_payment_customer_id_id", "customer_id", "id"),
+        # ix_payment_reference_lower on lower(reference) (migration 0032): a store order's payment refuses a
+        # reference already used, compared without case (panel/store/orders.py).
     )
 
     @property

@@ -126,16 +126,21 @@ def record_payment(actor: Actor, order: Order, method: str, reference: str, rece
         raise OrderRefused("Enter the payment's reference (the transfer's or the cheque's number).", "reference")
     if len(reference) > 100:
         raise OrderRefused("At most 100 characters.", "reference")
-    used = db.session.scalar(
-        sa.select(Order.number).join(PaymentAllocation, PaymentAllocation.invoice_id == Order.invoice_id)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(sa.func.lower(Payment.reference) == reference.lower(), Order.id != order.id).limit(1))
+    used = db.session.scalar(paid_with(reference, order.id))
     if used:
         raise OrderRefused(f"The reference {reference} already paid {used}.", "reference")
     try:
         return fulfilment.take_payment(actor, order, PAYMENT_METHOD_OF[method], reference, received_on)
     except payments.PaymentRefused as error:
         raise OrderRefused(str(error)) from None
+
+
+def paid_with(reference: str, other_than: int):
+    """The number of an order other than `other_than` that a payment with this reference (in any case) paid: a
+    look-up of ix_payment_reference_lower (migration 0032)."""
+    return (sa.select(Order.number).join(PaymentAllocation, PaymentAllocation.invoice_id == Order.invoice_id)
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(sa.func.lower(Payment.reference) == reference.lower(), Order.id != other_than).limit(1))
 
 
 def cancel(actor: Actor, order: Order, reason: str) -> Order:

@@ -40,7 +40,8 @@ def test_migrations_upgrade_downgrade_and_upgrade_again_on_postgresql(postgres):
 # expression index).
 NOT_IN_MODELS = ("ix_contact_phone_trgm", "ix_contact_mobile_trgm", "ix_customer_name_trgm", "ix_contact_name_trgm",
                  "ix_contact_email_trgm", "uq_contact_email_lower", "ix_contact_name_name_trgm", "ix_deployment_name_trgm", "ix_deployment_number_trgm",
-                 "ix_contact_email_domain", "ix_contact_phone_grams", "ix_contact_email_prefix", "email_word")
+                 "ix_contact_email_domain", "ix_contact_phone_grams", "ix_contact_email_prefix", "email_word",
+                 "ix_payment_reference_lower")
 
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")

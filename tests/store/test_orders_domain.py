@@ -98,6 +98,18 @@ def test_a_reference_already_used_on_another_order_is_refused(app, staff_users):
         assert db.session.get(Order, second).status == "Awaiting payment"
 
 
+def test_a_used_reference_is_looked_up_by_its_index_not_by_reading_every_payment(app):
+    with app.app_context():
+        sql = str(orders.paid_with("Wire-9", 1).compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(row[0] for row in db.session.execute(sa.text("EXPLAIN " + sql)))
+            db.session.rollback()
+        else:
+            plan = " ".join(str(row[-1]) for row in db.session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_payment_reference_lower" in plan, plan
+
+
 def test_an_invoice_paid_on_the_invoice_pages_is_fulfilled_by_the_worker(app, staff_users):
     from panel.invoices import payments
 
