@@ -15,6 +15,7 @@ import segno
 import sqlalchemy as sa
 from flask import current_app, g
 
+from panel import access, pages
 from panel.actor import Actor
 from panel.audit.recorder import record_event
 from panel.auth.models import StaffUser
@@ -61,6 +62,26 @@ def passkeys_of(owner) -> list[Passkey]:
 def has_totp(owner) -> bool:
     secret = totp_of(owner)
     return secret is not None and secret.confirmed_at is not None
+
+
+def staff_and_factors() -> tuple[list[StaffUser], set[int]]:
+    """Every staff user in e-mail order (staff are few), and the ids of those with a second factor."""
+    staff = list(db.session.scalars(sa.select(StaffUser).order_by(StaffUser.email)))
+    with_totp = sa.select(TotpSecret.staff_user_id).where(TotpSecret.confirmed_at.is_not(None),
+                                                          TotpSecret.staff_user_id.is_not(None))
+    with_passkey = sa.select(Passkey.staff_user_id).where(Passkey.staff_user_id.is_not(None))
+    return staff, set(db.session.scalars(sa.union(with_totp, with_passkey)))
+
+
+def contacts_with_totp(actor: Actor, wanted: pages.PageRequest, size: int) -> pages.Page:
+    """A keyset page of the portal contacts (of the customers `actor` may see) with a confirmed authenticator app,
+    in e-mail order. (Passkeys are staff only for now.)"""
+    statement = (sa.select(Contact).join(TotpSecret, TotpSecret.contact_id == Contact.id)
+                 .where(TotpSecret.confirmed_at.is_not(None)))
+    within = access.customer_ids_within(actor)
+    if within is not None:
+        statement = statement.where(Contact.customer_id.in_(within))
+    return pages.keyset(db.session, statement, [Contact.email_key, Contact.id], wanted, size)
 
 
 def enrolled(owner) -> bool:

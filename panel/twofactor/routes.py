@@ -2,11 +2,10 @@
 (/account/two-factor), and the admins' page (/settings/two-factor: who must use it, resets)."""
 from functools import wraps
 
-import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from panel import access
+from panel import access, pages
 from panel import actor as actors
 from panel.auth.forms import EmptyForm
 from panel.auth.models import StaffUser
@@ -16,7 +15,6 @@ from panel.options import set_option
 from panel.twofactor import bp, factors, gate
 from panel.twofactor.forms import CodeForm, RequirementForm, TurnOffForm
 from panel.twofactor.pages import checked_code, checked_proof, enrolment, new_codes_page, own_factors
-from panel.twofactor.models import Passkey, TotpSecret
 from panel.web import render_page
 
 # -- sign-in, second step ---------------------------------------------------------------------------
@@ -117,16 +115,10 @@ def admin():
         set_option(factors.REQUIRE_OPTION, form.required.data)
         flash("Saved.")
         return redirect(url_for(".admin"), 303)
-    enrolled_staff = set(db.session.scalars(sa.select(TotpSecret.staff_user_id).where(TotpSecret.confirmed_at.is_not(None),
-                                                                                       TotpSecret.staff_user_id.is_not(None))))
-    staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.email)).all()
-    passkey_staff = set(db.session.scalars(sa.select(Passkey.staff_user_id).where(Passkey.staff_user_id.is_not(None))))
-    contacts = db.session.execute(
-        sa.select(Contact).join(TotpSecret, TotpSecret.contact_id == Contact.id)
-        .where(TotpSecret.confirmed_at.is_not(None)).order_by(Contact.email).limit(500)
-    ).scalars().all()
-    return render_page("twofactor/admin.html", form=form, staff=staff, enrolled=enrolled_staff | passkey_staff,
-                       contacts=contacts, reset_form=EmptyForm(), code=422 if form.is_submitted() else 200)
+    staff, enrolled = factors.staff_and_factors()
+    contacts = factors.contacts_with_totp(actors.current(), pages.requested(), current_app.config["PAGE_SIZE"])
+    return render_page("twofactor/admin.html", form=form, staff=staff, enrolled=enrolled, contacts=contacts,
+                       reset_form=EmptyForm(), code=422 if form.is_submitted() else 200)
 
 
 @bp.post("/settings/two-factor/staff/<int:staff_user_id>/reset")

@@ -1,5 +1,6 @@
 """Two-factor sign-in: TOTP enrolment and checks (replay, drift, recovery codes, throttling), the
 half-signed-in session, who must enrol, the portal's opt-in and per-customer rule, and admin resets."""
+import html
 import re
 import time
 
@@ -17,6 +18,7 @@ from panel.mail.models import MailMessage
 from panel.options import set_option
 from panel.twofactor import factors
 from panel.twofactor.models import RecoveryCode, TotpSecret
+from panel.types import utcnow
 from tests.factories import ContactFactory
 from tests.helpers import CONTACT_PASSWORD, TOKEN, PanelClient
 
@@ -295,6 +297,32 @@ def test_an_admin_resets_a_contacts_second_factor(app, contact, staff_users):
         assert not factors.has_totp(db.session.get(Contact, contact_id))
         assert db.session.scalar(sa.select(MailMessage).where(MailMessage.to_addr == contact)) is not None
     assert portal_password(app, contact).get("/portal/").status_code == 200
+
+
+def test_the_admins_page_pages_through_every_contact_with_an_authenticator_app(app, customer, staff_users,
+                                                                             monkeypatch):
+    with app.app_context():
+        for n in (3, 0, 4, 1, 2):
+            holder = ContactFactory(customer_id=customer, email=f"app{n}@acme.example")
+            db.session.add(TotpSecret(secret=pyotp.random_base32(), confirmed_at=utcnow(), contact_id=holder.id,
+                                      customer_id=customer))
+        halfway = ContactFactory(customer_id=customer, email="halfway@acme.example")
+        db.session.add(TotpSecret(secret=pyotp.random_base32(), contact_id=halfway.id, customer_id=customer))
+        ContactFactory(customer_id=customer, email="plain@acme.example")
+        db.session.commit()
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    admin = sign_in_password(app, staff_users["admin"])
+    pages, url = [], "/settings/two-factor"
+    for _ in range(5):
+        body = admin.get(url).get_data(as_text=True)
+        pages.append(re.findall(r"app\d@acme\.example", body))
+        following = re.search(r'<a href="([^"]+)" rel="next">', body)
+        if not following:
+            break
+        url = html.unescape(following.group(1))
+    assert [len(page) for page in pages] == [2, 2, 1]
+    # In e-mail order; an unconfirmed app and a contact without one are not listed.
+    assert sum(pages, []) == [f"app{n}@acme.example" for n in range(5)]
 
 
 def test_portal_login_by_staff_is_not_asked_for_the_contacts_second_factor(app, as_role, customer, contact):
