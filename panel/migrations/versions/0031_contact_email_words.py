@@ -6,8 +6,9 @@ page in name order could be picked. A fragment of letters and digits lies inside
 (`ines.ito@c4242.example`: ines, ito, c4242, example). The words that hold it are found in `email_word` (one row
 per distinct word, trigram-indexed, never removed), and each word's contacts are read in name order from
 `contact_email_word`'s key (word, name, contact_id): a page costs a descent per word, however many addresses
-match. Filling the tables reads every contact once (about 2.3 min for 10M contacts on this machine, with the
-seed's settings). SQLite reads its (small) table with LIKE, as before.
+match. Filling the tables reads every contact once: the seed, on two connections, takes about 21 s per million
+contacts on this machine (3.5 min for 10M); this migration fills them on one. At 10M contacts the tables and their
+indexes take 5.6 GB. SQLite reads its (small) table with LIKE, as before.
 
 Revision ID: 0031_contact_email_words
 Revises: 0030_reference_indexes
