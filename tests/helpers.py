@@ -80,6 +80,28 @@ def migrated_app(url: str):
     return app
 
 
+class Statements:
+    """The SQL statements (and their parameters) the app runs while recording: `with Statements(app) as s:`."""
+
+    def __init__(self, app):
+        self.app, self.seen = app, []
+
+    def __enter__(self):
+        with self.app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        with self.app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        self.seen.append((statement, parameters))
+
+    def reading(self, table: str) -> list:
+        return [(s, p) for s, p in self.seen if re.search(rf"\b{table}\b", s)]
+
+
 def truncate_all(app):
     with app.app_context():
         db.session.remove()

@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from panel import unit_of_work
 from panel.api.models import ApiToken
@@ -15,6 +14,7 @@ from panel.customers.models import Customer
 from panel.extensions import db
 from panel.invoices.models import Invoice, InvoiceLine, Payment
 from tests.factories import CustomerFactory
+from tests.helpers import Statements
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -49,20 +49,10 @@ def grow(app, customer_id: int, have: int, want: int) -> None:
 
 
 def count_queries(app, call) -> int:
-    statements = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with Statements(app) as statements:
         response = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code < 400, (response.status_code, response.get_data(as_text=True)[:500])
-    return len(statements)
+    return len(statements.seen)
 
 
 def pages(customer_id: int, contact_id: int, token: str):

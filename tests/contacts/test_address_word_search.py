@@ -16,6 +16,7 @@ from panel.contacts.records import change_login_email, update_contact
 from panel.extensions import db
 from tests.contacts.test_name_search import walk
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import Statements
 
 ADDRESSES = {"Zed Ito": "ito@a.example", "Al Brito": "brito.ito@b.example", "Cy Kito": "KITO@c.example",
              "Di Dee": "di@ito.example", "Ed Eel": "i.to@d.example", "Fay Fox": "fay@e.example",
@@ -37,28 +38,6 @@ def holding(app, fragment):
     with app.app_context():
         contacts = db.session.scalars(sa.select(Contact).order_by(Contact.name, Contact.id)).all()
         return [c.id for c in contacts if fragment.lower() in c.email.lower()]
-
-
-class Statements:
-    """The SQL statements (and their parameters) the app runs while recording."""
-
-    def __init__(self, app):
-        self.app, self.seen = app, []
-
-    def __enter__(self):
-        with self.app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        with self.app.app_context():
-            sa.event.remove(db.engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn, cursor, statement, parameters, context, executemany):
-        self.seen.append((statement, parameters))
-
-    def reading(self, table: str) -> list:
-        return [(s, p) for s, p in self.seen if re.search(rf"\b{table}\b", s)]
 
 
 @pytest.mark.parametrize("backwards", [False, True])
